@@ -1,0 +1,671 @@
+//! The validated workflow DAG: steps with dense ids, predecessor and successor lists, a topological
+//! order, and longest-path (critical path) queries.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::spec::{ChoiceSpec, StepSpec, WorkflowSpec};
+use crate::{Error, Problem, ProblemKind};
+
+/// Dense index of a step in its workflow (`0..n_steps`), in file order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StepId(pub u32);
+
+impl StepId {
+    /// As a `usize` index.
+    pub fn idx(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// Runs `jobs` jobs of a function (the only kind that is configured and billed for compute).
+    Task,
+    /// Picks one successor branch at random; the others are skipped.
+    Choice,
+    /// Passes its input on after `wait_s` (ASL Pass, Wait, Succeed).
+    Pass,
+    /// Marks the request failed when reached (ASL Fail).
+    Fail,
+}
+
+impl StepKind {
+    fn parse(s: &str) -> Option<StepKind> {
+        match s {
+            "task" => Some(StepKind::Task),
+            "choice" => Some(StepKind::Choice),
+            "pass" => Some(StepKind::Pass),
+            "fail" => Some(StepKind::Fail),
+            _ => None,
+        }
+    }
+
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Task => "task",
+            StepKind::Choice => "choice",
+            StepKind::Pass => "pass",
+            StepKind::Fail => "fail",
+        }
+    }
+}
+
+/// A validated step. Units are in the field names; all numbers are finite and in range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Unique name.
+    pub name: String,
+    /// What the step does.
+    pub kind: StepKind,
+    /// Function name (steps of one function share warm instances).
+    pub function: String,
+    /// Independent jobs (>= 1 for tasks, 0 otherwise).
+    pub jobs: u32,
+    /// Single-core CPU seconds per job at one full vCPU (> 0 for tasks).
+    pub work_s: f64,
+    /// Share of a job's work that can use several cores, in [0, 1].
+    pub parallel_fraction: f64,
+    /// Memory one worker process needs, MB (>= 1).
+    pub memory_mb_per_worker: u32,
+    /// Data read per job, MB.
+    pub input_mb: f64,
+    /// Data written per job, MB.
+    pub output_mb: f64,
+    /// Mean cold start of this function, seconds, if the workflow gives one.
+    pub cold_start_s: Option<f64>,
+    /// Upper bound on the fan-out, if any.
+    pub max_fan_out: Option<u32>,
+    /// Fixed delay, seconds.
+    pub wait_s: f64,
+    /// For choice steps: (successor, probability); probabilities sum to 1.
+    pub choices: Vec<(StepId, f64)>,
+}
+
+/// A validated, acyclic workflow.
+///
+/// Invariants: step names are unique; every dependency names an existing step; the graph is acyclic;
+/// `topo_order` lists every step once with predecessors first (ties broken by file order, so the order is
+/// deterministic); choice probabilities of a choice step sum to 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    /// The workflow's name.
+    pub name: String,
+    /// Default end-to-end SLO, seconds.
+    pub slo_s: Option<f64>,
+    /// Free-text provenance.
+    pub description: Option<String>,
+    steps: Vec<Step>,
+    preds: Vec<Vec<StepId>>,
+    succs: Vec<Vec<StepId>>,
+    topo: Vec<StepId>,
+    by_name: BTreeMap<String, StepId>,
+}
+
+const DEFAULT_MEMORY_MB_PER_WORKER: u32 = 128;
+
+impl Workflow {
+    /// Reads a native workflow file (YAML, or JSON when the text starts with `{`).
+    pub fn load(path: &std::path::Path) -> Result<Workflow, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        Self::from_str_auto(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates native text (YAML or JSON) labelled `source_name` in errors.
+    pub fn from_str_auto(text: &str, source_name: &str) -> Result<Workflow, Error> {
+        let spec = WorkflowSpec::from_str_auto(text, source_name)?;
+        Self::from_spec(&spec, source_name)
+    }
+
+    /// Validates a spec; on failure every problem found is reported at once.
+    pub fn from_spec(spec: &WorkflowSpec, source_name: &str) -> Result<Workflow, Error> {
+        let mut problems = Vec::new();
+        let wf_place = format!("workflow '{}'", spec.name);
+        if spec.name.trim().is_empty() {
+            problems.push(Problem { place: "workflow".into(), kind: ProblemKind::MissingField { field: "name".into() } });
+        }
+        if let Some(slo) = spec.slo_s {
+            check_number(&mut problems, &wf_place, "slo_s", slo, Range::Positive);
+        }
+        if spec.steps.is_empty() {
+            problems.push(Problem { place: wf_place.clone(), kind: ProblemKind::Other("no steps".into()) });
+        }
+
+        // Names first, so references can be resolved whatever the file order.
+        let mut by_name: BTreeMap<String, StepId> = BTreeMap::new();
+        for (i, s) in spec.steps.iter().enumerate() {
+            let place = step_place(s, i);
+            if s.name.trim().is_empty() {
+                problems.push(Problem { place, kind: ProblemKind::MissingField { field: "name".into() } });
+                continue;
+            }
+            if let Some(first) = by_name.get(&s.name) {
+                problems.push(Problem {
+                    place,
+                    kind: ProblemKind::DuplicateStep { name: s.name.clone(), first_idx: first.idx() },
+                });
+            } else {
+                by_name.insert(s.name.clone(), StepId(i as u32));
+            }
+        }
+
+        let n = spec.steps.len();
+        let mut preds: Vec<Vec<StepId>> = vec![Vec::new(); n];
+        let mut succs: Vec<Vec<StepId>> = vec![Vec::new(); n];
+        for (i, s) in spec.steps.iter().enumerate() {
+            let place = step_place(s, i);
+            for (j, dep) in s.after.iter().enumerate() {
+                match by_name.get(dep) {
+                    Some(&d) if d.idx() == i => problems.push(Problem {
+                        place: place.clone(),
+                        kind: ProblemKind::Cycle { path: vec![s.name.clone(), s.name.clone()] },
+                    }),
+                    Some(&d) => {
+                        if !preds[i].contains(&d) {
+                            preds[i].push(d);
+                            succs[d.idx()].push(StepId(i as u32));
+                        }
+                    }
+                    None => problems.push(Problem {
+                        place: place.clone(),
+                        kind: ProblemKind::UnknownStep { field: format!("after[{j}]"), name: dep.clone() },
+                    }),
+                }
+            }
+        }
+
+        let mut steps = Vec::with_capacity(n);
+        for (i, s) in spec.steps.iter().enumerate() {
+            steps.push(check_step(&mut problems, s, i, &by_name, &succs));
+        }
+
+        for cycle in find_cycles(&succs) {
+            let path: Vec<String> = cycle.iter().map(|id| spec.steps[id.idx()].name.clone()).collect();
+            let place = step_place(&spec.steps[cycle[0].idx()], cycle[0].idx());
+            problems.push(Problem { place, kind: ProblemKind::Cycle { path } });
+        }
+
+        if !problems.is_empty() {
+            return Err(Error::Invalid { source_name: source_name.to_owned(), workflow: spec.name.clone(), problems });
+        }
+        let topo = topo_order(&preds, &succs);
+        assert_eq!(topo.len(), n, "acyclic graph has a full topological order");
+        Ok(Workflow {
+            name: spec.name.clone(),
+            slo_s: spec.slo_s,
+            description: spec.description.clone(),
+            steps,
+            preds,
+            succs,
+            topo,
+            by_name,
+        })
+    }
+
+    /// Back to the file format (round-trips through [`Workflow::from_spec`]).
+    pub fn to_spec(&self) -> WorkflowSpec {
+        let steps = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let task = s.kind == StepKind::Task;
+                StepSpec {
+                    name: s.name.clone(),
+                    kind: (s.kind != StepKind::Task).then(|| s.kind.as_str().to_owned()),
+                    after: self.preds[i].iter().map(|p| self.steps[p.idx()].name.clone()).collect(),
+                    function: (s.function != s.name).then(|| s.function.clone()),
+                    jobs: task.then_some(s.jobs),
+                    work_s: task.then_some(s.work_s),
+                    parallel_fraction: task.then_some(s.parallel_fraction),
+                    memory_mb_per_worker: task.then_some(s.memory_mb_per_worker),
+                    input_mb: task.then_some(s.input_mb),
+                    output_mb: task.then_some(s.output_mb),
+                    cold_start_s: s.cold_start_s,
+                    max_fan_out: s.max_fan_out,
+                    wait_s: (s.wait_s > 0.0).then_some(s.wait_s),
+                    choices: s
+                        .choices
+                        .iter()
+                        .map(|(id, p)| ChoiceSpec { next: self.steps[id.idx()].name.clone(), probability: Some(*p) })
+                        .collect(),
+                }
+            })
+            .collect();
+        WorkflowSpec { name: self.name.clone(), slo_s: self.slo_s, description: self.description.clone(), steps }
+    }
+
+    /// Number of steps.
+    pub fn n_steps(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// All steps, indexed by [`StepId`].
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// One step.
+    pub fn step(&self, id: StepId) -> &Step {
+        &self.steps[id.idx()]
+    }
+
+    /// Step ids in file order.
+    pub fn step_ids(&self) -> impl Iterator<Item = StepId> + '_ {
+        (0..self.steps.len() as u32).map(StepId)
+    }
+
+    /// The id of the step called `name`.
+    pub fn find(&self, name: &str) -> Option<StepId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Steps that must finish before `id` starts.
+    pub fn preds(&self, id: StepId) -> &[StepId] {
+        &self.preds[id.idx()]
+    }
+
+    /// Steps that wait for `id`.
+    pub fn succs(&self, id: StepId) -> &[StepId] {
+        &self.succs[id.idx()]
+    }
+
+    /// A topological order (predecessors first; ties in file order).
+    pub fn topo_order(&self) -> &[StepId] {
+        &self.topo
+    }
+
+    /// Steps with no predecessors.
+    pub fn sources(&self) -> impl Iterator<Item = StepId> + '_ {
+        self.step_ids().filter(|id| self.preds[id.idx()].is_empty())
+    }
+
+    /// Steps with no successors.
+    pub fn sinks(&self) -> impl Iterator<Item = StepId> + '_ {
+        self.step_ids().filter(|id| self.succs[id.idx()].is_empty())
+    }
+
+    /// Earliest finish time of every step when step `i` takes `durations_s[i]` and every step starts as
+    /// soon as all its predecessors finish (all choice branches counted: a worst case).
+    pub fn earliest_finish_s(&self, durations_s: &[f64]) -> Vec<f64> {
+        assert_eq!(durations_s.len(), self.steps.len(), "one duration per step");
+        let mut finish = vec![0.0f64; self.steps.len()];
+        for &id in &self.topo {
+            let start = self.preds[id.idx()].iter().map(|p| finish[p.idx()]).fold(0.0, f64::max);
+            finish[id.idx()] = start + durations_s[id.idx()];
+        }
+        finish
+    }
+
+    /// The critical path: the longest source-to-sink path for the given step durations, as
+    /// `(length_s, steps from source to sink)`. Ties go to the step earlier in file order.
+    pub fn critical_path(&self, durations_s: &[f64]) -> (f64, Vec<StepId>) {
+        let finish = self.earliest_finish_s(durations_s);
+        let Some(mut cur) = self
+            .step_ids()
+            .fold(None, |best: Option<StepId>, id| match best {
+                Some(b) if finish[b.idx()] >= finish[id.idx()] => Some(b),
+                _ => Some(id),
+            })
+        else {
+            return (0.0, Vec::new());
+        };
+        let length = finish[cur.idx()];
+        let mut path = vec![cur];
+        while let Some(p) = self.preds[cur.idx()].iter().copied().fold(None, |best: Option<StepId>, p| match best {
+            Some(b) if finish[b.idx()] >= finish[p.idx()] => Some(b),
+            _ => Some(p),
+        }) {
+            path.push(p);
+            cur = p;
+        }
+        path.reverse();
+        (length, path)
+    }
+}
+
+fn step_place(s: &StepSpec, i: usize) -> String {
+    if s.name.trim().is_empty() { format!("steps[{i}]") } else { format!("step '{}' (steps[{i}])", s.name) }
+}
+
+#[derive(Clone, Copy)]
+enum Range {
+    /// Finite and > 0.
+    Positive,
+    /// Finite and >= 0.
+    NonNegative,
+    /// In [0, 1].
+    Fraction,
+}
+
+fn check_number(problems: &mut Vec<Problem>, place: &str, field: &str, v: f64, range: Range) -> bool {
+    let (ok, expected) = match range {
+        Range::Positive => (v.is_finite() && v > 0.0, "must be a finite number > 0"),
+        Range::NonNegative => (v.is_finite() && v >= 0.0, "must be a finite number >= 0"),
+        Range::Fraction => (v.is_finite() && (0.0..=1.0).contains(&v), "must be between 0 and 1"),
+    };
+    if !ok {
+        problems.push(Problem {
+            place: place.to_owned(),
+            kind: ProblemKind::BadNumber { field: field.into(), value: format!("{v}"), expected: expected.into() },
+        });
+    }
+    ok
+}
+
+fn check_step(
+    problems: &mut Vec<Problem>,
+    s: &StepSpec,
+    i: usize,
+    by_name: &BTreeMap<String, StepId>,
+    succs: &[Vec<StepId>],
+) -> Step {
+    let place = step_place(s, i);
+    let kind = match s.kind.as_deref() {
+        None => StepKind::Task,
+        Some(k) => StepKind::parse(k).unwrap_or_else(|| {
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other(format!("kind '{k}' is not one of task, choice, pass, fail")),
+            });
+            StepKind::Task
+        }),
+    };
+    let mut opt = |field: &str, v: Option<f64>, range: Range, default: f64| match v {
+        Some(x) if check_number(problems, &place, field, x, range) => x,
+        Some(_) => default,
+        None => default,
+    };
+    let parallel_fraction = opt("parallel_fraction", s.parallel_fraction, Range::Fraction, 0.0);
+    let input_mb = opt("input_mb", s.input_mb, Range::NonNegative, 0.0);
+    let output_mb = opt("output_mb", s.output_mb, Range::NonNegative, 0.0);
+    let wait_s = opt("wait_s", s.wait_s, Range::NonNegative, 0.0);
+    let cold_start_s = s.cold_start_s.filter(|&c| check_number(problems, &place, "cold_start_s", c, Range::NonNegative));
+
+    let (jobs, work_s) = if kind == StepKind::Task {
+        let jobs = match s.jobs {
+            None => {
+                problems.push(Problem { place: place.clone(), kind: ProblemKind::MissingField { field: "jobs".into() } });
+                1
+            }
+            Some(0) => {
+                problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::BadNumber { field: "jobs".into(), value: "0".into(), expected: "must be >= 1".into() },
+                });
+                1
+            }
+            Some(j) => j,
+        };
+        let work_s = match s.work_s {
+            None => {
+                problems.push(Problem { place: place.clone(), kind: ProblemKind::MissingField { field: "work_s".into() } });
+                1.0
+            }
+            Some(w) if check_number(problems, &place, "work_s", w, Range::Positive) => w,
+            Some(_) => 1.0,
+        };
+        (jobs, work_s)
+    } else {
+        (0, 0.0)
+    };
+    let memory_mb_per_worker = match s.memory_mb_per_worker {
+        Some(0) => {
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::BadNumber {
+                    field: "memory_mb_per_worker".into(),
+                    value: "0".into(),
+                    expected: "must be >= 1".into(),
+                },
+            });
+            DEFAULT_MEMORY_MB_PER_WORKER
+        }
+        Some(m) => m,
+        None => DEFAULT_MEMORY_MB_PER_WORKER,
+    };
+    if s.max_fan_out == Some(0) {
+        problems.push(Problem {
+            place: place.clone(),
+            kind: ProblemKind::BadNumber { field: "max_fan_out".into(), value: "0".into(), expected: "must be >= 1".into() },
+        });
+    }
+
+    let mut choices = Vec::new();
+    if kind == StepKind::Choice {
+        let my_succs = &succs[i];
+        let listed: Vec<&ChoiceSpec> = s.choices.iter().collect();
+        let mut given_sum = 0.0;
+        let mut n_unspecified = 0usize;
+        let mut resolved: Vec<(StepId, Option<f64>)> = Vec::new();
+        if listed.is_empty() {
+            resolved = my_succs.iter().map(|&id| (id, None)).collect();
+            n_unspecified = resolved.len();
+        }
+        for (j, c) in listed.iter().enumerate() {
+            let field = format!("choices[{j}].next");
+            match by_name.get(&c.next) {
+                None => problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::UnknownStep { field, name: c.next.clone() },
+                }),
+                Some(id) if !my_succs.contains(id) => problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::Other(format!(
+                        "{field}: '{}' does not list '{}' in its `after`",
+                        c.next, s.name
+                    )),
+                }),
+                Some(&id) => {
+                    match c.probability {
+                        Some(p) if check_number(problems, &place, &format!("choices[{j}].probability"), p, Range::Fraction) => {
+                            given_sum += p;
+                        }
+                        Some(_) => {}
+                        None => n_unspecified += 1,
+                    }
+                    resolved.push((id, c.probability));
+                }
+            }
+        }
+        if resolved.is_empty() && problems.iter().all(|p| p.place != place) {
+            problems.push(Problem { place: place.clone(), kind: ProblemKind::Other("choice step has no successor to choose".into()) });
+        }
+        if given_sum > 1.0 + 1e-9 {
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other(format!("choice probabilities sum to {given_sum}, more than 1")),
+            });
+        }
+        let rest = (1.0 - given_sum).max(0.0);
+        let share = if n_unspecified > 0 { rest / n_unspecified as f64 } else { 0.0 };
+        choices = resolved.into_iter().map(|(id, p)| (id, p.unwrap_or(share))).collect();
+        let total: f64 = choices.iter().map(|c| c.1).sum();
+        if total > 0.0 {
+            for c in &mut choices {
+                c.1 /= total;
+            }
+        } else if !choices.is_empty() {
+            problems.push(Problem { place: place.clone(), kind: ProblemKind::Other("choice probabilities are all zero".into()) });
+        }
+    } else if !s.choices.is_empty() {
+        problems.push(Problem { place: place.clone(), kind: ProblemKind::Other("`choices` is only allowed on choice steps".into()) });
+    }
+
+    Step {
+        name: s.name.clone(),
+        kind,
+        function: s.function.clone().unwrap_or_else(|| s.name.clone()),
+        jobs,
+        work_s,
+        parallel_fraction,
+        memory_mb_per_worker,
+        input_mb,
+        output_mb,
+        cold_start_s,
+        max_fan_out: s.max_fan_out.filter(|&m| m > 0),
+        wait_s,
+        choices,
+    }
+}
+
+/// Kahn's algorithm with a min-heap on the index, so ties go to file order.
+fn topo_order(preds: &[Vec<StepId>], succs: &[Vec<StepId>]) -> Vec<StepId> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut indeg: Vec<usize> = preds.iter().map(Vec::len).collect();
+    let mut ready: BinaryHeap<Reverse<u32>> =
+        (0..preds.len() as u32).filter(|&i| indeg[i as usize] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(preds.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(StepId(i));
+        for s in &succs[i as usize] {
+            indeg[s.idx()] -= 1;
+            if indeg[s.idx()] == 0 {
+                ready.push(Reverse(s.0));
+            }
+        }
+    }
+    order
+}
+
+/// Finds cycles by iterative depth-first search; each returned path starts and ends at the same step.
+/// Reports one cycle per back edge found (self-loops are reported by the caller).
+fn find_cycles(succs: &[Vec<StepId>]) -> Vec<Vec<StepId>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Color {
+        White,
+        Grey,
+        Black,
+    }
+    let n = succs.len();
+    let mut color = vec![Color::White; n];
+    let mut cycles = Vec::new();
+    for root in 0..n {
+        if color[root] != Color::White {
+            continue;
+        }
+        // Stack of (node, next successor index).
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        color[root] = Color::Grey;
+        while let Some(&mut (v, ref mut k)) = stack.last_mut() {
+            if *k < succs[v].len() {
+                let w = succs[v][*k].idx();
+                *k += 1;
+                match color[w] {
+                    Color::White => {
+                        color[w] = Color::Grey;
+                        stack.push((w, 0));
+                    }
+                    Color::Grey => {
+                        let pos = stack.iter().position(|&(x, _)| x == w).expect("grey node is on the stack");
+                        let mut path: Vec<StepId> = stack[pos..].iter().map(|&(x, _)| StepId(x as u32)).collect();
+                        path.push(StepId(w as u32));
+                        cycles.push(path);
+                    }
+                    Color::Black => {}
+                }
+            } else {
+                color[v] = Color::Black;
+                stack.pop();
+            }
+        }
+    }
+    cycles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, after: &[&str], work_s: f64) -> StepSpec {
+        StepSpec {
+            name: name.into(),
+            after: after.iter().map(|s| s.to_string()).collect(),
+            jobs: Some(1),
+            work_s: Some(work_s),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn diamond_topo_and_critical_path() {
+        let spec = WorkflowSpec {
+            name: "d".into(),
+            steps: vec![task("a", &[], 1.0), task("b", &["a"], 2.0), task("c", &["a"], 5.0), task("d", &["b", "c"], 1.0)],
+            ..Default::default()
+        };
+        let wf = Workflow::from_spec(&spec, "test").unwrap();
+        let names: Vec<&str> = wf.topo_order().iter().map(|id| wf.step(*id).name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        let d: Vec<f64> = wf.steps().iter().map(|s| s.work_s).collect();
+        let (len, path) = wf.critical_path(&d);
+        assert_eq!(len, 7.0);
+        let names: Vec<&str> = path.iter().map(|id| wf.step(*id).name.as_str()).collect();
+        assert_eq!(names, ["a", "c", "d"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_place() {
+        let mut bad = task("b", &["zz", "c"], f64::NAN);
+        bad.parallel_fraction = Some(1.5);
+        let spec = WorkflowSpec {
+            name: "w".into(),
+            steps: vec![
+                task("a", &[], 1.0),
+                bad,
+                task("c", &["b"], 1.0),
+                task("a", &[], 1.0),
+                StepSpec { name: "m".into(), ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        let err = Workflow::from_spec(&spec, "w.yaml").unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "unknown step 'zz'",
+            "work_s = NaN",
+            "parallel_fraction = 1.5",
+            "duplicate step name 'a'",
+            "step 'm' (steps[4]): missing field 'jobs'",
+            "missing field 'work_s'",
+            "dependency cycle: b -> c -> b",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(err.problems().len(), 7, "{text}");
+    }
+
+    #[test]
+    fn choice_probabilities_default_to_uniform_rest() {
+        let spec = WorkflowSpec {
+            name: "c".into(),
+            steps: vec![
+                StepSpec {
+                    name: "ch".into(),
+                    kind: Some("choice".into()),
+                    choices: vec![ChoiceSpec { next: "x".into(), probability: Some(0.5) }, ChoiceSpec { next: "y".into(), probability: None }, ChoiceSpec { next: "z".into(), probability: None }],
+                    ..Default::default()
+                },
+                task("x", &["ch"], 1.0),
+                task("y", &["ch"], 1.0),
+                task("z", &["ch"], 1.0),
+            ],
+            ..Default::default()
+        };
+        let wf = Workflow::from_spec(&spec, "t").unwrap();
+        let probs: Vec<f64> = wf.step(StepId(0)).choices.iter().map(|c| c.1).collect();
+        assert_eq!(probs, [0.5, 0.25, 0.25]);
+        let again = Workflow::from_spec(&wf.to_spec(), "t").unwrap();
+        assert_eq!(again, wf);
+    }
+}

@@ -1,0 +1,1 @@
+//! Importers from other workflow formats into the native [`crate::WorkflowSpec`].

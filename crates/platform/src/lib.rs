@@ -1,1 +1,31 @@
-//! placeholder
+//! The FaaS platform model (simulator ground truth) on the `des` engine.
+//!
+//! - [`Platform`]: a validated platform profile (memory -> CPU, prices, cold starts, keep-alive, mapping
+//!   delay, storage latency, stragglers), read from a file ([`PlatformSpec`]) or the Lambda-like default.
+//! - [`StepConfig`] and the per-step [`Policy`] trait: at the start of every step of every request a
+//!   policy chooses the step's memory, fan-out and workers from the request's state ([`StepContext`]).
+//!   [`StaticPolicy`] (a per-step config file) is the first policy.
+//! - [`Simulation`]: many requests through a workflow, warm instances shared across requests of the
+//!   same function and memory size, per-request latency, cost, cold starts and a per-step breakdown
+//!   ([`SimReport`]).
+//! - [`exec`]: the execution model of one step (used by the simulation and by profiling).
+//!
+//! Architecture invariant: the platform never reads the wall clock and never depends on hash iteration
+//! order; the same seed and inputs give bit-identical reports. It calls policies through traits and
+//! depends on no learning or optimisation crate.
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+pub mod exec;
+mod policy;
+mod profile;
+mod report;
+mod sim;
+
+pub use config::{StaticConfig, StepConfig};
+pub use error::Error;
+pub use policy::{Policy, StaticPolicy, StepContext, StepOutcome};
+pub use profile::{ColdStartSpec, MappingDelaySpec, Platform, PlatformSpec, StorageSpec, StragglerSpec};
+pub use report::{Distribution, RequestRecord, SimReport, StepReport};
+pub use sim::{Arrivals, SimOptions, Simulation};

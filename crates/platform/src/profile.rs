@@ -1,0 +1,338 @@
+//! Platform profiles: the data that describes a FaaS platform (memory -> CPU, prices, cold starts,
+//! keep-alive, mapping delay, storage latency, stragglers). [`PlatformSpec`] is the file format with
+//! documented defaults (an AWS Lambda-like platform, x86, us-east-1); [`Platform`] is the validated form.
+//!
+//! Sources of the defaults (see `../shared/data/README.md`): memory 128..10,240 MB, one full vCPU at
+//! 1,769 MB and six at 10,240 MB; 0.0000166667 USD per GB-second billed per 1 ms; 0.20 USD per million
+//! requests; Step Functions standard 0.025 USD per 1,000 state transitions; cold starts "almost always
+//! within 800 ms" for small packages (median about 0.2-0.3 s); StepConf Fig. 4 for the mapping delay
+//! (low up to about 30 concurrent instances, growing fast beyond 40). Storage latency and straggler
+//! figures are modelling choices (an S3-like store: tens of ms median with a heavy log-normal tail).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, parse_yaml_or_json, read_file};
+
+/// A platform profile as written in a file. Every field has a default (the Lambda-like platform).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// Profile name.
+    pub name: String,
+    /// Smallest memory size offered, MB.
+    pub memory_mb_min: u32,
+    /// Largest memory size offered, MB.
+    pub memory_mb_max: u32,
+    /// Memory sizes are offered in steps of this many MB from `memory_mb_min`.
+    pub memory_mb_step: u32,
+    /// Memory at which a function gets exactly one full vCPU, MB (StepConf's `m_s`).
+    pub vcpu_full_mb: u32,
+    /// vCPUs at `memory_mb_max`; CPU grows linearly from one at `vcpu_full_mb`.
+    pub vcpu_max: f64,
+    /// Compute price, USD per GB-second.
+    pub price_usd_per_gb_s: f64,
+    /// Price per function invocation, USD.
+    pub price_usd_per_request: f64,
+    /// Orchestrator price per state transition, USD.
+    pub price_usd_per_transition: f64,
+    /// Billing granularity, ms (durations are rounded up to a multiple).
+    pub billing_granularity_ms: u32,
+    /// Whether cold-start (init) time is billed (AWS bills the init phase of on-demand functions since
+    /// August 2025).
+    pub bill_cold_start: bool,
+    /// Warm instances are kept this long after their last use, seconds.
+    pub keep_alive_s: f64,
+    /// Orchestration delay before every step starts, seconds.
+    pub transition_delay_s: f64,
+    /// Cold-start time distribution.
+    pub cold_start: ColdStartSpec,
+    /// Delay before the j-th instance of a step is invoked.
+    pub mapping_delay: MappingDelaySpec,
+    /// Storage service latency and bandwidth.
+    pub storage: StorageSpec,
+    /// Straggling instances.
+    pub straggler: StragglerSpec,
+}
+
+/// Cold starts: log-normal with the function's mean (the step's `cold_start_s`, else `mean_s`) and
+/// coefficient of variation `cv` (0 gives a constant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ColdStartSpec {
+    /// Mean cold start of a function that does not give its own, seconds.
+    pub mean_s: f64,
+    /// Coefficient of variation (standard deviation / mean).
+    pub cv: f64,
+}
+
+/// Mapping delay (StepConf Fig. 4, Fig. 7): instance `j` (0-based) of a step is invoked
+/// `per_instance_s * j + growth_s * max(0, j - knee)^2` seconds after the step starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MappingDelaySpec {
+    /// Linear delay per instance, seconds.
+    pub per_instance_s: f64,
+    /// Number of instances after which the delay grows quadratically.
+    pub knee: u32,
+    /// Quadratic growth coefficient beyond the knee, seconds.
+    pub growth_s: f64,
+}
+
+/// Storage: each job reads its input and writes its output; each access costs a log-normal latency
+/// (median `latency_s_median`, log-space standard deviation `latency_sigma`) plus size / bandwidth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSpec {
+    /// Median latency of one access, seconds.
+    pub latency_s_median: f64,
+    /// Log-space standard deviation of the latency (0 gives a constant; 1 is a heavy tail).
+    pub latency_sigma: f64,
+    /// Transfer bandwidth of one worker, MB per second.
+    pub bandwidth_mb_per_s: f64,
+}
+
+/// Stragglers: with `probability`, an instance's compute is slowed by a factor uniform in
+/// `[slowdown_min, slowdown_max]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StragglerSpec {
+    /// Probability that an instance straggles.
+    pub probability: f64,
+    /// Smallest slowdown factor.
+    pub slowdown_min: f64,
+    /// Largest slowdown factor.
+    pub slowdown_max: f64,
+}
+
+impl Default for PlatformSpec {
+    fn default() -> Self {
+        PlatformSpec {
+            name: "aws-lambda-x86".into(),
+            memory_mb_min: 128,
+            memory_mb_max: 10_240,
+            memory_mb_step: 1,
+            vcpu_full_mb: 1_769,
+            vcpu_max: 6.0,
+            price_usd_per_gb_s: 0.000_016_666_7,
+            price_usd_per_request: 0.000_000_2,
+            price_usd_per_transition: 0.000_025,
+            billing_granularity_ms: 1,
+            bill_cold_start: true,
+            keep_alive_s: 600.0,
+            transition_delay_s: 0.02,
+            cold_start: ColdStartSpec::default(),
+            mapping_delay: MappingDelaySpec::default(),
+            storage: StorageSpec::default(),
+            straggler: StragglerSpec::default(),
+        }
+    }
+}
+
+impl Default for ColdStartSpec {
+    fn default() -> Self {
+        ColdStartSpec { mean_s: 0.4, cv: 0.5 }
+    }
+}
+
+impl Default for MappingDelaySpec {
+    fn default() -> Self {
+        MappingDelaySpec { per_instance_s: 0.008, knee: 32, growth_s: 0.0015 }
+    }
+}
+
+impl Default for StorageSpec {
+    fn default() -> Self {
+        StorageSpec { latency_s_median: 0.025, latency_sigma: 0.8, bandwidth_mb_per_s: 90.0 }
+    }
+}
+
+impl Default for StragglerSpec {
+    fn default() -> Self {
+        StragglerSpec { probability: 0.01, slowdown_min: 1.5, slowdown_max: 3.0 }
+    }
+}
+
+impl PlatformSpec {
+    /// The default profile with every source of randomness and delay switched off: no storage jitter
+    /// or latency, no stragglers, no cold starts, no mapping or transition delay. Useful for
+    /// hand-checked scenarios and for measuring a configuration's mean behaviour.
+    pub fn deterministic() -> Self {
+        PlatformSpec {
+            name: "aws-lambda-x86-deterministic".into(),
+            transition_delay_s: 0.0,
+            cold_start: ColdStartSpec { mean_s: 0.0, cv: 0.0 },
+            mapping_delay: MappingDelaySpec { per_instance_s: 0.0, knee: 0, growth_s: 0.0 },
+            storage: StorageSpec { latency_s_median: 0.0, latency_sigma: 0.0, bandwidth_mb_per_s: 90.0 },
+            straggler: StragglerSpec { probability: 0.0, slowdown_min: 1.0, slowdown_max: 1.0 },
+            ..PlatformSpec::default()
+        }
+    }
+}
+
+/// A validated platform profile. Invariants: every number is finite and in range;
+/// `memory_mb_min <= vcpu_full_mb <= memory_mb_max`; `vcpu_max >= 1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Platform {
+    spec: PlatformSpec,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Platform::lambda()
+    }
+}
+
+impl Platform {
+    /// The Lambda-like default.
+    pub fn lambda() -> Self {
+        Platform::from_spec(PlatformSpec::default(), "built-in").expect("default profile is valid")
+    }
+
+    /// The default with all noise and delays off (see [`PlatformSpec::deterministic`]).
+    pub fn deterministic() -> Self {
+        Platform::from_spec(PlatformSpec::deterministic(), "built-in").expect("deterministic profile is valid")
+    }
+
+    /// Reads a profile file (YAML, or JSON when it starts with `{`).
+    pub fn load(path: &std::path::Path) -> Result<Self, Error> {
+        let text = read_file(path)?;
+        let name = path.display().to_string();
+        Platform::from_spec(parse_yaml_or_json(&text, &name)?, &name)
+    }
+
+    /// Validates a spec; all problems are reported at once.
+    pub fn from_spec(spec: PlatformSpec, source_name: &str) -> Result<Self, Error> {
+        let mut problems = Vec::new();
+        let mut num = |field: &str, v: f64, ok: bool, expected: &str| {
+            if !v.is_finite() || !ok {
+                problems.push(format!("{field} = {v}: {expected}"));
+            }
+        };
+        num("vcpu_max", spec.vcpu_max, spec.vcpu_max >= 1.0, "must be >= 1");
+        num("price_usd_per_gb_s", spec.price_usd_per_gb_s, spec.price_usd_per_gb_s >= 0.0, "must be >= 0");
+        num("price_usd_per_request", spec.price_usd_per_request, spec.price_usd_per_request >= 0.0, "must be >= 0");
+        num("price_usd_per_transition", spec.price_usd_per_transition, spec.price_usd_per_transition >= 0.0, "must be >= 0");
+        num("keep_alive_s", spec.keep_alive_s, spec.keep_alive_s >= 0.0, "must be >= 0");
+        num("transition_delay_s", spec.transition_delay_s, spec.transition_delay_s >= 0.0, "must be >= 0");
+        num("cold_start.mean_s", spec.cold_start.mean_s, spec.cold_start.mean_s >= 0.0, "must be >= 0");
+        num("cold_start.cv", spec.cold_start.cv, spec.cold_start.cv >= 0.0, "must be >= 0");
+        let md = &spec.mapping_delay;
+        num("mapping_delay.per_instance_s", md.per_instance_s, md.per_instance_s >= 0.0, "must be >= 0");
+        num("mapping_delay.growth_s", md.growth_s, md.growth_s >= 0.0, "must be >= 0");
+        let st = &spec.storage;
+        num("storage.latency_s_median", st.latency_s_median, st.latency_s_median >= 0.0, "must be >= 0");
+        num("storage.latency_sigma", st.latency_sigma, (0.0..=5.0).contains(&st.latency_sigma), "must be in [0, 5]");
+        num("storage.bandwidth_mb_per_s", st.bandwidth_mb_per_s, st.bandwidth_mb_per_s > 0.0, "must be > 0");
+        let sg = &spec.straggler;
+        num("straggler.probability", sg.probability, (0.0..=1.0).contains(&sg.probability), "must be in [0, 1]");
+        num("straggler.slowdown_min", sg.slowdown_min, sg.slowdown_min >= 1.0, "must be >= 1");
+        num(
+            "straggler.slowdown_max",
+            sg.slowdown_max,
+            sg.slowdown_max >= sg.slowdown_min,
+            "must be >= straggler.slowdown_min",
+        );
+        if spec.memory_mb_min == 0 || spec.memory_mb_min > spec.memory_mb_max {
+            problems.push(format!(
+                "memory_mb_min = {}, memory_mb_max = {}: need 0 < min <= max",
+                spec.memory_mb_min, spec.memory_mb_max
+            ));
+        }
+        if spec.memory_mb_step == 0 {
+            problems.push("memory_mb_step = 0: must be >= 1".into());
+        }
+        if spec.billing_granularity_ms == 0 {
+            problems.push("billing_granularity_ms = 0: must be >= 1".into());
+        }
+        if spec.vcpu_full_mb == 0 || spec.vcpu_full_mb > spec.memory_mb_max {
+            problems.push(format!("vcpu_full_mb = {}: must be in 1..=memory_mb_max", spec.vcpu_full_mb));
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidProfile { source_name: source_name.to_owned(), problems });
+        }
+        Ok(Platform { spec })
+    }
+
+    /// The profile's data.
+    pub fn spec(&self) -> &PlatformSpec {
+        &self.spec
+    }
+
+    /// The profile's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// Whether the platform offers this memory size.
+    pub fn offers_memory(&self, memory_mb: u32) -> bool {
+        let s = &self.spec;
+        (s.memory_mb_min..=s.memory_mb_max).contains(&memory_mb) && (memory_mb - s.memory_mb_min) % s.memory_mb_step == 0
+    }
+
+    /// vCPUs allotted at `memory_mb`: `memory_mb / vcpu_full_mb` below one full vCPU (a time-sliced
+    /// share), then linear from one at `vcpu_full_mb` to `vcpu_max` at `memory_mb_max`.
+    pub fn vcpus(&self, memory_mb: u32) -> f64 {
+        let s = &self.spec;
+        let m = f64::from(memory_mb);
+        let full = f64::from(s.vcpu_full_mb);
+        if m <= full || s.memory_mb_max == s.vcpu_full_mb {
+            (m / full).min(s.vcpu_max)
+        } else {
+            1.0 + (m - full) * (s.vcpu_max - 1.0) / (f64::from(s.memory_mb_max) - full)
+        }
+    }
+
+    /// Mapping delay of instance `j` (0-based) after the step starts, seconds (StepConf `t_map(j)`).
+    pub fn mapping_delay_s(&self, j: u32) -> f64 {
+        let md = &self.spec.mapping_delay;
+        let beyond = f64::from(j.saturating_sub(md.knee));
+        md.per_instance_s * f64::from(j) + md.growth_s * beyond * beyond
+    }
+
+    /// Billed cost of one instance that ran `duration_us` at `memory_mb`: the duration rounded up to
+    /// the billing granularity, times GB, times the GB-second price, plus the request price.
+    pub fn instance_cost_usd(&self, memory_mb: u32, duration_us: u64) -> f64 {
+        let g_us = u64::from(self.spec.billing_granularity_ms) * 1_000;
+        let billed_us = duration_us.div_ceil(g_us) * g_us;
+        billed_us as f64 / 1e6 * f64::from(memory_mb) / 1024.0 * self.spec.price_usd_per_gb_s
+            + self.spec.price_usd_per_request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vcpus_follow_lambda() {
+        let p = Platform::lambda();
+        assert!((p.vcpus(1769) - 1.0).abs() < 1e-12);
+        assert!((p.vcpus(10_240) - 6.0).abs() < 1e-12);
+        assert!((p.vcpus(884) - 884.0 / 1769.0).abs() < 1e-12);
+        assert!(p.offers_memory(128) && p.offers_memory(10_240) && !p.offers_memory(127) && !p.offers_memory(10_241));
+    }
+
+    #[test]
+    fn billing_rounds_up_to_the_ms() {
+        let p = Platform::lambda();
+        // 1.0001 s at 1024 MB bills 1.001 GB-s.
+        let c = p.instance_cost_usd(1024, 1_000_100);
+        assert!((c - (1.001 * 0.000_016_666_7 + 0.000_000_2)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bad_profile_lists_every_problem() {
+        let spec = PlatformSpec { vcpu_max: f64::NAN, memory_mb_step: 0, keep_alive_s: -1.0, ..PlatformSpec::default() };
+        let e = Platform::from_spec(spec, "p.yaml").unwrap_err().to_string();
+        assert!(e.contains("vcpu_max = NaN") && e.contains("memory_mb_step = 0") && e.contains("keep_alive_s = -1"), "{e}");
+    }
+
+    #[test]
+    fn mapping_delay_grows_past_the_knee() {
+        let p = Platform::lambda();
+        assert_eq!(p.mapping_delay_s(0), 0.0);
+        let d31 = p.mapping_delay_s(31);
+        let d63 = p.mapping_delay_s(63);
+        assert!(d31 < 0.3 && d63 > 1.5, "{d31} {d63}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Simulation reports: per-request records and their summaries (latency percentiles, cost, cold-start
+//! rate, SLO attainment, per-step breakdown). Serialises to the JSON that `faastune simulate --json`
+//! prints.
+
+use serde::Serialize;
+
+/// Summary of a sample: mean and nearest-rank percentiles.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Distribution {
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median (nearest rank).
+    pub p50: f64,
+    /// 95th percentile (nearest rank).
+    pub p95: f64,
+    /// 99th percentile (nearest rank).
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Distribution {
+    /// Summarises `values` (sorted in place). Empty gives all zeros.
+    pub fn of(values: &mut [f64]) -> Distribution {
+        if values.is_empty() {
+            return Distribution::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let rank = |p: f64| values[((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1];
+        Distribution {
+            mean: values.iter().sum::<f64>() / n as f64,
+            p50: rank(50.0),
+            p95: rank(95.0),
+            p99: rank(99.0),
+            max: values[n - 1],
+        }
+    }
+}
+
+/// One request's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRecord {
+    /// Index in arrival order.
+    pub request_idx: u64,
+    /// Arrival time, seconds since the start of the run.
+    pub arrival_s: f64,
+    /// End-to-end latency, seconds (arrival to the last step's finish).
+    pub latency_s: f64,
+    /// Total cost, USD (compute, requests and state transitions).
+    pub cost_usd: f64,
+    /// Instances that started cold.
+    pub n_cold_starts: u32,
+    /// Instances run.
+    pub n_instances: u32,
+    /// Whether the request reached a fail step.
+    pub failed: bool,
+    /// Per step (by id): duration in seconds, `None` when skipped by a choice.
+    pub step_duration_s: Vec<Option<f64>>,
+}
+
+/// Per-step breakdown over all requests in which the step ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    /// Step name.
+    pub name: String,
+    /// Requests in which the step ran.
+    pub n_runs: u64,
+    /// Mean duration, seconds.
+    pub duration_s_mean: f64,
+    /// Mean cost, USD (compute and requests).
+    pub cost_usd_mean: f64,
+    /// Share of the step's instances that started cold.
+    pub cold_start_rate: f64,
+}
+
+/// Cost summary.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct CostSummary {
+    /// Mean cost per request, USD.
+    pub mean: f64,
+    /// Total over all requests, USD.
+    pub total: f64,
+}
+
+/// The result of a simulation run. Identical inputs and seed give an identical report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimReport {
+    /// Workflow name.
+    pub workflow: String,
+    /// Platform profile name.
+    pub platform: String,
+    /// Policy name.
+    pub policy: String,
+    /// Root seed of the run.
+    pub seed: u64,
+    /// Requests simulated (all complete).
+    pub requests: u64,
+    /// End-to-end latency, seconds.
+    pub latency_s: Distribution,
+    /// Cost per request, USD.
+    pub cost_usd: CostSummary,
+    /// Share of instances that started cold.
+    pub cold_start_rate: f64,
+    /// The SLO used, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_s: Option<f64>,
+    /// Share of requests with latency <= SLO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_attainment: Option<f64>,
+    /// Requests that reached a fail step.
+    pub n_failed: u64,
+    /// Function instances executed.
+    pub n_instance_executions: u64,
+    /// Events processed by the engine.
+    pub n_events: u64,
+    /// Simulated time at the end of the run, seconds.
+    pub makespan_s: f64,
+    /// Per-step breakdown, in workflow file order.
+    pub steps: Vec<StepReport>,
+    /// Per-request records (kept when [`crate::SimOptions::keep_records`] is set).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_records: Vec<RequestRecord>,
+}
+
+impl SimReport {
+    /// Pretty JSON (deterministic bytes for a given report).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serializes")
+    }
+}

@@ -1,0 +1,344 @@
+//! AWS States Language (Step Functions) import: Task, Map, Parallel, Choice, Pass, Wait, Succeed, Fail,
+//! nested at any depth. See the module docs of [`super`] for how states map to steps.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::machine::{Edge, Flattener, Kind, Machine, Ordered, Repeat, State};
+use super::{ImportOptions, describe, parse_error, task_defaults_note};
+use crate::{Error, Problem, ProblemKind, WorkflowSpec};
+
+/// A state machine (the top level, a Parallel branch, or a Map's Iterator/ItemProcessor).
+#[derive(Debug, Deserialize)]
+struct RawMachine {
+    #[serde(rename = "StartAt")]
+    start_at: Option<String>,
+    #[serde(rename = "States")]
+    states: Option<Ordered<RawState>>,
+    #[serde(rename = "Comment")]
+    comment: Option<String>,
+}
+
+/// One state; fields the importer does not model (Parameters, ResultPath, Retry, ...) are ignored.
+#[derive(Debug, Deserialize)]
+struct RawState {
+    #[serde(rename = "Type")]
+    ty: Option<String>,
+    #[serde(rename = "Next")]
+    next: Option<String>,
+    #[serde(rename = "End")]
+    end: Option<bool>,
+    #[serde(rename = "Resource")]
+    resource: Option<String>,
+    #[serde(rename = "Parameters")]
+    parameters: Option<Value>,
+    #[serde(rename = "Branches")]
+    branches: Option<Vec<RawMachine>>,
+    #[serde(rename = "Iterator")]
+    iterator: Option<RawMachine>,
+    #[serde(rename = "ItemProcessor")]
+    item_processor: Option<RawMachine>,
+    #[serde(rename = "MaxConcurrency")]
+    max_concurrency: Option<Value>,
+    #[serde(rename = "Choices")]
+    choices: Option<Vec<RawRule>>,
+    #[serde(rename = "Default")]
+    default: Option<String>,
+    /// Non-standard: probability of the Default branch.
+    #[serde(rename = "DefaultProbability")]
+    default_probability: Option<Value>,
+    #[serde(rename = "Seconds")]
+    seconds: Option<Value>,
+    #[serde(rename = "SecondsPath")]
+    seconds_path: Option<String>,
+    #[serde(rename = "Timestamp")]
+    timestamp: Option<String>,
+    #[serde(rename = "TimestampPath")]
+    timestamp_path: Option<String>,
+    #[serde(rename = "Catch")]
+    catch: Option<Vec<RawCatcher>>,
+}
+
+/// A top-level Choice rule: only its target and an optional (non-standard) probability matter here.
+#[derive(Debug, Deserialize)]
+struct RawRule {
+    #[serde(rename = "Next")]
+    next: Option<String>,
+    /// Non-standard: probability that this rule is the one taken.
+    #[serde(rename = "Probability")]
+    probability: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCatcher {
+    #[serde(rename = "Next")]
+    next: Option<String>,
+}
+
+/// Imports an ASL document; see [`super::import_str`].
+pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOptions) -> Result<WorkflowSpec, Error> {
+    let raw: RawMachine = serde_json::from_str(text).map_err(|e| parse_error(&e, source_name))?;
+    let mut cv = Converter { problems: Vec::new(), notes: Vec::new() };
+    let root = cv.machine(&raw, String::new());
+    let flat = Flattener::run(&root, opts);
+    let mut problems = cv.problems;
+    problems.extend(flat.problems);
+    if !problems.is_empty() {
+        return Err(Error::Invalid { source_name: source_name.to_owned(), workflow: name.to_owned(), problems });
+    }
+    let mut notes = task_defaults_note(opts, flat.used_task_defaults, flat.used_items_default);
+    notes.extend(cv.notes);
+    notes.extend(flat.notes);
+    Ok(WorkflowSpec {
+        name: name.to_owned(),
+        slo_s: opts.slo_s,
+        description: Some(describe("AWS States Language", source_name, raw.comment.as_deref(), &notes)),
+        steps: flat.steps,
+    })
+}
+
+struct Converter {
+    problems: Vec<Problem>,
+    notes: Vec<String>,
+}
+
+impl Converter {
+    fn problem(&mut self, place: String, kind: ProblemKind) {
+        self.problems.push(Problem { place, kind });
+    }
+
+    fn machine(&mut self, raw: &RawMachine, scope: String) -> Machine {
+        let mut m = Machine { scope, start_field: "StartAt", start_at: raw.start_at.clone(), states: Vec::new() };
+        if raw.start_at.is_none() {
+            let place = m.self_place();
+            self.problem(place, ProblemKind::MissingField { field: "StartAt".into() });
+        }
+        let Some(states) = &raw.states else {
+            let place = m.self_place();
+            self.problem(place, ProblemKind::MissingField { field: "States".into() });
+            return m;
+        };
+        if states.0.is_empty() {
+            let place = m.self_place();
+            self.problem(place, ProblemKind::Other("States is empty".into()));
+        }
+        for (name, s) in &states.0 {
+            let st = self.state(&m, name, s);
+            m.states.push(st);
+        }
+        m
+    }
+
+    fn state(&mut self, m: &Machine, name: &str, s: &RawState) -> State {
+        let place = m.place(name);
+        let mut st = State { name: name.to_owned(), kind: Kind::Pass { wait_s: None }, edges: Vec::new(), unmodelled_refs: Vec::new() };
+        for (i, c) in s.catch.iter().flatten().enumerate() {
+            match &c.next {
+                Some(n) => st.unmodelled_refs.push((format!("Catch[{i}].Next"), n.clone())),
+                None => self.problem(place.clone(), ProblemKind::MissingField { field: format!("Catch[{i}].Next") }),
+            }
+        }
+        let Some(ty) = s.ty.as_deref() else {
+            self.problem(place, ProblemKind::MissingField { field: "Type".into() });
+            return st;
+        };
+        let (kind, transitions) = match ty {
+            "Task" => {
+                if s.resource.is_none() {
+                    self.problem(place.clone(), ProblemKind::MissingField { field: "Resource".into() });
+                }
+                let function = s.resource.as_deref().and_then(|r| function_name(r, s.parameters.as_ref()));
+                (Kind::Task { function, repeat: Repeat::Once }, Transitions::NextOrEnd)
+            }
+            "Pass" => (Kind::Pass { wait_s: None }, Transitions::NextOrEnd),
+            "Succeed" => (Kind::Pass { wait_s: None }, Transitions::None),
+            "Fail" => (Kind::Fail, Transitions::None),
+            "Wait" => {
+                let wait_s = match &s.seconds {
+                    Some(v) => self.number(&place, "Seconds", v, false),
+                    None => {
+                        let how = if s.seconds_path.is_some() {
+                            "SecondsPath"
+                        } else if s.timestamp.is_some() {
+                            "Timestamp"
+                        } else if s.timestamp_path.is_some() {
+                            "TimestampPath"
+                        } else {
+                            self.problem(place.clone(), ProblemKind::MissingField { field: "Seconds".into() });
+                            ""
+                        };
+                        if !how.is_empty() {
+                            self.notes.push(format!("assumed: Wait '{name}' waits 0 s (its {how} is only known at run time)"));
+                        }
+                        None
+                    }
+                };
+                (Kind::Pass { wait_s }, Transitions::NextOrEnd)
+            }
+            "Choice" => {
+                match &s.choices {
+                    None => self.problem(place.clone(), ProblemKind::MissingField { field: "Choices".into() }),
+                    Some(rules) if rules.is_empty() => {
+                        self.problem(place.clone(), ProblemKind::Other("Choices is empty".into()))
+                    }
+                    Some(rules) => {
+                        for (i, r) in rules.iter().enumerate() {
+                            let probability = r.probability.as_ref().and_then(|v| {
+                                self.number(&place, &format!("Choices[{i}].Probability"), v, true)
+                            });
+                            match &r.next {
+                                Some(n) => st.edges.push(Edge {
+                                    target: n.clone(),
+                                    field: format!("Choices[{i}].Next"),
+                                    probability,
+                                }),
+                                None => self.problem(
+                                    place.clone(),
+                                    ProblemKind::MissingField { field: format!("Choices[{i}].Next") },
+                                ),
+                            }
+                        }
+                    }
+                }
+                if let Some(d) = &s.default {
+                    let probability =
+                        s.default_probability.as_ref().and_then(|v| self.number(&place, "DefaultProbability", v, true));
+                    st.edges.push(Edge { target: d.clone(), field: "Default".into(), probability });
+                }
+                if s.end.is_some() || s.next.is_some() {
+                    self.problem(place.clone(), ProblemKind::Other("a Choice state cannot have Next or End".into()));
+                }
+                (Kind::Choice, Transitions::Choice)
+            }
+            "Parallel" => {
+                let branches = match &s.branches {
+                    None => {
+                        self.problem(place.clone(), ProblemKind::MissingField { field: "Branches".into() });
+                        Vec::new()
+                    }
+                    Some(bs) if bs.is_empty() => {
+                        self.problem(place.clone(), ProblemKind::Other("Branches is empty".into()));
+                        Vec::new()
+                    }
+                    Some(bs) => bs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| self.machine(b, nested_scope(m, name, &format!("branch {i}"))))
+                        .collect(),
+                };
+                (Kind::Parallel { branches }, Transitions::NextOrEnd)
+            }
+            "Map" => {
+                let body_raw = s.item_processor.as_ref().or(s.iterator.as_ref());
+                let body = match body_raw {
+                    Some(b) => self.machine(b, nested_scope(m, name, "iterator")),
+                    None => {
+                        self.problem(place.clone(), ProblemKind::MissingField { field: "ItemProcessor (or Iterator)".into() });
+                        Machine { scope: nested_scope(m, name, "iterator"), start_field: "StartAt", ..Default::default() }
+                    }
+                };
+                let max_concurrency = match &s.max_concurrency {
+                    None => None,
+                    Some(v) => match v.as_u64() {
+                        Some(0) => None,
+                        Some(c) => Some(u32::try_from(c).unwrap_or(u32::MAX)),
+                        None => {
+                            self.problem(
+                                place.clone(),
+                                ProblemKind::BadNumber {
+                                    field: "MaxConcurrency".into(),
+                                    value: v.to_string(),
+                                    expected: "must be an integer >= 0".into(),
+                                },
+                            );
+                            None
+                        }
+                    },
+                };
+                (Kind::Map { items: None, max_concurrency, body }, Transitions::NextOrEnd)
+            }
+            other => {
+                self.problem(place, ProblemKind::UnsupportedState { state_type: other.to_owned() });
+                return st;
+            }
+        };
+        match transitions {
+            Transitions::NextOrEnd => match (&s.next, s.end) {
+                (Some(n), None | Some(false)) => st.edges.push(Edge { target: n.clone(), field: "Next".into(), probability: None }),
+                (None, Some(true)) => {}
+                (Some(_), Some(true)) => self.problem(place, ProblemKind::Other("has both Next and \"End\": true".into())),
+                (None, _) => self.problem(place, ProblemKind::MissingField { field: "Next (or \"End\": true)".into() }),
+            },
+            Transitions::None => {
+                if s.next.is_some() || s.end.is_some() {
+                    self.problem(place, ProblemKind::Other(format!("a {ty} state cannot have Next or End")));
+                }
+            }
+            Transitions::Choice => {}
+        }
+        st.kind = kind;
+        st
+    }
+
+    /// A JSON number that must be finite and >= 0 (and <= 1 when `fraction`).
+    fn number(&mut self, place: &str, field: &str, v: &Value, fraction: bool) -> Option<f64> {
+        match v.as_f64() {
+            Some(x) if x >= 0.0 && (!fraction || x <= 1.0) => Some(x),
+            _ => {
+                self.problem(
+                    place.to_owned(),
+                    ProblemKind::BadNumber {
+                        field: field.into(),
+                        value: v.to_string(),
+                        expected: if fraction { "must be between 0 and 1".into() } else { "must be a number >= 0".into() },
+                    },
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Which transition fields a state type takes.
+enum Transitions {
+    /// Exactly one of Next or `"End": true`.
+    NextOrEnd,
+    /// Neither (Succeed, Fail).
+    None,
+    /// Choices and Default only.
+    Choice,
+}
+
+fn nested_scope(m: &Machine, state: &str, part: &str) -> String {
+    if m.scope.is_empty() { format!("in '{state}' {part}") } else { format!("{} > '{state}' {part}", m.scope) }
+}
+
+/// The Lambda function a Task invokes: from a Lambda ARN (`...:function:NAME[:qualifier]`), or from
+/// `Parameters.FunctionName` of the `arn:aws:states:::lambda:invoke` integration.
+fn function_name(resource: &str, parameters: Option<&Value>) -> Option<String> {
+    let from_arn = |arn: &str| -> Option<String> {
+        let rest = arn.split(":function:").nth(1)?;
+        rest.split(':').next().filter(|s| !s.is_empty()).map(str::to_owned)
+    };
+    if resource.starts_with("arn:aws:states:::lambda:invoke") {
+        let f = parameters?.get("FunctionName")?.as_str()?;
+        return from_arn(f).or_else(|| Some(f.to_owned()).filter(|s| !s.is_empty() && !s.contains(':')));
+    }
+    from_arn(resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_from_resources() {
+        assert_eq!(function_name("arn:aws:lambda:us-east-2:1:function:App10_f1", None).as_deref(), Some("App10_f1"));
+        assert_eq!(function_name("arn:aws:lambda:us-east-2:1:function:f:prod", None).as_deref(), Some("f"));
+        let p = serde_json::json!({"FunctionName": "arn:aws:lambda:us-east-1:1:function:resize:$LATEST"});
+        assert_eq!(function_name("arn:aws:states:::lambda:invoke", Some(&p)).as_deref(), Some("resize"));
+        let p = serde_json::json!({"FunctionName": "thumb"});
+        assert_eq!(function_name("arn:aws:states:::lambda:invoke", Some(&p)).as_deref(), Some("thumb"));
+        assert_eq!(function_name("arn:aws:states:::sqs:sendMessage", None), None);
+    }
+}

@@ -10,5 +10,5 @@ mod rng;
 mod time;
 
 pub use queue::{EventQueue, Scheduled};
-pub use rng::{RngStreams, SimRng, stream_seed};
+pub use rng::{FastRng, RngStreams, SimRng, stream_seed};
 pub use time::SimTime;

@@ -28,13 +28,14 @@ impl SimTime {
 
     /// From seconds, rounded to the nearest microsecond. Negative and NaN give zero; too large saturates.
     pub fn from_secs_f64(secs: f64) -> Self {
-        let us = (secs * 1e6).round();
-        if us.is_nan() || us <= 0.0 {
+        let us = secs * 1e6;
+        // `us + 0.5` truncated rounds half up; `f64::round` is a slow library call on baseline x86-64.
+        if us.is_nan() || us < 0.5 {
             SimTime(0)
         } else if us >= u64::MAX as f64 {
             SimTime::MAX
         } else {
-            SimTime(us as u64)
+            SimTime((us + 0.5) as u64)
         }
     }
 

@@ -11,7 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use des::{EventQueue, RngStreams, SimRng, SimTime, stream_seed};
+use des::{EventQueue, FastRng, RngStreams, SimRng, SimTime, stream_seed};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution as _, Exp};
 use workflow::{StepId, StepKind, Workflow};
@@ -442,7 +442,9 @@ impl<'a> Simulation<'a> {
             }
             let pool = pools.entry((self.function_idx[id.idx()], config.memory_mb)).or_default();
             let mut source = PoolRef { pool, keep_alive };
-            let mut rng = SimRng::seed_from_u64(stream_seed(
+            // Common random numbers: the draws of (request, step) do not depend on other requests or on
+            // the policy's earlier choices, so policies compared on one seed see the same noise.
+            let mut rng = FastRng::seed_from_u64(stream_seed(
                 self.options.seed,
                 "step",
                 req.request_idx.wrapping_mul(wf.n_steps() as u64).wrapping_add(u64::from(id.0)),

@@ -2,6 +2,7 @@
 //! infeasible configurations, determinism and accounting properties.
 
 mod accounting;
+mod choice;
 mod determinism;
 mod examples;
 mod hand_computed;

@@ -1,0 +1,508 @@
+//! The fitted performance model: per step, StepConf Eq. 1 (or our Amdahl-form extension) for the
+//! compute duration of an instance plus the mapping delay `t_map(p)`, and predictions of step duration
+//! and cost for any configuration `(m, p, q)`.
+//!
+//! Predictions are pure arithmetic on a few `f64`s: no allocation, no branches on data beyond the
+//! case split, so the optimizer can call them 10^6 times per decision budget.
+
+use serde::{Deserialize, Serialize};
+use workflow::StepId;
+
+use platform::StepConfig;
+
+/// The platform facts a model needs at prediction time: the memory -> vCPU curve and the prices
+/// (copied from [`platform::Platform`] when the model is fitted, saved with it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformFacts {
+    /// Name of the platform profile the model was fitted for.
+    pub name: String,
+    /// Memory with exactly one full vCPU, MB (StepConf's `m_s`; 1,769 MB on AWS Lambda).
+    pub vcpu_full_mb: u32,
+    /// vCPUs at `memory_mb_max`.
+    pub vcpu_max: f64,
+    /// Largest memory size, MB.
+    pub memory_mb_max: u32,
+    /// Compute price, USD per GB-second.
+    pub price_usd_per_gb_s: f64,
+    /// Price per invocation, USD.
+    pub price_usd_per_request: f64,
+    /// Billing granularity, ms.
+    pub billing_granularity_ms: u32,
+}
+
+impl PlatformFacts {
+    /// The facts of `platform`.
+    pub fn of(platform: &platform::Platform) -> Self {
+        let s = platform.spec();
+        PlatformFacts {
+            name: s.name.clone(),
+            vcpu_full_mb: s.vcpu_full_mb,
+            vcpu_max: s.vcpu_max,
+            memory_mb_max: s.memory_mb_max,
+            price_usd_per_gb_s: s.price_usd_per_gb_s,
+            price_usd_per_request: s.price_usd_per_request,
+            billing_granularity_ms: s.billing_granularity_ms,
+        }
+    }
+
+    /// vCPUs at `memory_mb` (the same curve as [`platform::Platform::vcpus`]: a time-sliced share
+    /// below `vcpu_full_mb`, then linear to `vcpu_max`).
+    #[inline]
+    pub fn vcpus(&self, memory_mb: u32) -> f64 {
+        let m = f64::from(memory_mb);
+        let full = f64::from(self.vcpu_full_mb);
+        if m <= full || self.memory_mb_max == self.vcpu_full_mb {
+            (m / full).min(self.vcpu_max)
+        } else {
+            1.0 + (m - full) * (self.vcpu_max - 1.0) / (f64::from(self.memory_mb_max) - full)
+        }
+    }
+
+    /// Billed cost of one instance that ran `duration_s` at `memory_mb`: the duration rounded up to the
+    /// billing granularity, times GB, times the GB-second price, plus the request price.
+    #[inline]
+    pub fn instance_cost_usd(&self, memory_mb: u32, duration_s: f64) -> f64 {
+        let g_s = f64::from(self.billing_granularity_ms) / 1e3;
+        // Round to the microsecond first so that float noise never bills an extra millisecond.
+        let billed_s = ((duration_s.max(0.0) * 1e6).round() / 1e6 / g_s).ceil() * g_s;
+        billed_s * f64::from(memory_mb) / 1024.0 * self.price_usd_per_gb_s + self.price_usd_per_request
+    }
+}
+
+/// How the Eq. 1 features `gamma_bar` (jobs per instance) and `k` (speed-up bound) are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Features {
+    /// Exactly as in the paper: `gamma_bar = jobs / p`, `k = min(m / m_s, q)`.
+    Paper,
+    /// Our refinement (default): the busiest instance gets `g = ceil(jobs / p)` jobs, only
+    /// `w = min(q, g)` workers are busy, and they run in `ceil(g / w)` rounds, so
+    /// `gamma_bar = ceil(g / w) * w` (job slots) and `k = min(m / m_s, w)`. Equal to the paper's features
+    /// whenever `p` divides `jobs` and `q` divides `jobs / p`.
+    #[default]
+    Rounds,
+}
+
+/// The features of one configuration, computed without allocation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConfigFeatures {
+    /// Jobs per instance `gamma_bar` (see [`Features`]).
+    pub gamma_bar: f64,
+    /// `k = min(m / m_s, q)` (or with busy workers, see [`Features`]).
+    pub k: f64,
+    /// vCPUs of the instance.
+    pub vcpus: f64,
+    /// Busy workers `w` (`q` in paper mode).
+    pub busy_workers: f64,
+}
+
+impl Features {
+    /// Features of `n_jobs` jobs on one instance with `memory_mb` and `workers`, for `p` instances
+    /// sharing `jobs` (`n_jobs` = jobs of the instance; pass `jobs / p` as a float in paper mode).
+    #[inline]
+    pub fn compute(self, facts: &PlatformFacts, memory_mb: u32, workers: u32, jobs_per_instance: f64) -> ConfigFeatures {
+        let m_rel = f64::from(memory_mb) / f64::from(facts.vcpu_full_mb);
+        let q = f64::from(workers.max(1));
+        let vcpus = facts.vcpus(memory_mb);
+        match self {
+            Features::Paper => ConfigFeatures { gamma_bar: jobs_per_instance, k: m_rel.min(q), vcpus, busy_workers: q },
+            Features::Rounds => {
+                let g = jobs_per_instance.ceil().max(1.0);
+                let w = q.min(g);
+                let rounds = (g / w).ceil();
+                ConfigFeatures { gamma_bar: rounds * w, k: m_rel.min(w), vcpus, busy_workers: w }
+            }
+        }
+    }
+}
+
+/// Instances of a step that run the same number of jobs: the platform gives the first `jobs % p`
+/// instances one job more, so a step has one or two groups. StepConf's step duration is
+/// `max_j [t_map(j) + t_ij]` (Sec. III-B); within a group the last-invoked instance finishes last, so
+/// the maximum is over the groups' last instances.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InstanceGroup {
+    /// Jobs on each instance of the group (`jobs / p`, a fraction, in paper mode).
+    pub jobs_on_instance: f64,
+    /// The group's last instance is the `map_fan`-th invoked: it starts at `t_map(map_fan)`.
+    pub map_fan: u32,
+    /// Instances in the group (for the fan-out tail).
+    pub n_instances: u32,
+}
+
+/// The instance groups of `jobs` jobs on `fan_out` instances (at most two; the second is `None` when
+/// the split is even). Paper features: one group of `jobs / p` jobs, as in StepConf.
+#[inline]
+pub fn instance_groups(features: Features, jobs: u32, fan_out: u32) -> [Option<InstanceGroup>; 2] {
+    let p = fan_out.max(1);
+    match features {
+        Features::Paper => {
+            [Some(InstanceGroup { jobs_on_instance: f64::from(jobs) / f64::from(p), map_fan: p, n_instances: p }), None]
+        }
+        Features::Rounds => {
+            let base = jobs / p;
+            let extra = jobs % p;
+            if extra == 0 {
+                [Some(InstanceGroup { jobs_on_instance: f64::from(base), map_fan: p, n_instances: p }), None]
+            } else {
+                let busy = InstanceGroup { jobs_on_instance: f64::from(base + 1), map_fan: extra, n_instances: extra };
+                let rest =
+                    (base > 0).then_some(InstanceGroup { jobs_on_instance: f64::from(base), map_fan: p, n_instances: p - extra });
+                [Some(busy), rest]
+            }
+        }
+    }
+}
+
+/// StepConf Eq. 1 with its parameters (`delta_s`, the relative performance at `m_s`, is 1: durations
+/// are relative to one full vCPU, and any other value rescales `alpha_2` and `beta_2`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "case", rename_all = "snake_case")]
+pub enum Eq1 {
+    /// Case 1, multi-core friendly: `t = (alpha1 * gamma_bar + beta1) * exp(-alpha2 * k) + phi1`.
+    Case1 {
+        /// `alpha_{i,1}`, seconds per job.
+        alpha1_s: f64,
+        /// `beta_{i,1}`, seconds.
+        beta1_s: f64,
+        /// `alpha_{i,2}`, per unit of `k`.
+        alpha2: f64,
+        /// `phi_{i,1}`, seconds.
+        phi1_s: f64,
+    },
+    /// Case 2, single-threaded or `m < m_s`: `t = alpha2 * gamma_bar / (delta_s * k + beta2) + phi2`.
+    Case2 {
+        /// `alpha_{i,2}`, seconds per job at one vCPU.
+        alpha2_s: f64,
+        /// `beta_{i,2}` (same unit as `k`).
+        beta2: f64,
+        /// `phi_{i,2}`, seconds.
+        phi2_s: f64,
+    },
+}
+
+impl Eq1 {
+    /// Predicted compute duration of an instance, seconds (StepConf Eq. 1).
+    #[inline]
+    pub fn eval(&self, f: &ConfigFeatures) -> f64 {
+        match *self {
+            Eq1::Case1 { alpha1_s, beta1_s, alpha2, phi1_s } => {
+                (alpha1_s * f.gamma_bar + beta1_s) * (-alpha2 * f.k).exp() + phi1_s
+            }
+            Eq1::Case2 { alpha2_s, beta2, phi2_s } => alpha2_s * f.gamma_bar / (f.k + beta2) + phi2_s,
+        }
+    }
+
+    /// `1` or `2`.
+    pub fn case(&self) -> u8 {
+        match self {
+            Eq1::Case1 { .. } => 1,
+            Eq1::Case2 { .. } => 2,
+        }
+    }
+}
+
+/// How a step's instance duration is predicted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "form", rename_all = "snake_case")]
+pub enum DurationModel {
+    /// A step that runs no function (choice, pass): a fixed duration, no cost.
+    Fixed {
+        /// Duration, seconds.
+        duration_s: f64,
+    },
+    /// StepConf Eq. 1, piece-wise: `low` (case 2, as the paper prescribes) below `m_s`, `high` (case 1
+    /// or 2, whichever fits better) from `m_s` on.
+    Eq1 {
+        /// How `gamma_bar` and `k` are computed.
+        features: Features,
+        /// Used for `m < m_s`.
+        low: Eq1,
+        /// Used for `m >= m_s`.
+        high: Eq1,
+    },
+    /// Ours: Amdahl's law on the vCPU share, linear in its parameters:
+    /// `t = gamma_bar * (serial / min(c, w) + parallel / c + io / w) + fixed` with `c` vCPUs, `w` busy
+    /// workers and `gamma_bar` job slots ([`Features::Rounds`]). It mirrors the simulator's execution
+    /// model (see `platform::exec`), so its accuracy there is an optimistic bound.
+    Amdahl {
+        /// Single-threaded seconds per job at one vCPU.
+        serial_s: f64,
+        /// Multi-core seconds per job at one vCPU.
+        parallel_s: f64,
+        /// Per-job seconds that do not depend on CPU (storage), shared by nothing.
+        io_s: f64,
+        /// Fixed seconds per instance.
+        fixed_s: f64,
+    },
+}
+
+/// The mapping delay of a step (StepConf `t_map(p)`, Fig. 4 and 7): the last of `p` instances starts
+/// `per_instance_s * (p - 1) + growth_s * max(0, p - 1 - knee)^2` seconds after the step starts.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct MappingDelay {
+    /// Linear delay per instance, seconds.
+    pub per_instance_s: f64,
+    /// Instances after which the delay grows quadratically.
+    pub knee: u32,
+    /// Quadratic growth beyond the knee, seconds.
+    pub growth_s: f64,
+}
+
+impl MappingDelay {
+    /// `t_map(p)`, seconds.
+    #[inline]
+    pub fn delay_s(&self, fan_out: u32) -> f64 {
+        let j = f64::from(fan_out.max(1) - 1);
+        let beyond = (j - f64::from(self.knee)).max(0.0);
+        self.per_instance_s * j + self.growth_s * beyond * beyond
+    }
+}
+
+/// The fan-out tail (ours, not in StepConf): the step ends with the *slowest* of its `p` instances,
+/// and storage jitter and stragglers make the expected maximum of `p` instance durations grow with
+/// `p`, in proportion to the instance duration. StepConf ignores this fluctuation (Sec. III-B: "the last
+/// invoked function ... is the last to finish"). The step's compute part is
+/// `t_hat * (1 + linear * (p - 1) + log * ln p)`; both coefficients are `>= 0` and zero when fitted
+/// without the tail.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct FanOutTail {
+    /// Growth per extra instance.
+    pub linear: f64,
+    /// Growth per unit of `ln p`.
+    pub log: f64,
+}
+
+impl FanOutTail {
+    /// The factor `1 + linear * (p - 1) + log * ln p`.
+    #[inline]
+    pub fn factor(&self, fan_out: u32) -> f64 {
+        let p = f64::from(fan_out.max(1));
+        if self.linear == 0.0 && self.log == 0.0 {
+            return 1.0;
+        }
+        1.0 + self.linear * (p - 1.0) + self.log * p.ln()
+    }
+}
+
+/// The fitted model of one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepModel {
+    /// Step (or function) name.
+    pub name: String,
+    /// Jobs of the step `gamma` (fan-outs split these).
+    pub jobs: u32,
+    /// Instance duration model.
+    pub duration: DurationModel,
+    /// Mapping delay.
+    pub mapping: MappingDelay,
+    /// Fan-out tail (ours; zero for the paper's model).
+    #[serde(default)]
+    pub tail: FanOutTail,
+}
+
+impl StepModel {
+    /// A one-line summary of the fitted parameters (for tables).
+    pub fn describe(&self) -> String {
+        let d = match &self.duration {
+            DurationModel::Fixed { duration_s } => return format!("fixed {duration_s:.4} s"),
+            DurationModel::Eq1 { features, low, high } => {
+                let e = |e: &Eq1| match *e {
+                    Eq1::Case1 { alpha1_s, beta1_s, alpha2, phi1_s } => {
+                        format!("case1(a1={alpha1_s:.4}, b1={beta1_s:.4}, a2={alpha2:.4}, phi1={phi1_s:.4})")
+                    }
+                    Eq1::Case2 { alpha2_s, beta2, phi2_s } => format!("case2(a2={alpha2_s:.4}, b2={beta2:.4}, phi2={phi2_s:.4})"),
+                };
+                let f = match features {
+                    Features::Paper => "paper",
+                    Features::Rounds => "rounds",
+                };
+                format!("eq1[{f}] m<m_s: {} m>=m_s: {}", e(low), e(high))
+            }
+            DurationModel::Amdahl { serial_s, parallel_s, io_s, fixed_s } => {
+                format!("amdahl(serial={serial_s:.4}, parallel={parallel_s:.4}, io={io_s:.4}, fixed={fixed_s:.4})")
+            }
+        };
+        let m = &self.mapping;
+        let mut out = format!("{d}; t_map(per={:.5}, knee={}, growth={:.6})", m.per_instance_s, m.knee, m.growth_s);
+        if self.tail != FanOutTail::default() {
+            out.push_str(&format!("; tail(lin={:.5}, log={:.5})", self.tail.linear, self.tail.log));
+        }
+        out
+    }
+
+    /// Predicted compute duration of one instance that runs `jobs_on_instance` jobs, seconds.
+    #[inline]
+    pub fn instance_duration_s(&self, facts: &PlatformFacts, memory_mb: u32, workers: u32, jobs_on_instance: f64) -> f64 {
+        match &self.duration {
+            DurationModel::Fixed { duration_s } => *duration_s,
+            DurationModel::Eq1 { features, low, high } => {
+                let f = features.compute(facts, memory_mb, workers, jobs_on_instance);
+                // StepConf Eq. 1: case 2 below m_s, the fitted case from m_s on.
+                let t = if memory_mb < facts.vcpu_full_mb { low.eval(&f) } else { high.eval(&f) };
+                t.max(0.0)
+            }
+            DurationModel::Amdahl { serial_s, parallel_s, io_s, fixed_s } => {
+                let f = Features::Rounds.compute(facts, memory_mb, workers, jobs_on_instance);
+                f.gamma_bar * (serial_s / f.vcpus.min(f.busy_workers) + parallel_s / f.vcpus + io_s / f.busy_workers) + fixed_s
+            }
+        }
+    }
+
+    /// The features used for instance groups by this model.
+    fn features(&self) -> Features {
+        match self.duration {
+            DurationModel::Eq1 { features, .. } => features,
+            _ => Features::Rounds,
+        }
+    }
+
+    /// Predicted step duration, seconds: StepConf's `max_j [t_map(j) + t_ij]` over the (at most two)
+    /// [`InstanceGroup`]s, each `t_map(last) + t_hat(jobs on instance) * tail(n)` with our
+    /// [`FanOutTail`] (factor 1 when fitted without it). In paper mode this is exactly
+    /// `t_map(p) + t_hat` with `gamma_bar = jobs / p` (StepConf Sec. III-B).
+    #[inline]
+    pub fn duration_s(&self, facts: &PlatformFacts, cfg: StepConfig) -> f64 {
+        if let DurationModel::Fixed { duration_s } = self.duration {
+            return duration_s;
+        }
+        let mut t = 0.0f64;
+        for g in instance_groups(self.features(), self.jobs, cfg.fan_out).into_iter().flatten() {
+            let inst = self.instance_duration_s(facts, cfg.memory_mb, cfg.workers, g.jobs_on_instance);
+            t = t.max(self.mapping.delay_s(g.map_fan) + inst * self.tail.factor(g.n_instances));
+        }
+        t
+    }
+
+    /// Predicted step cost, USD: every instance is billed for its own predicted duration (rounded up to
+    /// the billing granularity) at `m` GB, plus the request price, i.e. `p * (t * m_GB * price +
+    /// price_per_request)` when `p` divides the jobs.
+    #[inline]
+    pub fn cost_usd(&self, facts: &PlatformFacts, cfg: StepConfig) -> f64 {
+        if let DurationModel::Fixed { .. } = self.duration {
+            return 0.0;
+        }
+        // Every instance of a group is billed its own duration (the tail is a maximum, not a mean).
+        let mut cost = 0.0;
+        for g in instance_groups(self.features(), self.jobs, cfg.fan_out).into_iter().flatten() {
+            let t = self.instance_duration_s(facts, cfg.memory_mb, cfg.workers, g.jobs_on_instance);
+            cost += f64::from(g.n_instances) * facts.instance_cost_usd(cfg.memory_mb, t);
+        }
+        cost
+    }
+}
+
+/// A fitted performance model of a workflow: one [`StepModel`] per step, indexed by [`StepId`], and
+/// the platform facts used for predictions. Serializable: [`PerfModel::to_json`] /
+/// [`PerfModel::from_json`] round-trip bit-identically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerfModel {
+    /// Workflow name.
+    pub workflow: String,
+    /// Root seed of the profiling runs (none for measured samples).
+    pub seed: Option<u64>,
+    /// Platform facts.
+    pub platform: PlatformFacts,
+    /// One model per step, in step-id order.
+    pub steps: Vec<StepModel>,
+}
+
+impl PerfModel {
+    /// The model of `step`. Panics if `step` is not a step of the fitted workflow (a programming
+    /// error: ids come from the same workflow).
+    #[inline]
+    pub fn step(&self, step: StepId) -> &StepModel {
+        &self.steps[step.idx()]
+    }
+
+    /// Predicted duration of `step` under `cfg`, seconds (mapping delay + instance duration; the
+    /// orchestrator's transition delay and cold starts are not included). No allocation.
+    #[inline]
+    pub fn predict_duration_s(&self, step: StepId, cfg: StepConfig) -> f64 {
+        self.steps[step.idx()].duration_s(&self.platform, cfg)
+    }
+
+    /// Predicted compute and request cost of `step` under `cfg`, USD (no transition price). No
+    /// allocation.
+    #[inline]
+    pub fn predict_cost_usd(&self, step: StepId, cfg: StepConfig) -> f64 {
+        self.steps[step.idx()].cost_usd(&self.platform, cfg)
+    }
+
+    /// The model as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a model of plain numbers and strings serializes")
+    }
+
+    /// Parses a model from JSON labelled `source_name` in errors.
+    pub fn from_json(text: &str, source_name: &str) -> Result<Self, crate::Error> {
+        let m: PerfModel = serde_json::from_str(text)
+            .map_err(|e| crate::Error::Model { source_name: source_name.to_owned(), message: e.to_string() })?;
+        if m.platform.vcpu_full_mb == 0 || m.platform.billing_granularity_ms == 0 {
+            return Err(crate::Error::Model {
+                source_name: source_name.to_owned(),
+                message: "platform.vcpu_full_mb and billing_granularity_ms must be >= 1".into(),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Reads a model file written by [`PerfModel::to_json`].
+    pub fn load(path: &std::path::Path) -> Result<Self, crate::Error> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| crate::Error::Io { path: path.display().to_string(), source })?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_match_the_platform() {
+        let p = platform::Platform::lambda();
+        let f = PlatformFacts::of(&p);
+        for m in [128, 512, 1769, 2048, 4096, 10_240] {
+            assert!((f.vcpus(m) - p.vcpus(m)).abs() < 1e-12, "{m}");
+        }
+        // Same billing as the platform (1.0001 s at 1024 MB bills 1.001 GB-s).
+        assert!((f.instance_cost_usd(1024, 1.0001) - p.instance_cost_usd(1024, 1_000_100)).abs() < 1e-15);
+        assert!((f.instance_cost_usd(1024, 1.0) - p.instance_cost_usd(1024, 1_000_000)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rounds_features_count_job_slots() {
+        let f = PlatformFacts::of(&platform::Platform::lambda());
+        // 5 jobs, 2 workers: 3 rounds of 2 slots.
+        let c = Features::Rounds.compute(&f, 3538, 2, 5.0);
+        assert_eq!((c.gamma_bar, c.busy_workers), (6.0, 2.0));
+        assert!((c.k - 2.0).abs() < 1e-12);
+        // 2 jobs, 8 workers: only 2 busy.
+        let c = Features::Rounds.compute(&f, 10_240, 8, 2.0);
+        assert_eq!((c.gamma_bar, c.busy_workers), (2.0, 2.0));
+        let c = Features::Paper.compute(&f, 10_240, 8, 2.0);
+        assert_eq!((c.gamma_bar, c.busy_workers), (2.0, 8.0));
+    }
+
+    #[test]
+    fn cost_follows_aws_pricing() {
+        let facts = PlatformFacts::of(&platform::Platform::lambda());
+        let m = StepModel {
+            name: "s".into(),
+            jobs: 8,
+            duration: DurationModel::Eq1 {
+                features: Features::Rounds,
+                low: Eq1::Case2 { alpha2_s: 1.0, beta2: 0.0, phi2_s: 0.0 },
+                high: Eq1::Case2 { alpha2_s: 1.0, beta2: 0.0, phi2_s: 0.0 },
+            },
+            mapping: MappingDelay { per_instance_s: 0.01, knee: 0, growth_s: 0.0 },
+            tail: FanOutTail::default(),
+        };
+        // 8 jobs on 4 instances at 1769 MB, one worker: 2 s each (k = 1), t_map(4) = 0.03 s.
+        let cfg = StepConfig::new(1769, 4, 1);
+        assert!((m.duration_s(&facts, cfg) - 2.03).abs() < 1e-12);
+        let want = 4.0 * (2.0 * 1769.0 / 1024.0 * facts.price_usd_per_gb_s + facts.price_usd_per_request);
+        assert!((m.cost_usd(&facts, cfg) - want).abs() < 1e-15);
+    }
+}

@@ -1,44 +1,54 @@
 //! `faastune demo`: the main job on the built-in simulator, with nothing to download or configure.
-//! Loads the embedded video pipeline (StepConf's 5-step example) and simulates it under its static
-//! configuration.
+//! Loads the embedded video pipeline (StepConf's 5-step example), plans it with our `replan` policy
+//! at its 30 s SLO, and compares every configuration policy on the same request stream.
 
 use anyhow::Context;
-use platform::{Arrivals, Platform, SimOptions, Simulation, StaticConfig, StaticPolicy};
+use platform::{Platform, SimOptions};
 use workflow::Workflow;
 
-use crate::cmd_simulate::render_report;
+use crate::cmd_compare::{all_policies, render_rows, run_policy};
+use crate::cmd_plan::render_plan;
+use crate::predictor::{ModelArgs, build_predictor};
 
 const VIDEO_YAML: &str = include_str!("../../../examples/video.yaml");
-const VIDEO_CONFIG_YAML: &str = include_str!("../../../examples/video.config.yaml");
 
 /// Arguments of `faastune demo`.
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// Requests to simulate.
+    /// Requests to simulate per policy.
     #[arg(long, default_value_t = 200)]
     pub requests: u64,
-    /// Root seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// End-to-end SLO, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub slo: f64,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let wf = Workflow::from_str_auto(VIDEO_YAML, "examples/video.yaml").context("embedded video workflow")?;
     let platform = Platform::lambda();
-    let configs = StaticConfig::from_str_auto(VIDEO_CONFIG_YAML, "examples/video.config.yaml")
-        .and_then(|c| c.resolve(&wf, &platform, "examples/video.config.yaml"))
-        .context("embedded video config")?;
+    let predictor = build_predictor(&args.model, &wf, &platform)?;
+    println!("faastune demo: the video pipeline (examples/video.yaml) on the built-in Lambda-like simulator\n");
+    let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), args.slo, "replan").context("planning the video workflow")?;
+    print!("{}", render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed));
     let rate = 0.5;
+    println!(
+        "\nevery policy on the same {} requests (Poisson, {rate}/s, seed {}), SLO {} s:\n",
+        args.requests, args.model.seed, args.slo
+    );
     let opts = SimOptions {
         n_requests: args.requests,
-        arrivals: Arrivals::Poisson { rate_per_s: rate },
-        seed: args.seed,
-        slo_s: None,
+        arrivals: platform::Arrivals::Poisson { rate_per_s: rate },
+        seed: args.model.seed,
+        slo_s: Some(args.slo),
         keep_records: false,
     };
-    let report = Simulation::new(&wf, &platform, opts)?.run(&mut StaticPolicy::new("static-config", configs.clone()))?;
-    println!("faastune demo: the video pipeline (examples/video.yaml) on the built-in Lambda-like simulator\n");
-    print!("{}", render_report(&report, &wf, Some(&configs), "examples/video.config.yaml", rate));
+    let mut rows = Vec::new();
+    for name in all_policies() {
+        rows.push(run_policy(&name, &wf, &platform, predictor.as_ref(), args.slo, &opts)?.0);
+    }
+    print!("{}", render_rows(&rows));
     Ok(())
 }

@@ -4,11 +4,17 @@
 use clap::{Parser, Subcommand};
 
 mod cmd_bench;
+mod cmd_compare;
 mod cmd_demo;
+mod cmd_fit;
 mod cmd_import;
+mod cmd_plan;
 mod cmd_simulate;
+mod cmd_sweep;
 mod cmd_validate;
+mod predictor;
 mod table;
+mod timed;
 
 /// faastune: make serverless workflows cheap and on time.
 #[derive(Parser)]
@@ -28,6 +34,14 @@ enum Command {
     Import(cmd_import::ImportArgs),
     /// Simulate many requests of a workflow under a per-step configuration.
     Simulate(cmd_simulate::SimulateArgs),
+    /// Fit StepConf's performance model (Eq. 1) to samples, a .dot perf profile, or simulator profiling.
+    Fit(cmd_fit::FitArgs),
+    /// Explain the configuration a policy chooses for every step at an SLO.
+    Plan(cmd_plan::PlanArgs),
+    /// Run every configuration policy on the same request stream and compare them.
+    Compare(cmd_compare::CompareArgs),
+    /// Cost against SLO for every policy, and savings against no-no.
+    Sweep(cmd_sweep::SweepArgs),
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -40,6 +54,10 @@ fn main() -> std::process::ExitCode {
         Command::Validate(a) => cmd_validate::run(a),
         Command::Import(a) => cmd_import::run(a),
         Command::Simulate(a) => cmd_simulate::run(a),
+        Command::Fit(a) => cmd_fit::run(a),
+        Command::Plan(a) => cmd_plan::run(a),
+        Command::Compare(a) => cmd_compare::run(a),
+        Command::Sweep(a) => cmd_sweep::run(a),
         Command::Bench(a) => cmd_bench::run(a),
     };
     match result {

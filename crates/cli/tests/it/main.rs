@@ -1,6 +1,7 @@
 //! End-to-end tests of the `faastune` binary: outputs, JSON shape, determinism and error messages.
 
 mod simulate;
+mod stepconf;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

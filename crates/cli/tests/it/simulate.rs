@@ -30,7 +30,7 @@ fn simulate_table_and_demo_print_aligned_tables() {
     let out = ok_stdout(&["simulate", "--workflow", "examples/synthetic16.yaml", "--requests", "20"]);
     assert!(out.contains("latency p99 (s)") && out.contains("s16") && out.contains("seed 0"), "{out}");
     let demo = ok_stdout(&["demo", "--requests", "20"]);
-    assert!(demo.contains("super_resolution") && demo.contains("cold-start rate"), "{demo}");
+    assert!(demo.contains("super_resolution") && demo.contains("replan") && demo.contains("decision p99"), "{demo}");
 }
 
 #[test]

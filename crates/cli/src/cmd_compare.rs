@@ -1,0 +1,176 @@
+//! `faastune compare`: every policy on the same request stream (same seed, so the same arrivals, cold
+//! starts, storage latencies and stragglers for all), one row per policy.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use platform::{Platform, SimOptions, SimReport, Simulation};
+use serde::Serialize;
+use workflow::Workflow;
+
+use crate::cmd_plan::resolve_slo;
+use crate::cmd_simulate::{ArrivalKind, load_platform, load_workflow};
+use crate::predictor::{ModelArgs, build_predictor};
+use crate::table::{Table, pct, secs, usd};
+use crate::timed::Timed;
+
+/// Arguments of `faastune compare`.
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Workflow file.
+    #[arg(long)]
+    pub workflow: PathBuf,
+    /// End-to-end SLO, seconds (default: the workflow's `slo_s`).
+    #[arg(long)]
+    pub slo: Option<f64>,
+    /// Requests per policy.
+    #[arg(long, default_value_t = 200)]
+    pub requests: u64,
+    /// Arrival rate, requests per second.
+    #[arg(long, default_value_t = 0.5)]
+    pub rate: f64,
+    /// Arrival process.
+    #[arg(long, value_enum, default_value_t = ArrivalKind::Poisson)]
+    pub arrivals: ArrivalKind,
+    /// Policies, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub policies: Option<Vec<String>>,
+    /// Platform profile (default: built-in Lambda-like).
+    #[arg(long)]
+    pub platform: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One policy's row.
+#[derive(Serialize, Debug, Clone)]
+pub struct PolicyRow {
+    /// Policy name.
+    pub name: String,
+    /// Share of requests within the SLO.
+    pub slo_attainment: f64,
+    /// Mean cost per request, USD.
+    pub cost_usd_mean: f64,
+    /// Mean latency, seconds.
+    pub latency_s_mean: f64,
+    /// Median latency, seconds.
+    pub latency_s_p50: f64,
+    /// 95th percentile latency, seconds.
+    pub latency_s_p95: f64,
+    /// 99th percentile latency, seconds.
+    pub latency_s_p99: f64,
+    /// 99th percentile wall-clock time of one decision, microseconds.
+    pub decision_us_p99: f64,
+    /// Decisions made.
+    pub n_decisions: usize,
+    /// Share of instances that started cold.
+    pub cold_start_rate: f64,
+}
+
+#[derive(Serialize)]
+struct CompareOutput<'a> {
+    workflow: &'a str,
+    slo_s: f64,
+    requests: u64,
+    rate_per_s: f64,
+    seed: u64,
+    model: &'a str,
+    policies: Vec<PolicyRow>,
+}
+
+/// Every policy name, in report order.
+pub fn all_policies() -> Vec<String> {
+    optimizer::POLICY_NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+/// Simulates `policy_name` and returns its row and report.
+pub fn run_policy(
+    policy_name: &str,
+    wf: &Workflow,
+    platform: &Platform,
+    predictor: &dyn optimizer::StepPredictor,
+    slo_s: f64,
+    opts: &SimOptions,
+) -> anyhow::Result<(PolicyRow, SimReport)> {
+    let policy = optimizer::policy_by_name(policy_name, wf, platform, predictor, slo_s)
+        .with_context(|| format!("building policy {policy_name}"))?;
+    let mut timed = Timed::new(policy);
+    let sim = Simulation::new(wf, platform, SimOptions { slo_s: Some(slo_s), ..opts.clone() })?;
+    let r = sim.run(&mut timed).with_context(|| format!("simulating policy {policy_name}"))?;
+    let row = PolicyRow {
+        name: policy_name.to_owned(),
+        slo_attainment: r.slo_attainment.unwrap_or(0.0),
+        cost_usd_mean: r.cost_usd.mean,
+        latency_s_mean: r.latency_s.mean,
+        latency_s_p50: r.latency_s.p50,
+        latency_s_p95: r.latency_s.p95,
+        latency_s_p99: r.latency_s.p99,
+        decision_us_p99: timed.decision_us_percentile(99.0),
+        n_decisions: timed.n_decisions(),
+        cold_start_rate: r.cold_start_rate,
+    };
+    Ok((row, r))
+}
+
+/// Runs `faastune compare`.
+pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+    let wf = load_workflow(&args.workflow)?;
+    let platform = load_platform(args.platform.as_deref())?;
+    let slo_s = resolve_slo(args.slo, &wf)?;
+    let predictor = build_predictor(&args.model, &wf, &platform)?;
+    let names = args.policies.clone().unwrap_or_else(all_policies);
+    let opts = SimOptions {
+        n_requests: args.requests,
+        arrivals: args.arrivals.with_rate(args.rate),
+        seed: args.model.seed,
+        slo_s: Some(slo_s),
+        keep_records: false,
+    };
+    let mut rows = Vec::new();
+    for name in &names {
+        rows.push(run_policy(name, &wf, &platform, predictor.as_ref(), slo_s, &opts)?.0);
+    }
+    if args.json {
+        let out = CompareOutput {
+            workflow: &wf.name,
+            slo_s,
+            requests: args.requests,
+            rate_per_s: args.rate,
+            seed: args.model.seed,
+            model: args.model.model.as_str(),
+            policies: rows,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "compare on workflow {} | SLO {slo_s} s | {} requests at {}/s | model {} | seed {}\n",
+        wf.name,
+        args.requests,
+        args.rate,
+        args.model.model.as_str(),
+        args.model.seed
+    );
+    print!("{}", render_rows(&rows));
+    Ok(())
+}
+
+/// The comparison table.
+pub fn render_rows(rows: &[PolicyRow]) -> String {
+    let mut t = Table::new(["policy", "SLO met", "cost mean (USD)", "p50 (s)", "p95 (s)", "p99 (s)", "decision p99 (us)"]);
+    for r in rows {
+        t.row([
+            r.name.clone(),
+            pct(r.slo_attainment),
+            usd(r.cost_usd_mean),
+            secs(r.latency_s_p50),
+            secs(r.latency_s_p95),
+            secs(r.latency_s_p99),
+            format!("{:.1}", r.decision_us_p99),
+        ]);
+    }
+    t.render()
+}

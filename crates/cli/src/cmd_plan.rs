@@ -1,0 +1,91 @@
+//! `faastune plan`: the configuration a policy chooses for every step of a workflow at an SLO, with
+//! predicted durations and costs, each step's sub-SLO and the critical path: an explained plan.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::cmd_simulate::{load_platform, load_workflow};
+use crate::predictor::{ModelArgs, build_predictor};
+use crate::table::{Table, secs, usd};
+
+/// Arguments of `faastune plan`.
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// Workflow file.
+    #[arg(long)]
+    pub workflow: PathBuf,
+    /// End-to-end SLO, seconds (default: the workflow's `slo_s`).
+    #[arg(long)]
+    pub slo: Option<f64>,
+    /// Policy: stepconf, no-no, static, intra-only, inter-only, optimal, replan.
+    #[arg(long, default_value = "replan")]
+    pub policy: String,
+    /// Platform profile (default: built-in Lambda-like).
+    #[arg(long)]
+    pub platform: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The SLO from the flag, else the workflow's, else an error.
+pub fn resolve_slo(flag: Option<f64>, wf: &workflow::Workflow) -> anyhow::Result<f64> {
+    flag.or(wf.slo_s).with_context(|| format!("workflow '{}' has no slo_s: give --slo SECONDS", wf.name))
+}
+
+/// Runs `faastune plan`.
+pub fn run(args: PlanArgs) -> anyhow::Result<()> {
+    let wf = load_workflow(&args.workflow)?;
+    let platform = load_platform(args.platform.as_deref())?;
+    let slo_s = resolve_slo(args.slo, &wf)?;
+    let predictor = build_predictor(&args.model, &wf, &platform)?;
+    let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), slo_s, &args.policy)
+        .with_context(|| format!("planning '{}' with policy {}", wf.name, args.policy))?;
+    if args.json {
+        println!("{}", plan.to_json());
+        return Ok(());
+    }
+    print!("{}", render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed));
+    Ok(())
+}
+
+
+/// The human-readable plan.
+pub fn render_plan(plan: &optimizer::Plan, wf: &workflow::Workflow, model: &str, seed: u64) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "plan for workflow {} | policy {} | SLO {} s | model {model} (seed {seed})\n",
+        wf.name,
+        plan.policy,
+        plan.slo_s
+    ));
+    out.push_str(&format!(
+        "predicted latency {} s, cost {} USD per request: {}\n",
+        secs(plan.latency_s_pred),
+        usd(plan.cost_usd_pred),
+        if plan.feasible { "meets the SLO" } else { "INFEASIBLE: no configuration meets the SLO; best-effort (fastest) plan" }
+    ));
+    out.push_str(&format!("critical path: {}\n\n", plan.critical_path.join(" -> ")));
+    let mut t = Table::new(["step", "memory_mb", "fan_out", "workers", "start (s)", "duration (s)", "sub-SLO (s)", "cost (USD)"]);
+    for s in &plan.steps {
+        if !s.is_task {
+            t.row([s.name.clone(), "-".into(), "-".into(), "-".into(), secs(s.start_s_pred), secs(s.duration_s_pred), secs(s.sub_slo_s), "0".into()]);
+            continue;
+        }
+        t.row([
+            s.name.clone(),
+            s.memory_mb.to_string(),
+            s.fan_out.to_string(),
+            s.workers.to_string(),
+            secs(s.start_s_pred),
+            secs(s.duration_s_pred),
+            secs(s.sub_slo_s),
+            usd(s.cost_usd_pred),
+        ]);
+    }
+    out.push_str(&t.render());
+    out
+}

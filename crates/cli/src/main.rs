@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod cmd_alloc;
 mod cmd_bench;
 mod cmd_compare;
 mod cmd_demo;
@@ -42,6 +43,8 @@ enum Command {
     Compare(cmd_compare::CompareArgs),
     /// Cost against SLO for every policy, and savings against no-no.
     Sweep(cmd_sweep::SweepArgs),
+    /// Replay workloads against allocation and keep-alive policies (DeepRM or serverless mode).
+    Alloc(cmd_alloc::AllocArgs),
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -58,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Plan(a) => cmd_plan::run(a),
         Command::Compare(a) => cmd_compare::run(a),
         Command::Sweep(a) => cmd_sweep::run(a),
+        Command::Alloc(a) => cmd_alloc::run(a),
         Command::Bench(a) => cmd_bench::run(a),
     };
     match result {

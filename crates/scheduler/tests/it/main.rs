@@ -1,0 +1,5 @@
+//! Integration tests of the scheduler crate: each heuristic's choice on crafted states, and the keep-alive
+//! policies inside the serverless environment.
+
+mod choices;
+mod keepalive;

@@ -41,3 +41,17 @@ fn config_file_problems_are_all_listed() {
     let e = StaticConfig::from_str_auto("steps: {extract: {memory_mb: lots}}", "bad.yaml").unwrap_err().to_string();
     assert!(e.starts_with("bad.yaml:1"), "{e}");
 }
+
+#[test]
+fn the_shipped_profile_file_is_the_built_in_default() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let p = Platform::load(&dir.join("platform-lambda.yaml")).unwrap();
+    assert_eq!(p, Platform::lambda());
+    let e = platform::Platform::from_spec(
+        serde_yaml_ng::from_str("storage: {latency_sigma: -1}\nstraggler: {probability: 2}").unwrap(),
+        "bad.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("storage.latency_sigma = -1") && e.contains("straggler.probability = 2"), "{e}");
+}

@@ -15,6 +15,16 @@ use crate::table::Table;
 pub enum BenchCommand {
     /// Simulation throughput: N requests of a workflow on one thread.
     Sim(BenchSimArgs),
+    /// GNN encoder speed: forward and training step of a 2-layer, 64-hidden encoder on a random graph.
+    #[cfg(feature = "gnn")]
+    Gnn(crate::cmd_bench_gnn::BenchGnnArgs),
+    /// GNN encoder speed (this binary was built without the `gnn` feature: see the error it prints).
+    #[cfg(not(feature = "gnn"))]
+    Gnn {
+        /// Arguments, ignored.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Arguments of `faastune bench sim`.
@@ -72,6 +82,13 @@ struct SimBenchResult {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Sim(a) => bench_sim(a),
+        #[cfg(feature = "gnn")]
+        BenchCommand::Gnn(a) => crate::cmd_bench_gnn::run(a),
+        #[cfg(not(feature = "gnn"))]
+        BenchCommand::Gnn { .. } => anyhow::bail!(
+            "faastune was built without the `gnn` feature (it adds the ML framework); run: \
+             cargo run --release --features gnn -- bench gnn --nodes N --edges E"
+        ),
     }
 }
 

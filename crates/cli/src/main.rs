@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 
 mod cmd_alloc;
 mod cmd_bench;
+#[cfg(feature = "gnn")]
+mod cmd_bench_gnn;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_fit;

@@ -78,6 +78,17 @@ struct SimBenchResult {
     version: &'static str,
 }
 
+/// Writes a benchmark's JSON result to `out` (creating its folder), when given.
+pub fn write_result(out: Option<&std::path::Path>, json: &str) -> anyhow::Result<()> {
+    if let Some(out) = out {
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(out, format!("{json}\n")).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
 /// Runs a benchmark.
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
@@ -135,12 +146,7 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
         version: env!("CARGO_PKG_VERSION"),
     };
     let json = serde_json::to_string_pretty(&result)?;
-    if let Some(out) = &args.out {
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(out, format!("{json}\n")).with_context(|| format!("writing {}", out.display()))?;
-    }
+    write_result(args.out.as_deref(), &json)?;
     if args.json {
         println!("{json}");
     } else {

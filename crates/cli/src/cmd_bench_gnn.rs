@@ -159,13 +159,7 @@ pub fn run(args: BenchGnnArgs) -> anyhow::Result<()> {
         version: env!("CARGO_PKG_VERSION"),
     };
     let json = serde_json::to_string_pretty(&result)?;
-    if let Some(out) = &args.out {
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(out, format!("{json}\n"))
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
+    crate::cmd_bench::write_result(args.out.as_deref(), &json)?;
     if args.json {
         println!("{json}");
     } else {

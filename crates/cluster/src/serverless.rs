@@ -666,14 +666,13 @@ impl<'a> ServerlessEnv<'a> {
                 if let Some(b) = self.blocked.get_mut(&c) {
                     b.n_parents_left = b.n_parents_left.saturating_sub(1);
                     b.ready_floor = b.ready_floor.max(now);
-                    if b.n_parents_left == 0 {
-                        if let Some(inv) = b.inv {
+                    if b.n_parents_left == 0
+                        && let Some(inv) = b.inv {
                             let ready = b.ready_floor.max(inv.arrival);
                             self.blocked.remove(&c);
                             self.n_blocked_arrived -= 1;
                             self.make_pending(inv, ready);
                         }
-                    }
                 }
             }
         }
@@ -720,11 +719,10 @@ impl<'a> ServerlessEnv<'a> {
         let Some(t) = self.queue.peek_time() else {
             return Ok(None);
         };
-        if let Some(h) = self.settings.horizon {
-            if t > h {
+        if let Some(h) = self.settings.horizon
+            && t > h {
                 return Ok(None);
             }
-        }
         let reward = -self.inv_duration_sum * (t - self.last_time).as_secs_f64();
         self.last_time = t;
         while self.queue.peek_time() == Some(t) {

@@ -60,7 +60,7 @@ pub fn spmm(
     d: usize,
     upstream: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    if n_heads == 0 || d % n_heads != 0 {
+    if n_heads == 0 || !d.is_multiple_of(n_heads) {
         return Err(Error::InvalidConfig {
             field: "n_heads",
             reason: format!("{n_heads} must divide d {d}"),

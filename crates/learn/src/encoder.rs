@@ -111,7 +111,7 @@ impl EncoderConfig {
             return bad("n_layers", format!("{} not in 1..=64", self.n_layers));
         }
         if self.kind == EncoderKind::Gat
-            && (self.n_heads == 0 || self.hidden_dim % self.n_heads != 0)
+            && (self.n_heads == 0 || !self.hidden_dim.is_multiple_of(self.n_heads))
         {
             return bad(
                 "n_heads",
@@ -395,11 +395,10 @@ impl EncoderNet {
             }
             if l + 1 < n_layers {
                 m = relu(m);
-                if let Some(rng) = dropout_rng.as_deref_mut() {
-                    if config.dropout > 0.0 {
+                if let Some(rng) = dropout_rng.as_deref_mut()
+                    && config.dropout > 0.0 {
                         m = dropout(m, config.dropout, rng);
                     }
-                }
             }
             h = m;
         }

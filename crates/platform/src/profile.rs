@@ -266,7 +266,7 @@ impl Platform {
     /// Whether the platform offers this memory size.
     pub fn offers_memory(&self, memory_mb: u32) -> bool {
         let s = &self.spec;
-        (s.memory_mb_min..=s.memory_mb_max).contains(&memory_mb) && (memory_mb - s.memory_mb_min) % s.memory_mb_step == 0
+        (s.memory_mb_min..=s.memory_mb_max).contains(&memory_mb) && (memory_mb - s.memory_mb_min).is_multiple_of(s.memory_mb_step)
     }
 
     /// vCPUs allotted at `memory_mb`: `memory_mb / vcpu_full_mb` below one full vCPU (a time-sliced

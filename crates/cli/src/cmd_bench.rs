@@ -84,7 +84,8 @@ pub fn write_result(out: Option<&std::path::Path>, json: &str) -> anyhow::Result
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(out, format!("{json}\n")).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(out, format!("{json}\n"))
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
 }
@@ -109,7 +110,9 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
     let (configs, _) = load_static_config(args.config.as_deref(), &args.workflow, &wf, &platform)?;
     let opts = SimOptions {
         n_requests: args.requests,
-        arrivals: Arrivals::Poisson { rate_per_s: args.rate },
+        arrivals: Arrivals::Poisson {
+            rate_per_s: args.rate,
+        },
         seed: args.seed,
         slo_s: None,
         keep_records: false,
@@ -153,11 +156,26 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
         let mut t = Table::new(["metric", "value"]);
         t.row(["workflow".to_string(), result.workflow.clone()]);
         t.row(["requests".to_string(), result.requests.to_string()]);
-        t.row(["wall time median (s)".to_string(), format!("{:.3}", result.wall_s_median)]);
-        t.row(["instance executions".to_string(), result.instance_executions.to_string()]);
-        t.row(["instance executions / s".to_string(), format!("{:.0}", result.instance_executions_per_s)]);
-        t.row(["events / s".to_string(), format!("{:.0}", result.events_per_s)]);
-        t.row(["requests / s".to_string(), format!("{:.0}", result.requests_per_s)]);
+        t.row([
+            "wall time median (s)".to_string(),
+            format!("{:.3}", result.wall_s_median),
+        ]);
+        t.row([
+            "instance executions".to_string(),
+            result.instance_executions.to_string(),
+        ]);
+        t.row([
+            "instance executions / s".to_string(),
+            format!("{:.0}", result.instance_executions_per_s),
+        ]);
+        t.row([
+            "events / s".to_string(),
+            format!("{:.0}", result.events_per_s),
+        ]);
+        t.row([
+            "requests / s".to_string(),
+            format!("{:.0}", result.requests_per_s),
+        ]);
         print!("{}", t.render());
     }
     Ok(())

@@ -83,7 +83,10 @@ struct CompareOutput<'a> {
 
 /// Every policy name, in report order.
 pub fn all_policies() -> Vec<String> {
-    optimizer::POLICY_NAMES.iter().map(|s| s.to_string()).collect()
+    optimizer::POLICY_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Simulates `policy_name` and returns its row and report.
@@ -98,8 +101,17 @@ pub fn run_policy(
     let policy = optimizer::policy_by_name(policy_name, wf, platform, predictor, slo_s)
         .with_context(|| format!("building policy {policy_name}"))?;
     let mut timed = Timed::new(policy);
-    let sim = Simulation::new(wf, platform, SimOptions { slo_s: Some(slo_s), ..opts.clone() })?;
-    let r = sim.run(&mut timed).with_context(|| format!("simulating policy {policy_name}"))?;
+    let sim = Simulation::new(
+        wf,
+        platform,
+        SimOptions {
+            slo_s: Some(slo_s),
+            ..opts.clone()
+        },
+    )?;
+    let r = sim
+        .run(&mut timed)
+        .with_context(|| format!("simulating policy {policy_name}"))?;
     let row = PolicyRow {
         name: policy_name.to_owned(),
         slo_attainment: r.slo_attainment.unwrap_or(0.0),
@@ -160,7 +172,15 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
 
 /// The comparison table.
 pub fn render_rows(rows: &[PolicyRow]) -> String {
-    let mut t = Table::new(["policy", "SLO met", "cost mean (USD)", "p50 (s)", "p95 (s)", "p99 (s)", "decision p99 (us)"]);
+    let mut t = Table::new([
+        "policy",
+        "SLO met",
+        "cost mean (USD)",
+        "p50 (s)",
+        "p95 (s)",
+        "p99 (s)",
+        "decision p99 (us)",
+    ]);
     for r in rows {
         t.row([
             r.name.clone(),

@@ -27,12 +27,19 @@ pub struct DemoArgs {
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let wf = Workflow::from_str_auto(VIDEO_YAML, "examples/video.yaml").context("embedded video workflow")?;
+    let wf = Workflow::from_str_auto(VIDEO_YAML, "examples/video.yaml")
+        .context("embedded video workflow")?;
     let platform = Platform::lambda();
     let predictor = build_predictor(&args.model, &wf, &platform)?;
-    println!("faastune demo: the video pipeline (examples/video.yaml) on the built-in Lambda-like simulator\n");
-    let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), args.slo, "replan").context("planning the video workflow")?;
-    print!("{}", render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed));
+    println!(
+        "faastune demo: the video pipeline (examples/video.yaml) on the built-in Lambda-like simulator\n"
+    );
+    let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), args.slo, "replan")
+        .context("planning the video workflow")?;
+    print!(
+        "{}",
+        render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed)
+    );
     let rate = 0.5;
     println!(
         "\nevery policy on the same {} requests (Poisson, {rate}/s, seed {}), SLO {} s:\n",

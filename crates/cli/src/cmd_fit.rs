@@ -34,9 +34,15 @@ impl ModelArg {
     fn options(self) -> FitOptions {
         match self {
             ModelArg::Auto => FitOptions::default(),
-            ModelArg::Eq1 => FitOptions { choice: ModelChoice::Eq1, ..FitOptions::default() },
+            ModelArg::Eq1 => FitOptions {
+                choice: ModelChoice::Eq1,
+                ..FitOptions::default()
+            },
             ModelArg::Paper => FitOptions::paper(),
-            ModelArg::Amdahl => FitOptions { choice: ModelChoice::Amdahl, ..FitOptions::default() },
+            ModelArg::Amdahl => FitOptions {
+                choice: ModelChoice::Amdahl,
+                ..FitOptions::default()
+            },
         }
     }
 }
@@ -112,7 +118,8 @@ struct Output {
 /// Runs `faastune fit`.
 pub fn run(args: FitArgs) -> anyhow::Result<()> {
     let platform = match &args.platform {
-        Some(p) => platform::Platform::load(p).with_context(|| format!("reading platform {}", p.display()))?,
+        Some(p) => platform::Platform::load(p)
+            .with_context(|| format!("reading platform {}", p.display()))?,
         None => platform::Platform::lambda(),
     };
     let facts = PlatformFacts::of(&platform);
@@ -124,15 +131,24 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
         ModelArg::Amdahl => "amdahl",
     };
     let (out, model) = if let Some(path) = &args.workflow {
-        let wf = workflow::Workflow::load(path).with_context(|| format!("reading workflow {}", path.display()))?;
-        let opts =
-            ProfileOptions { seed: args.seed, reps_train: args.reps, reps_truth: args.reps_truth, ..ProfileOptions::default() };
-        let model = fit_workflow(&platform, &wf, &opts, fit).with_context(|| format!("fitting workflow {}", path.display()))?;
-        let evals = evaluate(&platform, &wf, &model, &opts).context("evaluating on held-out configurations")?;
+        let wf = workflow::Workflow::load(path)
+            .with_context(|| format!("reading workflow {}", path.display()))?;
+        let opts = ProfileOptions {
+            seed: args.seed,
+            reps_train: args.reps,
+            reps_truth: args.reps_truth,
+            ..ProfileOptions::default()
+        };
+        let model = fit_workflow(&platform, &wf, &opts, fit)
+            .with_context(|| format!("fitting workflow {}", path.display()))?;
+        let evals = evaluate(&platform, &wf, &model, &opts)
+            .context("evaluating on held-out configurations")?;
         let functions = evals
             .into_iter()
             .map(|e| {
-                let id = wf.find(&e.step).expect("evaluated steps belong to the workflow");
+                let id = wf
+                    .find(&e.step)
+                    .expect("evaluated steps belong to the workflow");
                 FunctionRow {
                     function: e.step,
                     n_samples: e.n_train,
@@ -151,30 +167,56 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
             opts.train.configs().count(),
             args.reps
         );
-        (output(path, "workflow", model_name, validation, Some(args.seed), &facts, functions), model)
+        (
+            output(
+                path,
+                "workflow",
+                model_name,
+                validation,
+                Some(args.seed),
+                &facts,
+                functions,
+            ),
+            model,
+        )
     } else {
         let (path, mode, samples) = if let Some(path) = &args.samples {
-            (path, "samples", perfmodel::sample::read_csv(path).with_context(|| format!("reading samples {}", path.display()))?)
+            (
+                path,
+                "samples",
+                perfmodel::sample::read_csv(path)
+                    .with_context(|| format!("reading samples {}", path.display()))?,
+            )
         } else if let Some(path) = &args.dot {
             let name = path.display().to_string();
-            let g = perfmodel::dot::read_dot(path).with_context(|| format!("reading DOT graph {name}"))?;
+            let g = perfmodel::dot::read_dot(path)
+                .with_context(|| format!("reading DOT graph {name}"))?;
             (
                 path,
                 "dot",
-                perfmodel::dot::perf_profile_samples(&g, &name, "").with_context(|| format!("reading perf_profile in {name}"))?,
+                perfmodel::dot::perf_profile_samples(&g, &name, "")
+                    .with_context(|| format!("reading perf_profile in {name}"))?,
             )
         } else {
             bail!("give one of --samples, --dot or --workflow");
         };
         if samples.is_empty() {
-            bail!("{}: no samples (a DOT graph needs nodes with a perf_profile attribute)", path.display());
+            bail!(
+                "{}: no samples (a DOT graph needs nodes with a perf_profile attribute)",
+                path.display()
+            );
         }
         let mut functions = Vec::new();
         let mut steps = Vec::new();
         for (name, s) in by_function(&samples) {
             let k = args.folds.unwrap_or(s.len());
-            let report = if s.len() >= 2 { cross_validate(&name, &s, &facts, fit, k)? } else { ErrorReport::default() };
-            let m = fit_function(&name, &s, &facts, fit).with_context(|| format!("fitting function '{name}'"))?;
+            let report = if s.len() >= 2 {
+                cross_validate(&name, &s, &facts, fit, k)?
+            } else {
+                ErrorReport::default()
+            };
+            let m = fit_function(&name, &s, &facts, fit)
+                .with_context(|| format!("fitting function '{name}'"))?;
             functions.push(FunctionRow {
                 function: name,
                 n_samples: s.len(),
@@ -191,14 +233,26 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
             Some(k) => format!("{k}-fold cross-validation per function"),
             None => "leave-one-out cross-validation per function".into(),
         };
-        let model = PerfModel { workflow: path.display().to_string(), seed: None, platform: facts.clone(), steps };
-        (output(path, mode, model_name, validation, None, &facts, functions), model)
+        let model = PerfModel {
+            workflow: path.display().to_string(),
+            seed: None,
+            platform: facts.clone(),
+            steps,
+        };
+        (
+            output(path, mode, model_name, validation, None, &facts, functions),
+            model,
+        )
     };
     if let Some(save) = &args.save {
-        std::fs::write(save, model.to_json()).with_context(|| format!("writing model {}", save.display()))?;
+        std::fs::write(save, model.to_json())
+            .with_context(|| format!("writing model {}", save.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out).context("serializing the report")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).context("serializing the report")?
+        );
     } else {
         print_table(&out);
     }
@@ -214,9 +268,20 @@ fn output(
     facts: &PlatformFacts,
     functions: Vec<FunctionRow>,
 ) -> Output {
-    let max = functions.iter().map(|f| f.max_rel_error).fold(0.0, f64::max);
+    let max = functions
+        .iter()
+        .map(|f| f.max_rel_error)
+        .fold(0.0, f64::max);
     let n: usize = functions.iter().map(|f| f.n_heldout).sum();
-    let mean = if n == 0 { 0.0 } else { functions.iter().map(|f| f.mean_rel_error * f.n_heldout as f64).sum::<f64>() / n as f64 };
+    let mean = if n == 0 {
+        0.0
+    } else {
+        functions
+            .iter()
+            .map(|f| f.mean_rel_error * f.n_heldout as f64)
+            .sum::<f64>()
+            / n as f64
+    };
     Output {
         input: path.display().to_string(),
         mode,
@@ -240,9 +305,18 @@ fn print_table(out: &Output) {
         out.seed.map(|s| format!(", seed {s}")).unwrap_or_default()
     );
     println!("validation: {}", out.validation);
-    let w = out.functions.iter().map(|f| f.function.len()).max().unwrap_or(8).max(8);
+    let w = out
+        .functions
+        .iter()
+        .map(|f| f.function.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let cost = out.functions.iter().any(|f| f.cost_max_rel_error.is_some());
-    print!("{:<w$}  {:>7}  {:>8}  {:>9}  {:>9}", "function", "samples", "held-out", "max_err", "mean_err");
+    print!(
+        "{:<w$}  {:>7}  {:>8}  {:>9}  {:>9}",
+        "function", "samples", "held-out", "max_err", "mean_err"
+    );
     if cost {
         print!("  {:>9}  {:>9}", "cost_max", "cost_mean");
     }
@@ -265,5 +339,9 @@ fn print_table(out: &Output) {
         }
         println!("  {}", f.model.describe());
     }
-    println!("all functions: max relative error {:.2}%, mean {:.2}%", 100.0 * out.max_rel_error, 100.0 * out.mean_rel_error);
+    println!(
+        "all functions: max relative error {:.2}%, mean {:.2}%",
+        100.0 * out.max_rel_error,
+        100.0 * out.mean_rel_error
+    );
 }

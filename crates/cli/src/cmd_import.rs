@@ -58,7 +58,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     };
     let spec = import_file(args.from, &args.file, &opts)
         .with_context(|| format!("importing {} as {}", args.file.display(), args.from))?;
-    let text = if args.json { spec.to_json() + "\n" } else { spec.to_yaml() };
+    let text = if args.json {
+        spec.to_json() + "\n"
+    } else {
+        spec.to_yaml()
+    };
     match &args.out {
         Some(out) => {
             std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;

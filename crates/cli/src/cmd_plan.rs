@@ -33,7 +33,8 @@ pub struct PlanArgs {
 
 /// The SLO from the flag, else the workflow's, else an error.
 pub fn resolve_slo(flag: Option<f64>, wf: &workflow::Workflow) -> anyhow::Result<f64> {
-    flag.or(wf.slo_s).with_context(|| format!("workflow '{}' has no slo_s: give --slo SECONDS", wf.name))
+    flag.or(wf.slo_s)
+        .with_context(|| format!("workflow '{}' has no slo_s: give --slo SECONDS", wf.name))
 }
 
 /// Runs `faastune plan`.
@@ -48,31 +49,61 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         println!("{}", plan.to_json());
         return Ok(());
     }
-    print!("{}", render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed));
+    print!(
+        "{}",
+        render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed)
+    );
     Ok(())
 }
 
-
 /// The human-readable plan.
-pub fn render_plan(plan: &optimizer::Plan, wf: &workflow::Workflow, model: &str, seed: u64) -> String {
+pub fn render_plan(
+    plan: &optimizer::Plan,
+    wf: &workflow::Workflow,
+    model: &str,
+    seed: u64,
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "plan for workflow {} | policy {} | SLO {} s | model {model} (seed {seed})\n",
-        wf.name,
-        plan.policy,
-        plan.slo_s
+        wf.name, plan.policy, plan.slo_s
     ));
     out.push_str(&format!(
         "predicted latency {} s, cost {} USD per request: {}\n",
         secs(plan.latency_s_pred),
         usd(plan.cost_usd_pred),
-        if plan.feasible { "meets the SLO" } else { "INFEASIBLE: no configuration meets the SLO; best-effort (fastest) plan" }
+        if plan.feasible {
+            "meets the SLO"
+        } else {
+            "INFEASIBLE: no configuration meets the SLO; best-effort (fastest) plan"
+        }
     ));
-    out.push_str(&format!("critical path: {}\n\n", plan.critical_path.join(" -> ")));
-    let mut t = Table::new(["step", "memory_mb", "fan_out", "workers", "start (s)", "duration (s)", "sub-SLO (s)", "cost (USD)"]);
+    out.push_str(&format!(
+        "critical path: {}\n\n",
+        plan.critical_path.join(" -> ")
+    ));
+    let mut t = Table::new([
+        "step",
+        "memory_mb",
+        "fan_out",
+        "workers",
+        "start (s)",
+        "duration (s)",
+        "sub-SLO (s)",
+        "cost (USD)",
+    ]);
     for s in &plan.steps {
         if !s.is_task {
-            t.row([s.name.clone(), "-".into(), "-".into(), "-".into(), secs(s.start_s_pred), secs(s.duration_s_pred), secs(s.sub_slo_s), "0".into()]);
+            t.row([
+                s.name.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                secs(s.start_s_pred),
+                secs(s.duration_s_pred),
+                secs(s.sub_slo_s),
+                "0".into(),
+            ]);
             continue;
         }
         t.row([

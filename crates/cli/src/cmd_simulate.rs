@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use platform::{Arrivals, Platform, SimOptions, SimReport, Simulation, StaticConfig, StaticPolicy, StepConfig};
+use platform::{
+    Arrivals, Platform, SimOptions, SimReport, Simulation, StaticConfig, StaticPolicy, StepConfig,
+};
 use workflow::{StepKind, Workflow};
 
 use crate::table::{Table, pct, secs, usd};
@@ -72,7 +74,9 @@ pub fn load_workflow(path: &Path) -> anyhow::Result<Workflow> {
 /// Loads a platform profile, or the built-in default.
 pub fn load_platform(path: Option<&Path>) -> anyhow::Result<Platform> {
     match path {
-        Some(p) => Platform::load(p).with_context(|| format!("loading platform profile {}", p.display())),
+        Some(p) => {
+            Platform::load(p).with_context(|| format!("loading platform profile {}", p.display()))
+        }
         None => Ok(Platform::lambda()),
     }
 }
@@ -86,7 +90,10 @@ pub fn load_static_config(
 ) -> anyhow::Result<(Vec<StepConfig>, String)> {
     let sibling = workflow_path.with_file_name(format!(
         "{}.config.yaml",
-        workflow_path.file_stem().and_then(|s| s.to_str()).unwrap_or("workflow")
+        workflow_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("workflow")
     ));
     let path = match config {
         Some(p) => Some(p.to_path_buf()),
@@ -107,14 +114,23 @@ pub fn load_static_config(
                 .steps()
                 .iter()
                 .map(|s| {
-                    let m = if s.kind == StepKind::Task { m_s.max(s.memory_mb_per_worker) } else { m_s };
+                    let m = if s.kind == StepKind::Task {
+                        m_s.max(s.memory_mb_per_worker)
+                    } else {
+                        m_s
+                    };
                     StepConfig::new(m.min(platform.spec().memory_mb_max), 1, 1)
                 })
                 .collect::<Vec<_>>();
             for (s, c) in wf.steps().iter().zip(&cfg) {
-                platform.check_config(s, *c).context("default configuration (give --config)")?;
+                platform
+                    .check_config(s, *c)
+                    .context("default configuration (give --config)")?;
             }
-            Ok((cfg, format!("default ({m_s} MB, 1 instance, 1 worker per step)")))
+            Ok((
+                cfg,
+                format!("default ({m_s} MB, 1 instance, 1 worker per step)"),
+            ))
         }
     }
 }
@@ -123,7 +139,8 @@ pub fn load_static_config(
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
-    let (configs, config_name) = load_static_config(args.config.as_deref(), &args.workflow, &wf, &platform)?;
+    let (configs, config_name) =
+        load_static_config(args.config.as_deref(), &args.workflow, &wf, &platform)?;
     let opts = SimOptions {
         n_requests: args.requests,
         arrivals: args.arrivals.with_rate(args.rate),
@@ -136,13 +153,22 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", report.to_json());
     } else {
-        print!("{}", render_report(&report, &wf, Some(&configs), &config_name, args.rate));
+        print!(
+            "{}",
+            render_report(&report, &wf, Some(&configs), &config_name, args.rate)
+        );
     }
     Ok(())
 }
 
 /// The human-readable summary of a simulation report.
-pub fn render_report(r: &SimReport, wf: &Workflow, configs: Option<&[StepConfig]>, config_name: &str, rate: f64) -> String {
+pub fn render_report(
+    r: &SimReport,
+    wf: &Workflow,
+    configs: Option<&[StepConfig]>,
+    config_name: &str,
+    rate: f64,
+) -> String {
     let mut out = format!(
         "workflow {} on {} | policy {} ({config_name}) | {} requests at {rate}/s | seed {}\n\n",
         r.workflow, r.platform, r.policy, r.requests, r.seed
@@ -163,14 +189,28 @@ pub fn render_report(r: &SimReport, wf: &Workflow, configs: Option<&[StepConfig]
     }
     out.push_str(&t.render());
     out.push('\n');
-    let mut t = Table::new(["step", "config", "runs", "duration mean (s)", "cost mean (USD)", "cold starts"]);
+    let mut t = Table::new([
+        "step",
+        "config",
+        "runs",
+        "duration mean (s)",
+        "cost mean (USD)",
+        "cold starts",
+    ]);
     for (i, s) in r.steps.iter().enumerate() {
         let cfg = match (configs, wf.steps()[i].kind) {
             (Some(c), StepKind::Task) => c[i].to_string(),
             (_, StepKind::Task) => "dynamic".into(),
             (_, k) => k.as_str().to_string(),
         };
-        t.row([s.name.clone(), cfg, s.n_runs.to_string(), secs(s.duration_s_mean), usd(s.cost_usd_mean), pct(s.cold_start_rate)]);
+        t.row([
+            s.name.clone(),
+            cfg,
+            s.n_runs.to_string(),
+            secs(s.duration_s_mean),
+            usd(s.cost_usd_mean),
+            pct(s.cold_start_rate),
+        ]);
     }
     out.push_str(&t.render());
     out

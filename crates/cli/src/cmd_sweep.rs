@@ -81,27 +81,49 @@ struct SweepOutput {
 
 fn summarise(points: &[SweepPoint], names: &[String], min_att: f64) -> Vec<VersusNoNo> {
     let ok = |p: &&SweepPoint| p.row.slo_attainment >= min_att;
-    let nono: Vec<&SweepPoint> = points.iter().filter(|p| p.row.name == "no-no").filter(ok).collect();
+    let nono: Vec<&SweepPoint> = points
+        .iter()
+        .filter(|p| p.row.name == "no-no")
+        .filter(ok)
+        .collect();
     names
         .iter()
         .filter(|n| n.as_str() != "no-no")
         .map(|name| {
-            let mine: Vec<&SweepPoint> = points.iter().filter(|p| &p.row.name == name).filter(ok).collect();
+            let mine: Vec<&SweepPoint> = points
+                .iter()
+                .filter(|p| &p.row.name == name)
+                .filter(ok)
+                .collect();
             let saving = nono
                 .iter()
-                .filter_map(|b| mine.iter().find(|p| p.slo_s == b.slo_s).map(|p| 1.0 - p.row.cost_usd_mean / b.row.cost_usd_mean))
-                .fold(None, |acc: Option<f64>, x| Some(acc.map_or(x, |a| a.max(x))));
+                .filter_map(|b| {
+                    mine.iter()
+                        .find(|p| p.slo_s == b.slo_s)
+                        .map(|p| 1.0 - p.row.cost_usd_mean / b.row.cost_usd_mean)
+                })
+                .fold(None, |acc: Option<f64>, x| {
+                    Some(acc.map_or(x, |a| a.max(x)))
+                });
             let speedup = nono
                 .iter()
                 .filter_map(|b| {
                     mine.iter()
                         .filter(|p| p.row.cost_usd_mean <= b.row.cost_usd_mean)
                         .map(|p| p.row.latency_s_mean)
-                        .fold(None, |acc: Option<f64>, x| Some(acc.map_or(x, |a| a.min(x))))
+                        .fold(None, |acc: Option<f64>, x| {
+                            Some(acc.map_or(x, |a| a.min(x)))
+                        })
                         .map(|best| b.row.latency_s_mean / best)
                 })
-                .fold(None, |acc: Option<f64>, x| Some(acc.map_or(x, |a| a.max(x))));
-            VersusNoNo { policy: name.clone(), same_speed_saving_max: saving, same_cost_speedup_max: speedup }
+                .fold(None, |acc: Option<f64>, x| {
+                    Some(acc.map_or(x, |a| a.max(x)))
+                });
+            VersusNoNo {
+                policy: name.clone(),
+                same_speed_saving_max: saving,
+                same_cost_speedup_max: speedup,
+            }
         })
         .collect()
 }
@@ -110,7 +132,10 @@ fn summarise(points: &[SweepPoint], names: &[String], min_att: f64) -> Vec<Versu
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.steps >= 2, "--steps must be >= 2 (got {})", args.steps);
     anyhow::ensure!(
-        args.slo_from.is_finite() && args.slo_to.is_finite() && args.slo_from > 0.0 && args.slo_to > args.slo_from,
+        args.slo_from.is_finite()
+            && args.slo_to.is_finite()
+            && args.slo_from > 0.0
+            && args.slo_to > args.slo_from,
         "need 0 < --slo-from < --slo-to (got {} and {})",
         args.slo_from,
         args.slo_to
@@ -128,7 +153,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     };
     let mut points = Vec::new();
     for i in 0..args.steps {
-        let slo_s = args.slo_from + (args.slo_to - args.slo_from) * i as f64 / (args.steps - 1) as f64;
+        let slo_s =
+            args.slo_from + (args.slo_to - args.slo_from) * i as f64 / (args.steps - 1) as f64;
         for name in &names {
             let (row, _) = run_policy(name, &wf, &platform, predictor.as_ref(), slo_s, &opts)?;
             points.push(SweepPoint { slo_s, row });
@@ -149,12 +175,22 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if args.csv {
-        println!("slo_s,policy,slo_attainment,cost_usd_mean,latency_s_mean,latency_s_p50,latency_s_p95,latency_s_p99,decision_us_p99");
+        println!(
+            "slo_s,policy,slo_attainment,cost_usd_mean,latency_s_mean,latency_s_p50,latency_s_p95,latency_s_p99,decision_us_p99"
+        );
         for p in &points {
             let r = &p.row;
             println!(
                 "{},{},{},{},{},{},{},{},{}",
-                p.slo_s, r.name, r.slo_attainment, r.cost_usd_mean, r.latency_s_mean, r.latency_s_p50, r.latency_s_p95, r.latency_s_p99, r.decision_us_p99
+                p.slo_s,
+                r.name,
+                r.slo_attainment,
+                r.cost_usd_mean,
+                r.latency_s_mean,
+                r.latency_s_p50,
+                r.latency_s_p95,
+                r.latency_s_p99,
+                r.decision_us_p99
             );
         }
         return Ok(());
@@ -169,18 +205,40 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         args.model.model.as_str(),
         args.model.seed
     );
-    let mut t = Table::new(["SLO (s)", "policy", "SLO met", "cost mean (USD)", "latency mean (s)", "p99 (s)"]);
+    let mut t = Table::new([
+        "SLO (s)",
+        "policy",
+        "SLO met",
+        "cost mean (USD)",
+        "latency mean (s)",
+        "p99 (s)",
+    ]);
     for p in &points {
-        t.row([format!("{:.2}", p.slo_s), p.row.name.clone(), pct(p.row.slo_attainment), usd(p.row.cost_usd_mean), secs(p.row.latency_s_mean), secs(p.row.latency_s_p99)]);
+        t.row([
+            format!("{:.2}", p.slo_s),
+            p.row.name.clone(),
+            pct(p.row.slo_attainment),
+            usd(p.row.cost_usd_mean),
+            secs(p.row.latency_s_mean),
+            secs(p.row.latency_s_p99),
+        ]);
     }
     print!("{}", t.render());
-    println!("\nagainst no-no (points with SLO attainment >= {}):", pct(args.min_attainment));
-    let mut t = Table::new(["policy", "same-speed saving (max)", "same-cost speed-up (max)"]);
+    println!(
+        "\nagainst no-no (points with SLO attainment >= {}):",
+        pct(args.min_attainment)
+    );
+    let mut t = Table::new([
+        "policy",
+        "same-speed saving (max)",
+        "same-cost speed-up (max)",
+    ]);
     for v in &versus {
         t.row([
             v.policy.clone(),
             v.same_speed_saving_max.map_or("-".into(), pct),
-            v.same_cost_speedup_max.map_or("-".into(), |x| format!("{x:.2}x")),
+            v.same_cost_speedup_max
+                .map_or("-".into(), |x| format!("{x:.2}x")),
         ]);
     }
     print!("{}", t.render());

@@ -15,7 +15,8 @@ pub struct ValidateArgs {
 
 /// Validates the file; on failure the error lists every problem (and the binary exits non-zero).
 pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
-    let wf = Workflow::load(&args.file).with_context(|| format!("validating {}", args.file.display()))?;
+    let wf = Workflow::load(&args.file)
+        .with_context(|| format!("validating {}", args.file.display()))?;
     println!("{}", summary(&wf, &args.file.display().to_string()));
     Ok(())
 }
@@ -24,11 +25,14 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
 /// when every step takes its `work_s` (one job on one vCPU, plus any fixed `wait_s`).
 fn summary(wf: &Workflow, file: &str) -> String {
     let count = |k: StepKind| wf.steps().iter().filter(|s| s.kind == k).count();
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut kinds = vec![plural(count(StepKind::Task), "task", "tasks")];
-    for (k, one, many) in
-        [(StepKind::Choice, "choice", "choices"), (StepKind::Pass, "pass", "passes"), (StepKind::Fail, "fail", "fails")]
-    {
+    for (k, one, many) in [
+        (StepKind::Choice, "choice", "choices"),
+        (StepKind::Pass, "pass", "passes"),
+        (StepKind::Fail, "fail", "fails"),
+    ] {
         let n = count(k);
         if n > 0 {
             kinds.push(plural(n, one, many));
@@ -36,7 +40,11 @@ fn summary(wf: &Workflow, file: &str) -> String {
     }
     let n_edges: usize = wf.step_ids().map(|id| wf.preds(id).len()).sum();
     let n_jobs: u64 = wf.steps().iter().map(|s| u64::from(s.jobs)).sum();
-    let work_s_total: f64 = wf.steps().iter().map(|s| f64::from(s.jobs) * s.work_s).sum();
+    let work_s_total: f64 = wf
+        .steps()
+        .iter()
+        .map(|s| f64::from(s.jobs) * s.work_s)
+        .sum();
     let durations_s: Vec<f64> = wf.steps().iter().map(|s| s.work_s + s.wait_s).collect();
     let (critical_s, path) = wf.critical_path(&durations_s);
     let path_names: Vec<&str> = path.iter().map(|id| wf.step(*id).name.as_str()).collect();

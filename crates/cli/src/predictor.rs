@@ -54,13 +54,20 @@ impl optimizer::StepPredictor for Fitted {
 }
 
 /// Builds the predictor (profiling and fitting the workflow for the fitted kinds).
-pub fn build_predictor(args: &ModelArgs, wf: &Workflow, platform: &Platform) -> anyhow::Result<Box<dyn optimizer::StepPredictor>> {
+pub fn build_predictor(
+    args: &ModelArgs,
+    wf: &Workflow,
+    platform: &Platform,
+) -> anyhow::Result<Box<dyn optimizer::StepPredictor>> {
     let fit = match args.model {
         ModelKind::Oracle => return Ok(Box::new(optimizer::OraclePredictor::new(wf, platform))),
         ModelKind::Fitted => perfmodel::FitOptions::default(),
         ModelKind::Paper => perfmodel::FitOptions::paper(),
     };
-    let opts = perfmodel::profile::ProfileOptions { seed: des::stream_seed(args.seed, "profiling", 0), ..Default::default() };
+    let opts = perfmodel::profile::ProfileOptions {
+        seed: des::stream_seed(args.seed, "profiling", 0),
+        ..Default::default()
+    };
     let model = perfmodel::profile::fit_workflow(platform, wf, &opts, fit)
         .with_context(|| format!("profiling and fitting workflow '{}'", wf.name))?;
     Ok(Box::new(Fitted(model)))

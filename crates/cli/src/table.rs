@@ -9,7 +9,10 @@ pub struct Table {
 impl Table {
     /// A table with these column headers.
     pub fn new<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Self {
-        Table { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Table {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row (missing cells print empty).
@@ -29,7 +32,10 @@ impl Table {
         let numeric: Vec<bool> = (0..n)
             .map(|i| {
                 !self.rows.is_empty()
-                    && self.rows.iter().all(|r| r.get(i).is_none_or(|c| c.is_empty() || looks_numeric(c)))
+                    && self
+                        .rows
+                        .iter()
+                        .all(|r| r.get(i).is_none_or(|c| c.is_empty() || looks_numeric(c)))
             })
             .collect();
         let mut out = String::new();
@@ -38,7 +44,11 @@ impl Table {
             for i in 0..n {
                 let c = cells.get(i).map(String::as_str).unwrap_or("");
                 let pad = widths[i] - c.chars().count();
-                parts.push(if numeric[i] { format!("{}{c}", " ".repeat(pad)) } else { format!("{c}{}", " ".repeat(pad)) });
+                parts.push(if numeric[i] {
+                    format!("{}{c}", " ".repeat(pad))
+                } else {
+                    format!("{c}{}", " ".repeat(pad))
+                });
             }
             out.push_str(parts.join("  ").trim_end());
             out.push('\n');
@@ -66,7 +76,13 @@ pub fn secs(v: f64) -> String {
 
 /// Formats USD with enough significant digits for per-request costs.
 pub fn usd(v: f64) -> String {
-    if v == 0.0 { "0".into() } else if v.abs() < 0.01 { format!("{v:.7}") } else { format!("{v:.4}") }
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() < 0.01 {
+        format!("{v:.7}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// Formats a share as a percentage.
@@ -83,6 +99,9 @@ mod tests {
         let mut t = Table::new(["name", "value"]);
         t.row(["a", "1.5"]);
         t.row(["long name", "10.25"]);
-        assert_eq!(t.render(), "name       value\n---------  -----\na            1.5\nlong name  10.25\n");
+        assert_eq!(
+            t.render(),
+            "name       value\n---------  -----\na            1.5\nlong name  10.25\n"
+        );
     }
 }

@@ -14,7 +14,10 @@ pub struct Timed<P> {
 impl<P: Policy> Timed<P> {
     /// Wraps `inner`.
     pub fn new(inner: P) -> Self {
-        Timed { inner, decision_ns: Vec::new() }
+        Timed {
+            inner,
+            decision_ns: Vec::new(),
+        }
     }
 
     /// Nearest-rank percentile `p` (0..=100) of decision times, microseconds (0 with no decisions).

@@ -667,12 +667,13 @@ impl<'a> ServerlessEnv<'a> {
                     b.n_parents_left = b.n_parents_left.saturating_sub(1);
                     b.ready_floor = b.ready_floor.max(now);
                     if b.n_parents_left == 0
-                        && let Some(inv) = b.inv {
-                            let ready = b.ready_floor.max(inv.arrival);
-                            self.blocked.remove(&c);
-                            self.n_blocked_arrived -= 1;
-                            self.make_pending(inv, ready);
-                        }
+                        && let Some(inv) = b.inv
+                    {
+                        let ready = b.ready_floor.max(inv.arrival);
+                        self.blocked.remove(&c);
+                        self.n_blocked_arrived -= 1;
+                        self.make_pending(inv, ready);
+                    }
                 }
             }
         }
@@ -720,9 +721,10 @@ impl<'a> ServerlessEnv<'a> {
             return Ok(None);
         };
         if let Some(h) = self.settings.horizon
-            && t > h {
-                return Ok(None);
-            }
+            && t > h
+        {
+            return Ok(None);
+        }
         let reward = -self.inv_duration_sum * (t - self.last_time).as_secs_f64();
         self.last_time = t;
         while self.queue.peek_time() == Some(t) {

@@ -396,9 +396,10 @@ impl EncoderNet {
             if l + 1 < n_layers {
                 m = relu(m);
                 if let Some(rng) = dropout_rng.as_deref_mut()
-                    && config.dropout > 0.0 {
-                        m = dropout(m, config.dropout, rng);
-                    }
+                    && config.dropout > 0.0
+                {
+                    m = dropout(m, config.dropout, rng);
+                }
             }
             h = m;
         }

@@ -192,7 +192,10 @@ fn accumulate_row(
 pub fn spmm(s: &SparseStructure, w: &[f32], n_heads: usize, x: &[f32], d: usize) -> Vec<f32> {
     assert_eq!(w.len(), s.n_edges() * n_heads, "spmm: weight length");
     assert_eq!(x.len(), s.n_nodes * d, "spmm: x length");
-    assert!(n_heads > 0 && d.is_multiple_of(n_heads), "spmm: heads must divide d");
+    assert!(
+        n_heads > 0 && d.is_multiple_of(n_heads),
+        "spmm: heads must divide d"
+    );
     let dh = d / n_heads;
     let mut y = vec![0f32; s.n_nodes * d];
     if d == 0 {

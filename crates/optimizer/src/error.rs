@@ -20,7 +20,9 @@ pub enum Error {
         valid: Vec<&'static str>,
     },
     /// No configuration of the configuration set can run the step on the platform.
-    #[error("step '{step}': no configuration in the configuration set can run it ({n_tried} tried; e.g. {example})")]
+    #[error(
+        "step '{step}': no configuration in the configuration set can run it ({n_tried} tried; e.g. {example})"
+    )]
     NoFeasibleConfig {
         /// The step's name.
         step: String,

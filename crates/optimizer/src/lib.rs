@@ -36,7 +36,7 @@ pub use error::Error;
 pub use plan::{Plan, PlanStep};
 pub use predict::{OraclePredictor, StepPredictor};
 pub use replan::{GLOBAL_WINDOW_FACTOR, ReplanOptions, ReplanPolicy};
-pub use solver::{SolveOptions, Solution, Solver, SubProblem};
+pub use solver::{Solution, SolveOptions, Solver, SubProblem};
 pub use space::{ConfigSpace, Knobs, Model, StepOption, pareto_front};
 pub use stepconf::{StepConf, StepConfPolicy};
 
@@ -44,15 +44,30 @@ use platform::{Platform, Policy, StaticPolicy};
 use workflow::Workflow;
 
 /// Every policy name [`policy_by_name`] and [`plan`] accept, in the order reports list them.
-pub const POLICY_NAMES: [&str; 7] = ["stepconf", "no-no", "static", "intra-only", "inter-only", "optimal", "replan"];
+pub const POLICY_NAMES: [&str; 7] = [
+    "stepconf",
+    "no-no",
+    "static",
+    "intra-only",
+    "inter-only",
+    "optimal",
+    "replan",
+];
 
 /// Checks an SLO: finite and > 0.
 fn check_slo(slo_s: f64) -> Result<(), Error> {
-    if slo_s.is_finite() && slo_s > 0.0 { Ok(()) } else { Err(Error::InvalidSlo { slo_s }) }
+    if slo_s.is_finite() && slo_s > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidSlo { slo_s })
+    }
 }
 
 fn unknown(name: &str) -> Error {
-    Error::UnknownPolicy { name: name.to_owned(), valid: POLICY_NAMES.to_vec() }
+    Error::UnknownPolicy {
+        name: name.to_owned(),
+        valid: POLICY_NAMES.to_vec(),
+    }
 }
 
 /// The knobs a named policy may turn.
@@ -72,7 +87,16 @@ pub fn solve_exact(model: &Model, slo_s: f64) -> Solution {
     let n = model.n_steps();
     let fixed = vec![None; n];
     let ready = vec![0.0; n];
-    Solver::default().solve(model, model.fronts(), &SubProblem { fixed_finish_s: &fixed, ready_s: &ready, deadline_s: slo_s, robust_factor: &[] })
+    Solver::default().solve(
+        model,
+        model.fronts(),
+        &SubProblem {
+            fixed_finish_s: &fixed,
+            ready_s: &ready,
+            deadline_s: slo_s,
+            robust_factor: &[],
+        },
+    )
 }
 
 /// The plan policy `policy_name` makes for `workflow` on `platform` at SLO `slo_s` with the paper's
@@ -82,8 +106,21 @@ pub fn solve_exact(model: &Model, slo_s: f64) -> Solution {
 /// FWCP exactly. Fails on an invalid SLO, an unknown name (the error lists the valid ones), a step no
 /// configuration can run, or unusable predictions; an SLO no configuration meets gives a best-effort
 /// plan with `feasible: false`.
-pub fn plan(workflow: &Workflow, platform: &Platform, predictor: &dyn StepPredictor, slo_s: f64, policy_name: &str) -> Result<Plan, Error> {
-    plan_with_space(workflow, platform, predictor, slo_s, policy_name, &ConfigSpace::paper())
+pub fn plan(
+    workflow: &Workflow,
+    platform: &Platform,
+    predictor: &dyn StepPredictor,
+    slo_s: f64,
+    policy_name: &str,
+) -> Result<Plan, Error> {
+    plan_with_space(
+        workflow,
+        platform,
+        predictor,
+        slo_s,
+        policy_name,
+        &ConfigSpace::paper(),
+    )
 }
 
 /// [`plan`] with a configuration set of your own.
@@ -101,8 +138,16 @@ pub fn plan_with_space(
     Ok(match policy_name {
         "optimal" | "replan" => {
             let sol = solve_exact(&model, slo_s);
-            let chosen: Vec<StepOption> = (0..model.n_steps()).map(|i| model.pareto(i)[sol.choice[i].unwrap_or(0)]).collect();
-            Plan::build(policy_name, workflow, slo_s, &chosen, &vec![None; model.n_steps()])
+            let chosen: Vec<StepOption> = (0..model.n_steps())
+                .map(|i| model.pareto(i)[sol.choice[i].unwrap_or(0)])
+                .collect();
+            Plan::build(
+                policy_name,
+                workflow,
+                slo_s,
+                &chosen,
+                &vec![None; model.n_steps()],
+            )
         }
         _ => StepConf::new(model).offline_plan(policy_name, workflow, slo_s),
     })
@@ -120,7 +165,14 @@ pub fn policy_by_name(
     predictor: &dyn StepPredictor,
     slo_s: f64,
 ) -> Result<Box<dyn Policy>, Error> {
-    policy_with_space(name, workflow, platform, predictor, slo_s, &ConfigSpace::paper())
+    policy_with_space(
+        name,
+        workflow,
+        platform,
+        predictor,
+        slo_s,
+        &ConfigSpace::paper(),
+    )
 }
 
 /// [`policy_by_name`] with a configuration set of your own.
@@ -136,12 +188,21 @@ pub fn policy_with_space(
     let knobs = knobs_of(name)?;
     let model = Model::new(workflow, platform, predictor, &space.restricted(knobs))?;
     Ok(match name {
-        "stepconf" | "intra-only" | "inter-only" => Box::new(StepConfPolicy::new(name, model, slo_s)),
+        "stepconf" | "intra-only" | "inter-only" => {
+            Box::new(StepConfPolicy::new(name, model, slo_s))
+        }
         "replan" => Box::new(ReplanPolicy::new(model, slo_s, ReplanOptions::default())),
-        "no-no" | "static" => Box::new(StaticPolicy::new(name, StepConf::new(model).offline_plan(name, workflow, slo_s).configs())),
+        "no-no" | "static" => Box::new(StaticPolicy::new(
+            name,
+            StepConf::new(model)
+                .offline_plan(name, workflow, slo_s)
+                .configs(),
+        )),
         "optimal" => {
             let sol = solve_exact(&model, slo_s);
-            let configs = (0..model.n_steps()).map(|i| model.pareto(i)[sol.choice[i].unwrap_or(0)].config).collect();
+            let configs = (0..model.n_steps())
+                .map(|i| model.pareto(i)[sol.choice[i].unwrap_or(0)].config)
+                .collect();
             Box::new(StaticPolicy::new(name, configs))
         }
         _ => return Err(unknown(name)),

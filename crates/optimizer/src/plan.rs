@@ -108,7 +108,10 @@ impl Plan {
             latency_s_pred: latency_s,
             cost_usd_pred: chosen.iter().map(|o| o.cost_usd).sum(),
             feasible: latency_s <= slo_s + crate::solver::DURATION_EPS_S,
-            critical_path: path.iter().map(|id| workflow.step(*id).name.clone()).collect(),
+            critical_path: path
+                .iter()
+                .map(|id| workflow.step(*id).name.clone())
+                .collect(),
             steps,
         }
     }

@@ -44,7 +44,10 @@ pub struct OraclePredictor {
 impl OraclePredictor {
     /// The oracle for `workflow` on `platform`.
     pub fn new(workflow: &Workflow, platform: &Platform) -> Self {
-        OraclePredictor { workflow: workflow.clone(), platform: platform.clone() }
+        OraclePredictor {
+            workflow: workflow.clone(),
+            platform: platform.clone(),
+        }
     }
 
     /// Busy time of one instance running `n_jobs` jobs (noise-free), microseconds as the simulator rounds.
@@ -54,7 +57,8 @@ impl OraclePredictor {
         }
         let s = self.workflow.step(step);
         let busy = cfg.workers.max(1).min(n_jobs);
-        let job_s = exec::job_compute_s(&self.platform, s, cfg.memory_mb, busy) + exec::job_storage_mean_free_s(&self.platform, s);
+        let job_s = exec::job_compute_s(&self.platform, s, cfg.memory_mb, busy)
+            + exec::job_storage_mean_free_s(&self.platform, s);
         let rounds = n_jobs.div_ceil(busy);
         des_us(f64::from(rounds) * job_s)
     }
@@ -70,7 +74,11 @@ impl OraclePredictor {
 /// Seconds to whole microseconds, rounded to nearest like `des::SimTime::from_secs_f64`.
 fn des_us(secs: f64) -> u64 {
     let us = (secs * 1e6).round();
-    if us.is_nan() || us <= 0.0 { 0 } else { us as u64 }
+    if us.is_nan() || us <= 0.0 {
+        0
+    } else {
+        us as u64
+    }
 }
 
 impl StepPredictor for OraclePredictor {
@@ -100,7 +108,10 @@ impl StepPredictor for OraclePredictor {
         self.groups(step, cfg)
             .iter()
             .map(|&(n_jobs, n_inst)| {
-                f64::from(n_inst) * self.platform.instance_cost_usd(cfg.memory_mb, self.instance_busy_us(step, cfg, n_jobs))
+                f64::from(n_inst)
+                    * self
+                        .platform
+                        .instance_cost_usd(cfg.memory_mb, self.instance_busy_us(step, cfg, n_jobs))
             })
             .sum()
     }

@@ -63,7 +63,19 @@ pub struct ReplanOptions {
 
 impl Default for ReplanOptions {
     fn default() -> Self {
-        ReplanOptions { quantile: 0.75, robust_quantile: 1.0, global_robust_quantile: 1.0, initial_robust_factor: 2.0, window: 64, min_samples: 4, initial_multiplier: 1.0, min_multiplier: 0.5, max_multiplier: 4.0, warm_memory: 16, max_nodes: 1_000 }
+        ReplanOptions {
+            quantile: 0.75,
+            robust_quantile: 1.0,
+            global_robust_quantile: 1.0,
+            initial_robust_factor: 2.0,
+            window: 64,
+            min_samples: 4,
+            initial_multiplier: 1.0,
+            min_multiplier: 0.5,
+            max_multiplier: 4.0,
+            warm_memory: 16,
+            max_nodes: 1_000,
+        }
     }
 }
 
@@ -109,7 +121,9 @@ impl ReplanPolicy {
             model,
             options,
             slo_s,
-            solver: Solver::new(SolveOptions { max_nodes: options.max_nodes }),
+            solver: Solver::new(SolveOptions {
+                max_nodes: options.max_nodes,
+            }),
             ratios: vec![VecDeque::new(); n],
             global_ratios: VecDeque::new(),
             multiplier: vec![options.initial_multiplier; n],
@@ -132,7 +146,9 @@ impl ReplanPolicy {
     /// Whether `config` of step `i` probably finds warm instances: a recent choice of the step had the
     /// same memory (warm pools are per function and memory) and at least as many instances.
     fn probably_warm(&self, i: usize, config: StepConfig) -> bool {
-        self.recent[i].iter().any(|c| c.memory_mb == config.memory_mb && c.fan_out >= config.fan_out)
+        self.recent[i]
+            .iter()
+            .any(|c| c.memory_mb == config.memory_mb && c.fan_out >= config.fan_out)
     }
 
     /// Rebuilds the planning fronts: each option at `overhead + multiplier * exec`, plus the learned
@@ -148,7 +164,8 @@ impl ReplanPolicy {
                 0.0
             } else if self.cold_excess[i].is_empty() {
                 // Prior: the function's mean cold start from the workflow or the platform profile.
-                step.cold_start_s.unwrap_or(platform.spec().cold_start.mean_s)
+                step.cold_start_s
+                    .unwrap_or(platform.spec().cold_start.mean_s)
             } else {
                 self.cold_excess[i].iter().sum::<f64>() / self.cold_excess[i].len() as f64
             };
@@ -179,10 +196,15 @@ impl Policy for ReplanPolicy {
     fn choose(&mut self, ctx: &StepContext<'_>) -> StepConfig {
         let n = self.model.n_steps();
         self.refresh_scaled(ctx.platform, ctx.workflow);
-        if !self.requests.contains_key(&ctx.request_idx) && self.requests.len() >= MAX_TRACKED_REQUESTS {
+        if !self.requests.contains_key(&ctx.request_idx)
+            && self.requests.len() >= MAX_TRACKED_REQUESTS
+        {
             self.requests.pop_first();
         }
-        let started = self.requests.entry(ctx.request_idx).or_insert_with(|| vec![None; n]);
+        let started = self
+            .requests
+            .entry(ctx.request_idx)
+            .or_insert_with(|| vec![None; n]);
         let v = ctx.step.idx();
         let now_s = ctx.elapsed_s - ctx.platform.spec().transition_delay_s;
         for (i, st) in started.iter().enumerate() {
@@ -199,16 +221,28 @@ impl Policy for ReplanPolicy {
         self.fixed[v] = None;
         self.ready[v] = now_s;
         let slo_s = ctx.slo_s.unwrap_or(self.slo_s);
-        let sub = SubProblem { fixed_finish_s: &self.fixed, ready_s: &self.ready, deadline_s: slo_s, robust_factor: &self.robust };
+        let sub = SubProblem {
+            fixed_finish_s: &self.fixed,
+            ready_s: &self.ready,
+            deadline_s: slo_s,
+            robust_factor: &self.robust,
+        };
         let mut sol = self.solver.solve(&self.model, &self.scaled, &sub);
         if sol.feasible && !sol.robust_feasible {
             // No plan survives the full straggler factors: try half of them (geometrically), then none.
             self.half_robust.clear();
-            self.half_robust.extend(self.robust.iter().map(|r| r.sqrt()));
-            let half = SubProblem { robust_factor: &self.half_robust, ..sub };
+            self.half_robust
+                .extend(self.robust.iter().map(|r| r.sqrt()));
+            let half = SubProblem {
+                robust_factor: &self.half_robust,
+                ..sub
+            };
             sol = self.solver.solve(&self.model, &self.scaled, &half);
             if !sol.robust_feasible {
-                let none = SubProblem { robust_factor: &[], ..sub };
+                let none = SubProblem {
+                    robust_factor: &[],
+                    ..sub
+                };
                 sol = self.solver.solve(&self.model, &self.scaled, &none);
             }
         }
@@ -229,7 +263,9 @@ impl Policy for ReplanPolicy {
         if ctx.workflow.step(ctx.step).kind != StepKind::Task {
             return;
         }
-        let Some(pred) = self.model.lookup(i, outcome.config) else { return };
+        let Some(pred) = self.model.lookup(i, outcome.config) else {
+            return;
+        };
         if pred.exec_s <= 0.0 {
             return;
         }
@@ -254,7 +290,9 @@ impl Policy for ReplanPolicy {
         let global_high = if g.len() >= self.options.min_samples {
             let mut sorted: Vec<f64> = g.iter().copied().collect();
             sorted.sort_by(f64::total_cmp);
-            sorted[((self.options.global_robust_quantile * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+            sorted[((self.options.global_robust_quantile * sorted.len() as f64).ceil() as usize)
+                .clamp(1, sorted.len())
+                - 1]
         } else {
             self.options.initial_robust_factor
         };
@@ -264,13 +302,21 @@ impl Policy for ReplanPolicy {
         }
         w.push_back(ratio);
         let (mult, rho) = if w.len() < self.options.min_samples {
-            (self.options.initial_multiplier, self.options.initial_robust_factor)
+            (
+                self.options.initial_multiplier,
+                self.options.initial_robust_factor,
+            )
         } else {
             let mut sorted: Vec<f64> = w.iter().copied().collect();
             sorted.sort_by(f64::total_cmp);
-            let at = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
-            let mult = at(self.options.quantile).clamp(self.options.min_multiplier, self.options.max_multiplier);
-            let high = at(self.options.robust_quantile).max(global_high).clamp(self.options.min_multiplier, self.options.max_multiplier);
+            let at = |q: f64| {
+                sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+            };
+            let mult = at(self.options.quantile)
+                .clamp(self.options.min_multiplier, self.options.max_multiplier);
+            let high = at(self.options.robust_quantile)
+                .max(global_high)
+                .clamp(self.options.min_multiplier, self.options.max_multiplier);
             (mult, (high / mult).max(1.0))
         };
         self.robust[i] = rho;

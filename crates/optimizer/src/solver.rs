@@ -61,7 +61,9 @@ pub struct SolveOptions {
 
 impl Default for SolveOptions {
     fn default() -> Self {
-        SolveOptions { max_nodes: 20_000_000 }
+        SolveOptions {
+            max_nodes: 20_000_000,
+        }
     }
 }
 
@@ -167,7 +169,12 @@ impl Solver {
     /// a caller may pass scaled copies). Edges from a free step to a fixed one are ignored (a skipped
     /// choice branch). Panics (a caller bug, not user input) if `fronts` or `sub`'s slices do not have
     /// one entry per step or a front is empty; [`Model`] guarantees non-empty fronts.
-    pub fn solve(&mut self, model: &Model, fronts: &[Vec<StepOption>], sub: &SubProblem<'_>) -> Solution {
+    pub fn solve(
+        &mut self,
+        model: &Model,
+        fronts: &[Vec<StepOption>],
+        sub: &SubProblem<'_>,
+    ) -> Solution {
         let n = model.n_steps();
         assert!(
             fronts.len() == n && sub.fixed_finish_s.len() == n && sub.ready_s.len() == n,
@@ -183,9 +190,18 @@ impl Solver {
                 free.push(i);
             }
         }
-        let fixed_latency_s = sub.fixed_finish_s.iter().flatten().copied().fold(0.0, f64::max);
+        let fixed_latency_s = sub
+            .fixed_finish_s
+            .iter()
+            .flatten()
+            .copied()
+            .fold(0.0, f64::max);
         let step_base = |i: usize| {
-            model.preds(i).iter().filter_map(|&p| sub.fixed_finish_s[p as usize]).fold(sub.ready_s[i].max(0.0), f64::max)
+            model
+                .preds(i)
+                .iter()
+                .filter_map(|&p| sub.fixed_finish_s[p as usize])
+                .fold(sub.ready_s[i].max(0.0), f64::max)
         };
         // Series reduction (exact): a free step whose only predecessor is a free step with no other
         // successor always starts when that one finishes, so the two act as one unit whose options
@@ -197,28 +213,43 @@ impl Solver {
         let mut picks: Vec<Vec<Vec<usize>>> = Vec::new();
         for &i in &free {
             let preds = model.preds(i);
-            let chain_pred = (preds.len() == 1)
-                .then(|| preds[0] as usize)
-                .filter(|&p| sub.robust_factor.is_empty() && pos[p] != NONE && model.succs(p).len() == 1 && sub.ready_s[i] <= unit_base[unit_of[p]]);
+            let chain_pred = (preds.len() == 1).then(|| preds[0] as usize).filter(|&p| {
+                sub.robust_factor.is_empty()
+                    && pos[p] != NONE
+                    && model.succs(p).len() == 1
+                    && sub.ready_s[i] <= unit_base[unit_of[p]]
+            });
             match chain_pred {
                 Some(p) => {
                     let u = unit_of[p];
                     unit_of[i] = u;
                     members[u].push(i);
-                    let mut cands: Vec<(StepOption, Vec<usize>)> = Vec::with_capacity(unit_front[u].len() * fronts[i].len());
+                    let mut cands: Vec<(StepOption, Vec<usize>)> =
+                        Vec::with_capacity(unit_front[u].len() * fronts[i].len());
                     for (a, pa) in unit_front[u].iter().zip(&picks[u]) {
                         for (j, b) in fronts[i].iter().enumerate() {
-                            let o = StepOption { duration_s: a.duration_s + b.duration_s, cost_usd: a.cost_usd + b.cost_usd, ..*a };
+                            let o = StepOption {
+                                duration_s: a.duration_s + b.duration_s,
+                                cost_usd: a.cost_usd + b.cost_usd,
+                                ..*a
+                            };
                             let mut pk = pa.clone();
                             pk.push(j);
                             cands.push((o, pk));
                         }
                     }
                     // Stable sort: ties keep generation order (deterministic).
-                    cands.sort_by(|x, y| x.0.duration_s.total_cmp(&y.0.duration_s).then(x.0.cost_usd.total_cmp(&y.0.cost_usd)));
-                    let (mut f, mut pk): (Vec<StepOption>, Vec<Vec<usize>>) = (Vec::new(), Vec::new());
+                    cands.sort_by(|x, y| {
+                        x.0.duration_s
+                            .total_cmp(&y.0.duration_s)
+                            .then(x.0.cost_usd.total_cmp(&y.0.cost_usd))
+                    });
+                    let (mut f, mut pk): (Vec<StepOption>, Vec<Vec<usize>>) =
+                        (Vec::new(), Vec::new());
                     for (o, c) in cands {
-                        if f.last().is_none_or(|l: &StepOption| o.cost_usd < l.cost_usd) {
+                        if f.last()
+                            .is_none_or(|l: &StepOption| o.cost_usd < l.cost_usd)
+                        {
                             f.push(o);
                             pk.push(c);
                         }
@@ -272,7 +303,17 @@ impl Solver {
             tail_s,
             rest_min_usd,
             deadline_s: sub.deadline_s,
-            rho: members.iter().map(|mem| sub.robust_factor.get(mem[0]).copied().filter(|r| r.is_finite()).unwrap_or(1.0).max(1.0)).collect(),
+            rho: members
+                .iter()
+                .map(|mem| {
+                    sub.robust_factor
+                        .get(mem[0])
+                        .copied()
+                        .filter(|r| r.is_finite())
+                        .unwrap_or(1.0)
+                        .max(1.0)
+                })
+                .collect(),
             finish_s: vec![0.0; m],
             choice: vec![0; m],
             best_usd: f64::INFINITY,
@@ -290,7 +331,8 @@ impl Solver {
             lag_const: 0.0,
             lag_paths: Vec::new(),
         };
-        let feasible_at_all = fixed_latency_s <= sub.deadline_s + DURATION_EPS_S && search.root_feasible();
+        let feasible_at_all =
+            fixed_latency_s <= sub.deadline_s + DURATION_EPS_S && search.root_feasible();
         let mut proven_optimal = true;
         if feasible_at_all {
             if m > 0 {
@@ -319,7 +361,11 @@ impl Solver {
         }
         // Rebuild the plan's schedule and totals from the chosen options.
         let mut choice = vec![None; n];
-        let mut finish: Vec<f64> = sub.fixed_finish_s.iter().map(|f| f.unwrap_or(0.0)).collect();
+        let mut finish: Vec<f64> = sub
+            .fixed_finish_s
+            .iter()
+            .map(|f| f.unwrap_or(0.0))
+            .collect();
         let mut cost_usd = 0.0;
         for (u, mem) in members.iter().enumerate() {
             for (&i, &j) in mem.iter().zip(&picks[u][search.best_choice[u]]) {
@@ -344,7 +390,9 @@ impl Solver {
             latency_s,
             feasible: latency_s <= sub.deadline_s + DURATION_EPS_S,
             proven_optimal: proven_optimal && feasible_at_all,
-            robust_feasible: feasible_at_all && search.best_usd.is_finite() && latency_s <= sub.deadline_s + DURATION_EPS_S,
+            robust_feasible: feasible_at_all
+                && search.best_usd.is_finite()
+                && latency_s <= sub.deadline_s + DURATION_EPS_S,
             n_nodes: search.n_nodes,
         }
     }
@@ -379,7 +427,11 @@ impl Search<'_> {
             }
             self.path_f_s[t] = a + self.fronts[t][j].duration_s;
             self.path_prev[t] = prev;
-            self.path_origin[t] = if prev == NONE { t } else { self.path_origin[prev] };
+            self.path_origin[t] = if prev == NONE {
+                t
+            } else {
+                self.path_origin[prev]
+            };
             let over = self.path_f_s[t] - self.deadline_s;
             if over > worst.0 {
                 worst = (over, t);
@@ -392,7 +444,9 @@ impl Search<'_> {
     fn robust_violation(&self, idx: &[usize]) -> Option<usize> {
         (0..self.fronts.len()).find(|&t| {
             let d = self.fronts[t][idx[t]].duration_s;
-            self.rho[t] > 1.0 && self.path_f_s[t] - d + self.rho[t] * d + self.tail_s[t] > self.deadline_s + DURATION_EPS_S
+            self.rho[t] > 1.0
+                && self.path_f_s[t] - d + self.rho[t] * d + self.tail_s[t]
+                    > self.deadline_s + DURATION_EPS_S
         })
     }
 
@@ -528,9 +582,19 @@ impl Search<'_> {
             // Projected subgradient step on every known path.
             let grads: Vec<f64> = paths
                 .iter()
-                .map(|(p, budget, _)| p.iter().map(|&t| self.fronts[t][idx[t]].duration_s).sum::<f64>() - budget)
+                .map(|(p, budget, _)| {
+                    p.iter()
+                        .map(|&t| self.fronts[t][idx[t]].duration_s)
+                        .sum::<f64>()
+                        - budget
+                })
                 .collect();
-            let norm2: f64 = paths.iter().zip(&grads).filter(|(p, g)| p.2 > 0.0 || **g > 0.0).map(|(_, g)| g * g).sum();
+            let norm2: f64 = paths
+                .iter()
+                .zip(&grads)
+                .filter(|(p, g)| p.2 > 0.0 || **g > 0.0)
+                .map(|(_, g)| g * g)
+                .sum();
             if norm2 <= 0.0 {
                 break;
             }
@@ -569,9 +633,16 @@ impl Search<'_> {
         let start = self.start_of(k);
         let cap = (self.deadline_s - start - self.tail_s[k]) / self.rho[k];
         let front = self.fronts[k];
-        let Some(j_max) = last_fitting(front, cap) else { return };
+        let Some(j_max) = last_fitting(front, cap) else {
+            return;
+        };
         let saved = (1..=LAGRANGE_DEPTH).contains(&k).then(|| {
-            let saved = (self.lag_f.clone(), self.lag_pm.clone(), self.lag_const, self.lag_paths.clone());
+            let saved = (
+                self.lag_f.clone(),
+                self.lag_pm.clone(),
+                self.lag_const,
+                self.lag_paths.clone(),
+            );
             self.lagrange(k, 40);
             saved
         });
@@ -627,7 +698,10 @@ impl Search<'_> {
 
     /// Start of free step `k` when all its free predecessors are assigned.
     fn start_of(&self, k: usize) -> f64 {
-        self.free_preds[k].iter().map(|&p| self.finish_s[p]).fold(self.base_s[k], f64::max)
+        self.free_preds[k]
+            .iter()
+            .map(|&p| self.finish_s[p])
+            .fold(self.base_s[k], f64::max)
     }
 
     /// Bounds the completion of free steps `k..` given the assignment of `..k`. Fills `cap_idx[k..]`
@@ -639,12 +713,18 @@ impl Search<'_> {
         for t in k..m {
             let mut est = self.base_s[t];
             for &p in &self.free_preds[t] {
-                let f = if p < k { self.finish_s[p] } else { self.est_s[p] + self.fast_s[p] };
+                let f = if p < k {
+                    self.finish_s[p]
+                } else {
+                    self.est_s[p] + self.fast_s[p]
+                };
                 est = est.max(f);
             }
             self.est_s[t] = est;
             let cap = (self.deadline_s - est - self.tail_s[t]) / self.rho[t];
-            let Some(j) = last_fitting(self.fronts[t], cap) else { return Bound::Infeasible };
+            let Some(j) = last_fitting(self.fronts[t], cap) else {
+                return Bound::Infeasible;
+            };
             self.cap_idx[t] = j;
             sum_usd += self.fronts[t][j].cost_usd;
         }
@@ -665,7 +745,10 @@ impl Search<'_> {
                 }
             }
             let d = self.fronts[t][self.cap_idx[t]].duration_s;
-            if self.rho[t] > 1.0 && a.max(prev_f) + self.rho[t] * d + self.tail_s[t] > self.deadline_s + DURATION_EPS_S {
+            if self.rho[t] > 1.0
+                && a.max(prev_f) + self.rho[t] * d + self.tail_s[t]
+                    > self.deadline_s + DURATION_EPS_S
+            {
                 robust_ok = false;
             }
             if prev != NONE && prev_f > a {
@@ -685,7 +768,11 @@ impl Search<'_> {
         if worst_f <= self.deadline_s + DURATION_EPS_S {
             // The capped-cheapest schedule meets the deadline: optimal for the subtree if it is also
             // robust; otherwise its cost is still a lower bound.
-            return if robust_ok { Bound::Closed(sum_usd) } else { Bound::Open(sum_usd) };
+            return if robust_ok {
+                Bound::Closed(sum_usd)
+            } else {
+                Bound::Open(sum_usd)
+            };
         }
         // LP (convex hull) bound on the overrunning path (StepConf Theorem 1: each path is a
         // multiple-choice knapsack).
@@ -728,11 +815,14 @@ impl Search<'_> {
         if !self.lag_pm.is_empty() {
             // The prefix's Lagrangian terms under the multipliers in force (they change with depth).
             let _ = lag_usd;
-            let prefix: f64 = (0..k).map(|t| {
-                let o = self.fronts[t][self.choice[t]];
-                o.cost_usd + self.lag_f[t] * o.duration_s
-            }).sum();
-            let lag_total = prefix + (k..m).map(|t| self.lag_pm[t][self.cap_idx[t]]).sum::<f64>() - self.lag_const;
+            let prefix: f64 = (0..k)
+                .map(|t| {
+                    let o = self.fronts[t][self.choice[t]];
+                    o.cost_usd + self.lag_f[t] * o.duration_s
+                })
+                .sum();
+            let lag_total = prefix + (k..m).map(|t| self.lag_pm[t][self.cap_idx[t]]).sum::<f64>()
+                - self.lag_const;
             rest = rest.max(lag_total - cost_usd);
         }
         Bound::Open(rest)
@@ -808,7 +898,12 @@ mod tests {
     use platform::StepConfig;
 
     fn o(d: f64, c: f64) -> StepOption {
-        StepOption { config: StepConfig::new(128, 1, 1), exec_s: d, duration_s: d, cost_usd: c }
+        StepOption {
+            config: StepConfig::new(128, 1, 1),
+            exec_s: d,
+            duration_s: d,
+            cost_usd: c,
+        }
     }
 
     #[test]

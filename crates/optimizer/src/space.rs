@@ -41,15 +41,25 @@ impl ConfigSpace {
     pub fn restricted(&self, knobs: Knobs) -> Self {
         ConfigSpace {
             memory_mb: self.memory_mb.clone(),
-            fan_out: if knobs.fan_out { self.fan_out.clone() } else { vec![1] },
-            workers: if knobs.workers { self.workers.clone() } else { vec![1] },
+            fan_out: if knobs.fan_out {
+                self.fan_out.clone()
+            } else {
+                vec![1]
+            },
+            workers: if knobs.workers {
+                self.workers.clone()
+            } else {
+                vec![1]
+            },
         }
     }
 
     /// Every configuration, in (memory, fan-out, workers) order.
     pub fn configs(&self) -> impl Iterator<Item = StepConfig> + '_ {
         self.memory_mb.iter().flat_map(move |&m| {
-            self.fan_out.iter().flat_map(move |&p| self.workers.iter().map(move |&q| StepConfig::new(m, p, q)))
+            self.fan_out
+                .iter()
+                .flat_map(move |&p| self.workers.iter().map(move |&q| StepConfig::new(m, p, q)))
         })
     }
 
@@ -64,12 +74,20 @@ impl ConfigSpace {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        for (name, v) in [("memory_mb", &self.memory_mb), ("fan_out", &self.fan_out), ("workers", &self.workers)] {
+        for (name, v) in [
+            ("memory_mb", &self.memory_mb),
+            ("fan_out", &self.fan_out),
+            ("workers", &self.workers),
+        ] {
             if v.is_empty() {
-                return Err(Error::InvalidConfigSpace { reason: format!("{name} is empty") });
+                return Err(Error::InvalidConfigSpace {
+                    reason: format!("{name} is empty"),
+                });
             }
             if v.contains(&0) {
-                return Err(Error::InvalidConfigSpace { reason: format!("{name} contains 0") });
+                return Err(Error::InvalidConfigSpace {
+                    reason: format!("{name} contains 0"),
+                });
             }
         }
         Ok(())
@@ -87,13 +105,25 @@ pub struct Knobs {
 
 impl Knobs {
     /// Both knobs free (StepConf, static, optimal, replan).
-    pub const ALL: Knobs = Knobs { fan_out: true, workers: true };
+    pub const ALL: Knobs = Knobs {
+        fan_out: true,
+        workers: true,
+    };
     /// Only memory (no-no).
-    pub const NONE: Knobs = Knobs { fan_out: false, workers: false };
+    pub const NONE: Knobs = Knobs {
+        fan_out: false,
+        workers: false,
+    };
     /// Memory and workers (intra-only).
-    pub const INTRA: Knobs = Knobs { fan_out: false, workers: true };
+    pub const INTRA: Knobs = Knobs {
+        fan_out: false,
+        workers: true,
+    };
     /// Memory and fan-out (inter-only).
-    pub const INTER: Knobs = Knobs { fan_out: true, workers: false };
+    pub const INTER: Knobs = Knobs {
+        fan_out: true,
+        workers: false,
+    };
 }
 
 /// One candidate configuration of a step with its predicted effect on the request.
@@ -133,7 +163,12 @@ impl Model {
     /// Prices every feasible configuration of `space` for every step of `workflow` with `predictor` and
     /// keeps the Pareto front per step. Fails if a task step has no feasible configuration or the
     /// predictor returns an unusable number.
-    pub fn new(workflow: &Workflow, platform: &Platform, predictor: &dyn StepPredictor, space: &ConfigSpace) -> Result<Self, Error> {
+    pub fn new(
+        workflow: &Workflow,
+        platform: &Platform,
+        predictor: &dyn StepPredictor,
+        space: &ConfigSpace,
+    ) -> Result<Self, Error> {
         space.validate()?;
         let spec = platform.spec();
         let transition_usd = spec.price_usd_per_transition;
@@ -147,7 +182,12 @@ impl Model {
             let mut opts: Vec<StepOption> = Vec::new();
             if step.kind != StepKind::Task {
                 let config = StepConfig::new(spec.memory_mb_min, 1, 1);
-                opts.push(StepOption { config, exec_s: 0.0, duration_s: overhead, cost_usd: transition_usd });
+                opts.push(StepOption {
+                    config,
+                    exec_s: 0.0,
+                    duration_s: overhead,
+                    cost_usd: transition_usd,
+                });
             } else {
                 let mut first_reason = None;
                 for config in space.configs() {
@@ -159,10 +199,19 @@ impl Model {
                     let cost = predictor.cost_usd(id, config);
                     for (what, value) in [("duration_s", exec_s), ("cost_usd", cost)] {
                         if !(value.is_finite() && value >= 0.0) {
-                            return Err(Error::BadPrediction { step: step.name.clone(), config: config.to_string(), what, value });
+                            return Err(Error::BadPrediction {
+                                step: step.name.clone(),
+                                config: config.to_string(),
+                                what,
+                                value,
+                            });
                         }
                     }
-                    let n_transitions = 1 + if config.fan_out > 1 { config.fan_out } else { 0 };
+                    let n_transitions = 1 + if config.fan_out > 1 {
+                        config.fan_out
+                    } else {
+                        0
+                    };
                     opts.push(StepOption {
                         config,
                         exec_s,
@@ -184,8 +233,14 @@ impl Model {
         let idx = |v: &[StepId]| v.iter().map(|s| s.0).collect::<Vec<u32>>();
         Ok(Model {
             n_steps: workflow.n_steps(),
-            preds: workflow.step_ids().map(|id| idx(workflow.preds(id))).collect(),
-            succs: workflow.step_ids().map(|id| idx(workflow.succs(id))).collect(),
+            preds: workflow
+                .step_ids()
+                .map(|id| idx(workflow.preds(id)))
+                .collect(),
+            succs: workflow
+                .step_ids()
+                .map(|id| idx(workflow.succs(id)))
+                .collect(),
             topo: idx(workflow.topo_order()),
             names: workflow.steps().iter().map(|s| s.name.clone()).collect(),
             overhead_s,
@@ -254,7 +309,11 @@ impl Model {
 /// strictly descending. Ties keep the first option in configuration order, so the front is deterministic.
 pub fn pareto_front(mut opts: Vec<StepOption>) -> Vec<StepOption> {
     // Stable sort: equal (duration, cost) keeps configuration order.
-    opts.sort_by(|a, b| a.duration_s.total_cmp(&b.duration_s).then(a.cost_usd.total_cmp(&b.cost_usd)));
+    opts.sort_by(|a, b| {
+        a.duration_s
+            .total_cmp(&b.duration_s)
+            .then(a.cost_usd.total_cmp(&b.cost_usd))
+    });
     let mut front: Vec<StepOption> = Vec::with_capacity(opts.len());
     for o in opts {
         if front.last().is_none_or(|last| o.cost_usd < last.cost_usd) {
@@ -269,12 +328,23 @@ mod tests {
     use super::*;
 
     fn opt(d: f64, c: f64, m: u32) -> StepOption {
-        StepOption { config: StepConfig::new(m, 1, 1), exec_s: d, duration_s: d, cost_usd: c }
+        StepOption {
+            config: StepConfig::new(m, 1, 1),
+            exec_s: d,
+            duration_s: d,
+            cost_usd: c,
+        }
     }
 
     #[test]
     fn pareto_front_drops_dominated_and_keeps_first_of_ties() {
-        let f = pareto_front(vec![opt(3.0, 1.0, 1), opt(1.0, 5.0, 2), opt(2.0, 5.0, 3), opt(1.0, 5.0, 4), opt(2.0, 2.0, 5)]);
+        let f = pareto_front(vec![
+            opt(3.0, 1.0, 1),
+            opt(1.0, 5.0, 2),
+            opt(2.0, 5.0, 3),
+            opt(1.0, 5.0, 4),
+            opt(2.0, 2.0, 5),
+        ]);
         let ms: Vec<u32> = f.iter().map(|o| o.config.memory_mb).collect();
         assert_eq!(ms, vec![2, 5, 1]);
     }

@@ -72,10 +72,14 @@ impl StepConf {
                 let front = model.pareto(i);
                 // Eq. 12: the most cost-effective configuration minimises cost x duration; ties keep the
                 // faster option.
-                let best = front.iter().fold(None::<&StepOption>, |best, o| match best {
-                    Some(b) if b.cost_usd * b.duration_s <= o.cost_usd * o.duration_s => Some(b),
-                    _ => Some(o),
-                });
+                let best = front
+                    .iter()
+                    .fold(None::<&StepOption>, |best, o| match best {
+                        Some(b) if b.cost_usd * b.duration_s <= o.cost_usd * o.duration_s => {
+                            Some(b)
+                        }
+                        _ => Some(o),
+                    });
                 best.map_or(0.0, |o| o.duration_s)
             })
             .collect();
@@ -92,7 +96,11 @@ impl StepConf {
             }
             desc[i] = bits;
         }
-        StepConf { model, weight_s, desc }
+        StepConf {
+            model,
+            weight_s,
+            desc,
+        }
     }
 
     /// The option tables.
@@ -107,19 +115,38 @@ impl StepConf {
 
     /// Algorithm 2 for step `v` starting (its duration counted) from `now_s`, with the request's cache
     /// (one slot per step) and end-to-end deadline `slo_s`. Updates the cache (Lines 11-21).
-    fn decide(&self, v: usize, now_s: f64, slo_s: f64, cache: &mut [Option<CacheEntry>], path: &mut Vec<usize>, longest: &mut [f64]) -> Decision {
+    fn decide(
+        &self,
+        v: usize,
+        now_s: f64,
+        slo_s: f64,
+        cache: &mut [Option<CacheEntry>],
+        path: &mut Vec<usize>,
+        longest: &mut [f64],
+    ) -> Decision {
         let n = self.model.n_steps();
         // Lines 1-4.
-        let entry = cache[v].unwrap_or(CacheEntry { latest_finish_s: slo_s, stop: None });
+        let entry = cache[v].unwrap_or(CacheEntry {
+            latest_finish_s: slo_s,
+            stop: None,
+        });
         let time_left_s = entry.latest_finish_s - now_s;
-        let in_scope = |u: usize| has(&self.desc[v], u) && entry.stop.is_none_or(|k| !has(&self.desc[k as usize], u));
+        let in_scope = |u: usize| {
+            has(&self.desc[v], u) && entry.stop.is_none_or(|k| !has(&self.desc[k as usize], u))
+        };
         // Lines 5-8: longest weighted path from each scoped step to the end of the scope.
         for &u in self.model.topo().iter().rev() {
             let u = u as usize;
             if !in_scope(u) {
                 continue;
             }
-            let tail = self.model.succs(u).iter().filter(|&&s| in_scope(s as usize)).map(|&s| longest[s as usize]).fold(0.0, f64::max);
+            let tail = self
+                .model
+                .succs(u)
+                .iter()
+                .filter(|&&s| in_scope(s as usize))
+                .map(|&s| longest[s as usize])
+                .fold(0.0, f64::max);
             longest[u] = self.weight_s[u] + tail;
         }
         path.clear();
@@ -127,10 +154,16 @@ impl StepConf {
         loop {
             path.push(cur);
             // The heaviest scoped successor; ties go to the first in successor order.
-            let next = self.model.succs(cur).iter().map(|&s| s as usize).filter(|&s| in_scope(s)).fold(None::<usize>, |b, s| match b {
-                Some(b) if longest[b] >= longest[s] => Some(b),
-                _ => Some(s),
-            });
+            let next = self
+                .model
+                .succs(cur)
+                .iter()
+                .map(|&s| s as usize)
+                .filter(|&s| in_scope(s))
+                .fold(None::<usize>, |b, s| match b {
+                    Some(b) if longest[b] >= longest[s] => Some(b),
+                    _ => Some(s),
+                });
             match next {
                 Some(s) => cur = s,
                 None => break,
@@ -138,11 +171,16 @@ impl StepConf {
         }
         // Line 9 (Eq. 13).
         let total_w = longest[v];
-        let share = if total_w > 0.0 { self.weight_s[v] / total_w } else { 1.0 };
+        let share = if total_w > 0.0 {
+            self.weight_s[v] / total_w
+        } else {
+            1.0
+        };
         let sub_slo_s = share * time_left_s;
         // Line 10 (Eq. 11): the cheapest option within the sub-SLO, else the fastest.
         let front = self.model.pareto(v);
-        let fit = front.partition_point(|o| o.duration_s <= sub_slo_s + crate::solver::DURATION_EPS_S);
+        let fit =
+            front.partition_point(|o| o.duration_s <= sub_slo_s + crate::solver::DURATION_EPS_S);
         let option_idx = fit.saturating_sub(1);
         // Lines 11-18: side steps get the latest start of the path step where they rejoin.
         let mut cum_w = 0.0;
@@ -158,7 +196,10 @@ impl StepConf {
             }
             let rejoin = (1..path.len()).find(|&k| has(&self.desc[u], path[k]));
             *slot = Some(match rejoin {
-                Some(k) => CacheEntry { latest_finish_s: latest_finish_on_path[k - 1], stop: Some(path[k] as u32) },
+                Some(k) => CacheEntry {
+                    latest_finish_s: latest_finish_on_path[k - 1],
+                    stop: Some(path[k] as u32),
+                },
                 None => entry,
             });
         }
@@ -166,7 +207,10 @@ impl StepConf {
         for &u in &path[1..] {
             cache[u] = Some(entry);
         }
-        Decision { option_idx, sub_slo_s }
+        Decision {
+            option_idx,
+            sub_slo_s,
+        }
     }
 
     /// The static plan StepConf's heuristic makes offline: Algorithm 2 run once per step in topological
@@ -178,16 +222,24 @@ impl StepConf {
         let mut longest = vec![0.0; n];
         let mut finish = vec![0.0f64; n];
         let mut chosen = Vec::with_capacity(n);
-        chosen.resize(n, self.model.pareto(0).first().copied().unwrap_or(StepOption {
-            config: StepConfig::new(0, 1, 1),
-            exec_s: 0.0,
-            duration_s: 0.0,
-            cost_usd: 0.0,
-        }));
+        chosen.resize(
+            n,
+            self.model.pareto(0).first().copied().unwrap_or(StepOption {
+                config: StepConfig::new(0, 1, 1),
+                exec_s: 0.0,
+                duration_s: 0.0,
+                cost_usd: 0.0,
+            }),
+        );
         let mut sub = vec![None; n];
         for &v in self.model.topo() {
             let v = v as usize;
-            let start = self.model.preds(v).iter().map(|&p| finish[p as usize]).fold(0.0, f64::max);
+            let start = self
+                .model
+                .preds(v)
+                .iter()
+                .map(|&p| finish[p as usize])
+                .fold(0.0, f64::max);
             let d = self.decide(v, start, slo_s, &mut cache, &mut path, &mut longest);
             let o = self.model.pareto(v)[d.option_idx];
             finish[v] = start + o.duration_s;
@@ -218,7 +270,14 @@ impl StepConfPolicy {
     /// gives none.
     pub fn new(name: &str, model: Model, slo_s: f64) -> Self {
         let n = model.n_steps();
-        StepConfPolicy { name: name.to_owned(), core: StepConf::new(model), slo_s, caches: BTreeMap::new(), path: Vec::new(), longest: vec![0.0; n] }
+        StepConfPolicy {
+            name: name.to_owned(),
+            core: StepConf::new(model),
+            slo_s,
+            caches: BTreeMap::new(),
+            path: Vec::new(),
+            longest: vec![0.0; n],
+        }
     }
 
     /// The heuristic.
@@ -234,15 +293,21 @@ impl Policy for StepConfPolicy {
 
     fn choose(&mut self, ctx: &StepContext<'_>) -> StepConfig {
         let n = self.core.model.n_steps();
-        if !self.caches.contains_key(&ctx.request_idx) && self.caches.len() >= MAX_TRACKED_REQUESTS {
+        if !self.caches.contains_key(&ctx.request_idx) && self.caches.len() >= MAX_TRACKED_REQUESTS
+        {
             self.caches.pop_first();
         }
-        let cache = self.caches.entry(ctx.request_idx).or_insert_with(|| vec![None; n]);
+        let cache = self
+            .caches
+            .entry(ctx.request_idx)
+            .or_insert_with(|| vec![None; n]);
         let v = ctx.step.idx();
         // The step's duration is counted from its predecessors' finish (the transition is in it).
         let now_s = ctx.elapsed_s - ctx.platform.spec().transition_delay_s;
         let slo_s = ctx.slo_s.unwrap_or(self.slo_s);
-        let d = self.core.decide(v, now_s, slo_s, cache, &mut self.path, &mut self.longest);
+        let d = self
+            .core
+            .decide(v, now_s, slo_s, cache, &mut self.path, &mut self.longest);
         self.core.model.pareto(v)[d.option_idx].config
     }
 }

@@ -12,25 +12,37 @@ use platform::{Platform, StepConfig};
 use workflow::Workflow;
 
 fn example(name: &str) -> Workflow {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../examples/{name}.yaml"));
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../examples/{name}.yaml"));
     Workflow::load(&p).expect("example workflow")
 }
 
 fn predict(c: &mut Criterion) {
     let platform = Platform::lambda();
     let wf = example("synthetic16");
-    let opts = ProfileOptions { seed: 1, ..ProfileOptions::default() };
+    let opts = ProfileOptions {
+        seed: 1,
+        ..ProfileOptions::default()
+    };
     let mut group = c.benchmark_group("predict");
     for (label, fit) in [
         ("auto", FitOptions::default()),
-        ("eq1", FitOptions { choice: ModelChoice::Eq1, ..FitOptions::default() }),
+        (
+            "eq1",
+            FitOptions {
+                choice: ModelChoice::Eq1,
+                ..FitOptions::default()
+            },
+        ),
         ("paper", FitOptions::paper()),
     ] {
         let model = fit_workflow(&platform, &wf, &opts, fit).expect("fit");
         // Every step x every configuration of the paper's grid (192 per step).
         let grid: Vec<StepConfig> = Grid::paper().configs().collect();
-        let calls: Vec<(workflow::StepId, StepConfig)> =
-            wf.step_ids().flat_map(|id| grid.iter().map(move |&c| (id, c))).collect();
+        let calls: Vec<(workflow::StepId, StepConfig)> = wf
+            .step_ids()
+            .flat_map(|id| grid.iter().map(move |&c| (id, c)))
+            .collect();
         group.throughput(Throughput::Elements(calls.len() as u64));
         group.bench_function(format!("duration_s/{label}"), |b| {
             b.iter(|| {
@@ -65,9 +77,29 @@ fn fit(c: &mut Criterion) {
         let step = wf.step(wf.find(name).expect("step"));
         let samples = profile_step(&platform, step, &Grid::training(), 30, 1);
         for (label, fit) in [
-            ("auto", FitOptions { mapping: Some(mapping), ..FitOptions::default() }),
-            ("eq1", FitOptions { choice: ModelChoice::Eq1, mapping: Some(mapping), ..FitOptions::default() }),
-            ("amdahl", FitOptions { choice: ModelChoice::Amdahl, mapping: Some(mapping), ..FitOptions::default() }),
+            (
+                "auto",
+                FitOptions {
+                    mapping: Some(mapping),
+                    ..FitOptions::default()
+                },
+            ),
+            (
+                "eq1",
+                FitOptions {
+                    choice: ModelChoice::Eq1,
+                    mapping: Some(mapping),
+                    ..FitOptions::default()
+                },
+            ),
+            (
+                "amdahl",
+                FitOptions {
+                    choice: ModelChoice::Amdahl,
+                    mapping: Some(mapping),
+                    ..FitOptions::default()
+                },
+            ),
         ] {
             group.bench_function(format!("{name}/{}samples/{label}", samples.len()), |b| {
                 b.iter(|| fit_function(name, black_box(&samples), &facts, fit).expect("fit"))

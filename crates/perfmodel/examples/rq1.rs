@@ -16,9 +16,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "amdahl" => ModelChoice::Amdahl,
         _ => ModelChoice::Auto,
     };
-    let features = if args.get(3).map(String::as_str) == Some("paper") { Features::Paper } else { Features::Rounds };
+    let features = if args.get(3).map(String::as_str) == Some("paper") {
+        Features::Paper
+    } else {
+        Features::Rounds
+    };
     let tail = args.get(4).map(String::as_str) != Some("notail");
-    let fit = FitOptions { choice, features, tail, mapping: None };
+    let fit = FitOptions {
+        choice,
+        features,
+        tail,
+        mapping: None,
+    };
     let reps_train: u32 = args.get(5).map_or(Ok(10), |s| s.parse())?;
     let reps_truth: u32 = args.get(6).map_or(Ok(200), |s| s.parse())?;
     let probe_mapping = args.get(7).map(String::as_str) != Some("joint");
@@ -27,14 +36,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("seed {seed}, model {choice:?}, features {features:?}, tail {tail}");
     for name in ["video", "synthetic16"] {
         let wf = workflow::Workflow::load(&root.join(format!("examples/{name}.yaml")))?;
-        let opts = ProfileOptions { seed, reps_train, reps_truth, probe_mapping, ..ProfileOptions::default() };
+        let opts = ProfileOptions {
+            seed,
+            reps_train,
+            reps_truth,
+            probe_mapping,
+            ..ProfileOptions::default()
+        };
         let model = fit_workflow(&platform, &wf, &opts, fit)?;
         let ev = evaluate(&platform, &wf, &model, &opts)?;
         let (mut mx, mut sum, mut n) = (0.0f64, 0.0, 0usize);
         let (mut cmx, mut csum) = (0.0f64, 0.0);
         for (e, m) in ev.iter().zip(model.steps.iter()) {
             let form = match &m.duration {
-                perfmodel::DurationModel::Eq1 { low, high, .. } => format!("eq1 c{}/c{}", low.case(), high.case()),
+                perfmodel::DurationModel::Eq1 { low, high, .. } => {
+                    format!("eq1 c{}/c{}", low.case(), high.case())
+                }
                 perfmodel::DurationModel::Amdahl { .. } => "amdahl".into(),
                 perfmodel::DurationModel::Fixed { .. } => "fixed".into(),
             };
@@ -68,10 +85,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for app in ["App1", "App2", "App3"] {
         let path = alg.join(format!("{app}/{app}_G.dot"));
         let g = perfmodel::dot::read_dot(&path)?;
-        let samples = perfmodel::dot::perf_profile_samples(&g, &path.display().to_string(), &format!("{app}/"))?;
+        let samples = perfmodel::dot::perf_profile_samples(
+            &g,
+            &path.display().to_string(),
+            &format!("{app}/"),
+        )?;
         for (f, s) in by_function(&samples) {
             let r = cross_validate(&f, &s, &facts, fit, s.len())?;
-            println!("  {f:8} LOO n {:2} max {:6.2}% mean {:5.2}%", r.n, 100.0 * r.max_rel_error, 100.0 * r.mean_rel_error);
+            println!(
+                "  {f:8} LOO n {:2} max {:6.2}% mean {:5.2}%",
+                r.n,
+                100.0 * r.max_rel_error,
+                100.0 * r.mean_rel_error
+            );
         }
     }
     Ok(())

@@ -63,12 +63,18 @@ struct Lexer<'a> {
 
 impl Lexer<'_> {
     fn err(&self, line: usize, message: String) -> Error {
-        Error::Dot { source_name: self.name.to_owned(), line, message }
+        Error::Dot {
+            source_name: self.name.to_owned(),
+            line,
+            message,
+        }
     }
 
     fn next(&mut self) -> Result<Option<(Tok, usize)>, Error> {
         loop {
-            let Some(&c) = self.src.get(self.pos) else { return Ok(None) };
+            let Some(&c) = self.src.get(self.pos) else {
+                return Ok(None);
+            };
             match c {
                 b'\n' => {
                     self.line += 1;
@@ -104,7 +110,11 @@ impl Lexer<'_> {
         let two = self.src.get(self.pos..self.pos + 2);
         if two == Some(b"->") || two == Some(b"--") {
             self.pos += 2;
-            return Ok(if two == Some(b"->") { punct("->") } else { punct("--") });
+            return Ok(if two == Some(b"->") {
+                punct("->")
+            } else {
+                punct("--")
+            });
         }
         for p in ["{", "}", "[", "]", "=", ";", ",", ":"] {
             if c == p.as_bytes()[0] {
@@ -140,18 +150,22 @@ impl Lexer<'_> {
                     }
                 }
             }
-            let s = String::from_utf8(s).map_err(|_| self.err(line, "quoted string is not UTF-8".into()))?;
+            let s = String::from_utf8(s)
+                .map_err(|_| self.err(line, "quoted string is not UTF-8".into()))?;
             return Ok(Some((Tok::Id(s), line)));
         }
         if c == b'<' {
             return Err(self.err(line, "HTML strings are not supported".into()));
         }
-        let is_id = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-' || b >= 0x80;
+        let is_id =
+            |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-' || b >= 0x80;
         if is_id(c) {
             let start = self.pos;
             while self.pos < self.src.len() && is_id(self.src[self.pos]) {
                 // `-` only continues a numeral (as in `-1.5`), never an `->`/`--` operator.
-                if self.src[self.pos] == b'-' && (self.pos > start || matches!(self.src.get(self.pos + 1), Some(b'>' | b'-'))) {
+                if self.src[self.pos] == b'-'
+                    && (self.pos > start || matches!(self.src.get(self.pos + 1), Some(b'>' | b'-')))
+                {
                     break;
                 }
                 self.pos += 1;
@@ -163,7 +177,11 @@ impl Lexer<'_> {
     }
 
     fn at_line_start(&self) -> bool {
-        self.src[..self.pos].iter().rev().take_while(|&&b| b != b'\n').all(|b| b.is_ascii_whitespace())
+        self.src[..self.pos]
+            .iter()
+            .rev()
+            .take_while(|&&b| b != b'\n')
+            .all(|b| b.is_ascii_whitespace())
     }
 
     fn skip_to_eol(&mut self) {
@@ -175,19 +193,32 @@ impl Lexer<'_> {
 
 /// Reads a DOT file.
 pub fn read_dot(path: &std::path::Path) -> Result<DotGraph, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_dot(&text, &path.display().to_string())
 }
 
 /// Parses DOT text labelled `source_name` in errors.
 pub fn parse_dot(text: &str, source_name: &str) -> Result<DotGraph, Error> {
-    let mut lx = Lexer { src: text.as_bytes(), pos: 0, line: 1, name: source_name };
+    let mut lx = Lexer {
+        src: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        name: source_name,
+    };
     let mut toks = Vec::new();
     while let Some(t) = lx.next()? {
         toks.push(t);
     }
     let last_line = lx.line;
-    let mut p = Parser { toks, idx: 0, name: source_name, last_line };
+    let mut p = Parser {
+        toks,
+        idx: 0,
+        name: source_name,
+        last_line,
+    };
     p.graph()
 }
 
@@ -200,14 +231,25 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, message: String) -> Error {
-        let line = self.toks.get(self.idx).map(|t| t.1).unwrap_or(self.last_line);
-        Error::Dot { source_name: self.name.to_owned(), line, message }
+        let line = self
+            .toks
+            .get(self.idx)
+            .map(|t| t.1)
+            .unwrap_or(self.last_line);
+        Error::Dot {
+            source_name: self.name.to_owned(),
+            line,
+            message,
+        }
     }
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.idx).map(|t| &t.0)
     }
     fn line(&self) -> usize {
-        self.toks.get(self.idx).map(|t| t.1).unwrap_or(self.last_line)
+        self.toks
+            .get(self.idx)
+            .map(|t| t.1)
+            .unwrap_or(self.last_line)
     }
     fn is(&self, p: &str) -> bool {
         matches!(self.peek(), Some(Tok::Punct(q)) if *q == p)
@@ -275,7 +317,11 @@ impl Parser<'_> {
             let line = self.line();
             let first = self.id()?;
             if first.eq_ignore_ascii_case("subgraph") {
-                return Err(Error::Dot { source_name: self.name.into(), line, message: "subgraphs are not supported".into() });
+                return Err(Error::Dot {
+                    source_name: self.name.into(),
+                    line,
+                    message: "subgraphs are not supported".into(),
+                });
             }
             if self.is("=") {
                 // Graph attribute `k = v`.
@@ -283,7 +329,11 @@ impl Parser<'_> {
                 self.id()?;
                 continue;
             }
-            if ["graph", "node", "edge"].iter().any(|k| first.eq_ignore_ascii_case(k)) && self.is("[") {
+            if ["graph", "node", "edge"]
+                .iter()
+                .any(|k| first.eq_ignore_ascii_case(k))
+                && self.is("[")
+            {
                 self.attrs()?;
                 continue;
             }
@@ -297,28 +347,47 @@ impl Parser<'_> {
                 chain.push(self.id()?);
                 self.port()?;
             }
-            let attrs = if self.is("[") { self.attrs()? } else { BTreeMap::new() };
-            let mut touch = |g: &mut DotGraph, id: &str, attrs: Option<&BTreeMap<String, String>>| {
-                let i = *index.entry(id.to_owned()).or_insert_with(|| {
-                    g.nodes.push(DotNode { id: id.to_owned(), attrs: BTreeMap::new(), line });
-                    g.nodes.len() - 1
-                });
-                if let Some(a) = attrs {
-                    g.nodes[i].attrs.extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
+            let attrs = if self.is("[") {
+                self.attrs()?
+            } else {
+                BTreeMap::new()
             };
+            let mut touch =
+                |g: &mut DotGraph, id: &str, attrs: Option<&BTreeMap<String, String>>| {
+                    let i = *index.entry(id.to_owned()).or_insert_with(|| {
+                        g.nodes.push(DotNode {
+                            id: id.to_owned(),
+                            attrs: BTreeMap::new(),
+                            line,
+                        });
+                        g.nodes.len() - 1
+                    });
+                    if let Some(a) = attrs {
+                        g.nodes[i]
+                            .attrs
+                            .extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                };
             if chain.len() == 1 {
                 touch(&mut g, &chain[0], Some(&attrs));
             } else {
                 for w in chain.windows(2) {
                     touch(&mut g, &w[0], None);
                     touch(&mut g, &w[1], None);
-                    g.edges.push(DotEdge { from: w[0].clone(), to: w[1].clone(), attrs: attrs.clone(), line });
+                    g.edges.push(DotEdge {
+                        from: w[0].clone(),
+                        to: w[1].clone(),
+                        attrs: attrs.clone(),
+                        line,
+                    });
                 }
             }
         }
         if self.peek().is_some() {
-            return Err(self.err(format!("unexpected {} after the closing '}}'", self.describe())));
+            return Err(self.err(format!(
+                "unexpected {} after the closing '}}'",
+                self.describe()
+            )));
         }
         Ok(g)
     }
@@ -355,29 +424,56 @@ impl Parser<'_> {
 
 /// Parses a `perf_profile` value `{128: 2898.2, 256: 1500.0}` (memory MB: mean duration ms) into
 /// `(memory_mb, duration_s)` pairs in file order. `line` is the node's line, for errors.
-pub fn parse_perf_profile(value: &str, source_name: &str, line: usize) -> Result<Vec<(u32, f64)>, Error> {
-    let err = |message: String| Error::Dot { source_name: source_name.to_owned(), line, message };
+pub fn parse_perf_profile(
+    value: &str,
+    source_name: &str,
+    line: usize,
+) -> Result<Vec<(u32, f64)>, Error> {
+    let err = |message: String| Error::Dot {
+        source_name: source_name.to_owned(),
+        line,
+        message,
+    };
     let inner = value
         .trim()
         .strip_prefix('{')
         .and_then(|s| s.strip_suffix('}'))
-        .ok_or_else(|| err(format!("perf_profile must be '{{memory: ms, ...}}', found '{value}'")))?;
+        .ok_or_else(|| {
+            err(format!(
+                "perf_profile must be '{{memory: ms, ...}}', found '{value}'"
+            ))
+        })?;
     let mut out = Vec::new();
     for (i, item) in inner.split(',').enumerate() {
         let item = item.trim();
         if item.is_empty() && inner.trim().is_empty() {
             break;
         }
-        let (m, t) =
-            item.split_once(':').ok_or_else(|| err(format!("perf_profile entry {} '{item}': expected 'memory: ms'", i + 1)))?;
-        let memory_mb: u32 = m
-            .trim()
-            .parse()
-            .map_err(|_| err(format!("perf_profile entry {} memory '{}': expected MB as an integer", i + 1, m.trim())))?;
-        let ms: f64 =
-            t.trim().parse().map_err(|_| err(format!("perf_profile entry {} duration '{}': expected ms", i + 1, t.trim())))?;
+        let (m, t) = item.split_once(':').ok_or_else(|| {
+            err(format!(
+                "perf_profile entry {} '{item}': expected 'memory: ms'",
+                i + 1
+            ))
+        })?;
+        let memory_mb: u32 = m.trim().parse().map_err(|_| {
+            err(format!(
+                "perf_profile entry {} memory '{}': expected MB as an integer",
+                i + 1,
+                m.trim()
+            ))
+        })?;
+        let ms: f64 = t.trim().parse().map_err(|_| {
+            err(format!(
+                "perf_profile entry {} duration '{}': expected ms",
+                i + 1,
+                t.trim()
+            ))
+        })?;
         if memory_mb == 0 || !ms.is_finite() || ms <= 0.0 {
-            return Err(err(format!("perf_profile entry {} ({memory_mb}: {ms}): memory and duration must be > 0", i + 1)));
+            return Err(err(format!(
+                "perf_profile entry {} ({memory_mb}: {ms}): memory and duration must be > 0",
+                i + 1
+            )));
         }
         out.push((memory_mb, ms / 1e3));
     }
@@ -389,7 +485,11 @@ pub fn parse_perf_profile(value: &str, source_name: &str, line: usize) -> Result
 
 /// Samples from every node of `graph` with a `perf_profile` (one job, one instance, one worker per
 /// sample; the function is `prefix` + the node id). Nodes without the attribute are skipped.
-pub fn perf_profile_samples(graph: &DotGraph, source_name: &str, prefix: &str) -> Result<Vec<Sample>, Error> {
+pub fn perf_profile_samples(
+    graph: &DotGraph,
+    source_name: &str,
+    prefix: &str,
+) -> Result<Vec<Sample>, Error> {
     let mut out = Vec::new();
     for node in &graph.nodes {
         if let Some(v) = node.attrs.get("perf_profile") {
@@ -417,7 +517,10 @@ mod tests {
         let text = "strict digraph G {\n  a [pos=\"(0, 1)\"];\n  b [perf_profile=\"{128: 1000.0, \\\n256: 500}\"];\n  a -> b -> c [weight=0.5];\n}\n";
         let g = parse_dot(text, "t.dot").unwrap();
         assert_eq!(g.name, "G");
-        assert_eq!(g.nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            g.nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
         assert_eq!(g.edges.len(), 2);
         assert_eq!(g.edges[1].attrs["weight"], "0.5");
         assert_eq!(g.edges[1].line, 5);
@@ -428,12 +531,25 @@ mod tests {
 
     #[test]
     fn errors_carry_line_numbers() {
-        let e = parse_dot("digraph {\n a [x=1];\n b [y=\n}\n", "t.dot").unwrap_err().to_string();
+        let e = parse_dot("digraph {\n a [x=1];\n b [y=\n}\n", "t.dot")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.dot:4:"), "{e}");
-        let e = parse_dot("digraph {\n a;\n b [perf_profile=\"{128 1000}\"];\n}", "t.dot").unwrap();
-        let e = perf_profile_samples(&e, "t.dot", "").unwrap_err().to_string();
+        let e = parse_dot(
+            "digraph {\n a;\n b [perf_profile=\"{128 1000}\"];\n}",
+            "t.dot",
+        )
+        .unwrap();
+        let e = perf_profile_samples(&e, "t.dot", "")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.dot:3:") && e.contains("entry 1"), "{e}");
-        let e = parse_dot("digraph {\n a -> b\n", "t.dot").unwrap_err().to_string();
-        assert!(e.starts_with("t.dot:3:") || e.starts_with("t.dot:2:"), "{e}");
+        let e = parse_dot("digraph {\n a -> b\n", "t.dot")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.dot:3:") || e.starts_with("t.dot:2:"),
+            "{e}"
+        );
     }
 }

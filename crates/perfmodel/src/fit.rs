@@ -32,7 +32,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::lm::{levenberg_marquardt, linear_lsq};
 use crate::model::{
-    ConfigFeatures, DurationModel, Eq1, FanOutTail, Features, MappingDelay, PlatformFacts, StepModel, instance_groups,
+    ConfigFeatures, DurationModel, Eq1, FanOutTail, Features, MappingDelay, PlatformFacts,
+    StepModel, instance_groups,
 };
 use crate::{Error, Sample};
 
@@ -66,13 +67,23 @@ pub struct FitOptions {
 impl FitOptions {
     /// StepConf as published: Eq. 1 with the paper's features, `t_map(p) + t_hat`, no tail.
     pub fn paper() -> Self {
-        FitOptions { choice: ModelChoice::Eq1, features: Features::Paper, tail: false, mapping: None }
+        FitOptions {
+            choice: ModelChoice::Eq1,
+            features: Features::Paper,
+            tail: false,
+            mapping: None,
+        }
     }
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { choice: ModelChoice::Auto, features: Features::Rounds, tail: true, mapping: None }
+        FitOptions {
+            choice: ModelChoice::Auto,
+            features: Features::Rounds,
+            tail: true,
+            mapping: None,
+        }
     }
 }
 
@@ -135,13 +146,24 @@ impl Grp {
     fn amdahl(&self) -> [f64; 4] {
         let f = &self.feats;
         let g = f.gamma_bar;
-        [g / f.vcpus.min(f.busy_workers), g / f.vcpus, g / f.busy_workers, 1.0]
+        [
+            g / f.vcpus.min(f.busy_workers),
+            g / f.vcpus,
+            g / f.busy_workers,
+            1.0,
+        ]
     }
 }
 
 impl Pt {
     fn of(s: &Sample) -> Pt {
-        Pt { memory_mb: s.memory_mb, fan_out: s.fan_out, workers: s.workers, jobs: s.jobs, y: s.duration_s }
+        Pt {
+            memory_mb: s.memory_mb,
+            fan_out: s.fan_out,
+            workers: s.workers,
+            jobs: s.jobs,
+            y: s.duration_s,
+        }
     }
     /// The point's instance groups (the busiest first), as the model predicts them.
     fn groups(&self, facts: &PlatformFacts, features: Features) -> [Option<Grp>; 2] {
@@ -161,7 +183,9 @@ pub(crate) fn aicc(sse: f64, n: usize, k: usize) -> f64 {
         return f64::INFINITY;
     }
     let n_f = n as f64;
-    n_f * (sse / n_f + 1e-30).ln() + 2.0 * k as f64 + 2.0 * (k * (k + 1)) as f64 / (n_f - k as f64 - 1.0)
+    n_f * (sse / n_f + 1e-30).ln()
+        + 2.0 * k as f64
+        + 2.0 * (k * (k + 1)) as f64 / (n_f - k as f64 - 1.0)
 }
 
 /// The score that ranks candidate fits of the same points: AICc, or the plain SSE when there are too
@@ -178,7 +202,12 @@ fn knee_candidates(pts: &[Pt]) -> Vec<u32> {
     ps.sort_unstable();
     ps.dedup();
     let n = ps.len();
-    let mut ks: Vec<u32> = ps.iter().enumerate().filter(|(i, _)| i + 2 < n).map(|(_, k)| *k).collect();
+    let mut ks: Vec<u32> = ps
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i + 2 < n)
+        .map(|(_, k)| *k)
+        .collect();
     ks.push(ps.last().copied().unwrap_or(0));
     ks
 }
@@ -192,7 +221,9 @@ struct SegmentFit {
     n_params: usize,
 }
 
-const BETA2_GRID: [f64; 14] = [0.0, 0.01, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0];
+const BETA2_GRID: [f64; 14] = [
+    0.0, 0.01, 0.03, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+];
 const ALPHA2_GRID: [f64; 12] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0];
 
 /// How the mapping delay enters a fit: fitted jointly (knee chosen from the sampled fan-outs) or
@@ -244,7 +275,15 @@ fn map_cols(shared: Shared, g: &Grp, knee: u32) -> [f64; 2] {
 /// Evaluates `map + core * (1 + t1 (n-1) + t2 ln n)` and its gradient for the shared parameters
 /// `t[n_core..n_core + 4] = [per_instance, growth, t1, t2]` given the core value and core gradient
 /// (already in `g[..n_core]`, scaled here by the tail factor). Known terms have zero gradient.
-fn with_shared(shared: Shared, grp: &Grp, knee: u32, t: &[f64], n_core: usize, core: f64, g: &mut [f64]) -> f64 {
+fn with_shared(
+    shared: Shared,
+    grp: &Grp,
+    knee: u32,
+    t: &[f64],
+    n_core: usize,
+    core: f64,
+    g: &mut [f64],
+) -> f64 {
     let map = match shared.map {
         MapMode::Fixed(m) => {
             g[n_core] = 0.0;
@@ -276,21 +315,36 @@ fn with_shared(shared: Shared, grp: &Grp, knee: u32, t: &[f64], n_core: usize, c
 }
 
 /// The fitted shared terms and how many free parameters they used.
-fn shared_out(shared: Shared, t: &[f64], n_core: usize, knee: u32) -> (MappingDelay, FanOutTail, usize) {
+fn shared_out(
+    shared: Shared,
+    t: &[f64],
+    n_core: usize,
+    knee: u32,
+) -> (MappingDelay, FanOutTail, usize) {
     let mut k = 0;
     let mapping = match shared.map {
         MapMode::Fixed(m) => m,
         MapMode::Free => {
             k += t[n_core..n_core + 2].iter().filter(|v| **v > 0.0).count();
-            MappingDelay { per_instance_s: t[n_core], knee, growth_s: t[n_core + 1] }
+            MappingDelay {
+                per_instance_s: t[n_core],
+                knee,
+                growth_s: t[n_core + 1],
+            }
         }
     };
     let tail = match shared.tail {
         TailMode::Off => FanOutTail::default(),
         TailMode::Fixed(tl) => tl,
         TailMode::Free => {
-            k += t[n_core + 2..n_core + 4].iter().filter(|v| **v > 0.0).count();
-            FanOutTail { linear: t[n_core + 2], log: t[n_core + 3] }
+            k += t[n_core + 2..n_core + 4]
+                .iter()
+                .filter(|v| **v > 0.0)
+                .count();
+            FanOutTail {
+                linear: t[n_core + 2],
+                log: t[n_core + 3],
+            }
         }
     };
     (mapping, tail, k)
@@ -311,13 +365,26 @@ fn scan_targets(pts: &[Pt], groups: &[Grp], shared: Shared) -> (Vec<f64>, Vec<f6
 
 /// Fits one case of Eq. 1 to `pts` (see the module docs): scan of the non-linear parameter and the
 /// knee with the linear parameters solved exactly, then Levenberg–Marquardt over everything.
-fn fit_case(pts: &[Pt], facts: &PlatformFacts, features: Features, case: u8, shared: Shared) -> Option<SegmentFit> {
+fn fit_case(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    features: Features,
+    case: u8,
+    shared: Shared,
+) -> Option<SegmentFit> {
     let groups: Vec<[Option<Grp>; 2]> = pts.iter().map(|p| p.groups(facts, features)).collect();
     // The scan uses each point's busiest group only; Levenberg–Marquardt then uses the maximum over
     // groups, exactly as predictions do.
-    let busiest: Vec<Grp> = groups.iter().map(|g| g[0].expect("a step has at least one group")).collect();
+    let busiest: Vec<Grp> = groups
+        .iter()
+        .map(|g| g[0].expect("a step has at least one group"))
+        .collect();
     let (ys, ws) = scan_targets(pts, &busiest, shared);
-    let knees = if shared.fixed_map().is_some() { vec![0] } else { knee_candidates(pts) };
+    let knees = if shared.fixed_map().is_some() {
+        vec![0]
+    } else {
+        knee_candidates(pts)
+    };
     let mut best: Option<(f64, f64, u32, Vec<f64>)> = None; // (score, nonlinear, knee, linear theta)
     let grid: &[f64] = if case == 1 { &ALPHA2_GRID } else { &BETA2_GRID };
     for &knee in &knees {
@@ -336,8 +403,14 @@ fn fit_case(pts: &[Pt], facts: &PlatformFacts, features: Features, case: u8, sha
                 })
                 .collect();
             let nonneg = vec![true; rows[0].len()];
-            let Some((theta, sse)) = linear_lsq(&rows, &ys, &ws, &nonneg) else { continue };
-            let k = if case == 1 { 4 } else { 3 } + theta[theta.len() - 2..].iter().filter(|v| **v > 0.0).count();
+            let Some((theta, sse)) = linear_lsq(&rows, &ys, &ws, &nonneg) else {
+                continue;
+            };
+            let k = if case == 1 { 4 } else { 3 }
+                + theta[theta.len() - 2..]
+                    .iter()
+                    .filter(|v| **v > 0.0)
+                    .count();
             let score = score_of(sse, pts.len(), k);
             if best.as_ref().is_none_or(|b| score < b.0) {
                 best = Some((score, nl, knee, theta));
@@ -347,7 +420,10 @@ fn fit_case(pts: &[Pt], facts: &PlatformFacts, features: Features, case: u8, sha
     let (_, nl, knee, lin) = best?;
     // Polish all parameters with Levenberg–Marquardt from the best grid point (tail starts at 0).
     let (theta0, n_core): (Vec<f64>, usize) = if case == 1 {
-        (vec![lin[0], lin[1], nl, lin[2], lin[3], lin[4], 0.0, 0.0], 4)
+        (
+            vec![lin[0], lin[1], nl, lin[2], lin[3], lin[4], 0.0, 0.0],
+            4,
+        )
     } else {
         (vec![lin[0], nl, lin[1], lin[2], lin[3], 0.0, 0.0], 3)
     };
@@ -368,15 +444,32 @@ fn fit_case(pts: &[Pt], facts: &PlatformFacts, features: Features, case: u8, sha
             t[0] * f.gamma_bar / d + t[2]
         }
     };
-    let res = lm_over_groups(&theta0, pts, &groups, n_core, knee, shared, |t, grp, g| core(t, &grp.feats, g));
+    let res = lm_over_groups(&theta0, pts, &groups, n_core, knee, shared, |t, grp, g| {
+        core(t, &grp.feats, g)
+    });
     let t = res.theta;
     let eq = if case == 1 {
-        Eq1::Case1 { alpha1_s: t[0], beta1_s: t[1], alpha2: t[2], phi1_s: t[3] }
+        Eq1::Case1 {
+            alpha1_s: t[0],
+            beta1_s: t[1],
+            alpha2: t[2],
+            phi1_s: t[3],
+        }
     } else {
-        Eq1::Case2 { alpha2_s: t[0], beta2: t[1], phi2_s: t[2] }
+        Eq1::Case2 {
+            alpha2_s: t[0],
+            beta2: t[1],
+            phi2_s: t[2],
+        }
     };
     let (mapping, tail, k_shared) = shared_out(shared, &t, n_core, knee);
-    Some(SegmentFit { eq, mapping, tail, sse: res.sse, n_params: n_core + k_shared })
+    Some(SegmentFit {
+        eq,
+        mapping,
+        tail,
+        sse: res.sse,
+        n_params: n_core + k_shared,
+    })
 }
 
 /// Levenberg–Marquardt on relative residuals of `max over groups [map + core * tail]`, all parameters
@@ -412,7 +505,13 @@ fn lm_over_groups(
 }
 
 /// Fits a segment: case 2 only (`m < m_s`), or the better of both cases by AICc.
-fn fit_segment(pts: &[Pt], facts: &PlatformFacts, features: Features, low: bool, shared: Shared) -> Option<SegmentFit> {
+fn fit_segment(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    features: Features,
+    low: bool,
+    shared: Shared,
+) -> Option<SegmentFit> {
     let c2 = fit_case(pts, facts, features, 2, shared);
     if low {
         return c2;
@@ -420,9 +519,16 @@ fn fit_segment(pts: &[Pt], facts: &PlatformFacts, features: Features, low: bool,
     let c1 = fit_case(pts, facts, features, 1, shared);
     match (c1, c2) {
         (Some(a), Some(b)) => {
-            let (sa, sb) = (aicc(a.sse, pts.len(), a.n_params), aicc(b.sse, pts.len(), b.n_params));
+            let (sa, sb) = (
+                aicc(a.sse, pts.len(), a.n_params),
+                aicc(b.sse, pts.len(), b.n_params),
+            );
             // With too few points for AICc, case 1 must lower the SSE clearly.
-            let a_wins = if sa.is_finite() && sb.is_finite() { sa < sb } else { a.sse < b.sse * 0.999 };
+            let a_wins = if sa.is_finite() && sb.is_finite() {
+                sa < sb
+            } else {
+                a.sse < b.sse * 0.999
+            };
             Some(if a_wins { a } else { b })
         }
         (a, b) => a.or(b),
@@ -435,7 +541,8 @@ const MIN_SEGMENT_POINTS: usize = 3;
 type Fitted = (DurationModel, MappingDelay, FanOutTail);
 
 fn fit_eq1(pts: &[Pt], facts: &PlatformFacts, features: Features, free: Shared) -> Option<Fitted> {
-    let (low, high): (Vec<Pt>, Vec<Pt>) = pts.iter().partition(|p| p.memory_mb < facts.vcpu_full_mb);
+    let (low, high): (Vec<Pt>, Vec<Pt>) =
+        pts.iter().partition(|p| p.memory_mb < facts.vcpu_full_mb);
     let low_ok = low.len() >= MIN_SEGMENT_POINTS;
     let high_ok = high.len() >= MIN_SEGMENT_POINTS;
     // The segment with more samples fits the mapping delay (and tail).
@@ -443,8 +550,17 @@ fn fit_eq1(pts: &[Pt], facts: &PlatformFacts, features: Features, free: Shared) 
     let (lo, hi, mapping, tl) = if primary_low {
         let l = fit_segment(&low, facts, features, true, free)?;
         let h = if high_ok {
-            fit_segment(&high, facts, features, false, Shared { map: MapMode::Fixed(l.mapping), tail: TailMode::Fixed(l.tail) })?
-                .eq
+            fit_segment(
+                &high,
+                facts,
+                features,
+                false,
+                Shared {
+                    map: MapMode::Fixed(l.mapping),
+                    tail: TailMode::Fixed(l.tail),
+                },
+            )?
+            .eq
         } else {
             l.eq
         };
@@ -453,20 +569,48 @@ fn fit_eq1(pts: &[Pt], facts: &PlatformFacts, features: Features, free: Shared) 
         let hpts = if high_ok { &high } else { &low };
         let h = fit_segment(hpts, facts, features, !high_ok, free)?;
         let l = if low_ok {
-            fit_segment(&low, facts, features, true, Shared { map: MapMode::Fixed(h.mapping), tail: TailMode::Fixed(h.tail) })?.eq
+            fit_segment(
+                &low,
+                facts,
+                features,
+                true,
+                Shared {
+                    map: MapMode::Fixed(h.mapping),
+                    tail: TailMode::Fixed(h.tail),
+                },
+            )?
+            .eq
         } else {
             h.eq
         };
         (l, h.eq, h.mapping, h.tail)
     };
-    Some((DurationModel::Eq1 { features, low: lo, high: hi }, mapping, tl))
+    Some((
+        DurationModel::Eq1 {
+            features,
+            low: lo,
+            high: hi,
+        },
+        mapping,
+        tl,
+    ))
 }
 
 fn fit_amdahl(pts: &[Pt], facts: &PlatformFacts, shared: Shared) -> Option<Fitted> {
-    let groups: Vec<[Option<Grp>; 2]> = pts.iter().map(|p| p.groups(facts, Features::Rounds)).collect();
-    let busiest: Vec<Grp> = groups.iter().map(|g| g[0].expect("a step has at least one group")).collect();
+    let groups: Vec<[Option<Grp>; 2]> = pts
+        .iter()
+        .map(|p| p.groups(facts, Features::Rounds))
+        .collect();
+    let busiest: Vec<Grp> = groups
+        .iter()
+        .map(|g| g[0].expect("a step has at least one group"))
+        .collect();
     let (y, w) = scan_targets(pts, &busiest, shared);
-    let knees = if shared.fixed_map().is_some() { vec![0] } else { knee_candidates(pts) };
+    let knees = if shared.fixed_map().is_some() {
+        vec![0]
+    } else {
+        knee_candidates(pts)
+    };
     let mut best: Option<(f64, u32, Vec<f64>)> = None;
     for knee in knees {
         let rows: Vec<Vec<f64>> = busiest
@@ -477,7 +621,9 @@ fn fit_amdahl(pts: &[Pt], facts: &PlatformFacts, shared: Shared) -> Option<Fitte
                 vec![x[0], x[1], x[2], x[3], m1, m2]
             })
             .collect();
-        let Some((theta, sse)) = linear_lsq(&rows, &y, &w, &[true; 6]) else { continue };
+        let Some((theta, sse)) = linear_lsq(&rows, &y, &w, &[true; 6]) else {
+            continue;
+        };
         let score = score_of(sse, pts.len(), theta.iter().filter(|v| **v > 0.0).count());
         if best.as_ref().is_none_or(|b| score < b.0) {
             best = Some((score, knee, theta));
@@ -494,13 +640,31 @@ fn fit_amdahl(pts: &[Pt], facts: &PlatformFacts, shared: Shared) -> Option<Fitte
     });
     let t = res.theta;
     let (mapping, tail, _) = shared_out(shared, &t, 4, knee);
-    Some((DurationModel::Amdahl { serial_s: t[0], parallel_s: t[1], io_s: t[2], fixed_s: t[3] }, mapping, tail))
+    Some((
+        DurationModel::Amdahl {
+            serial_s: t[0],
+            parallel_s: t[1],
+            io_s: t[2],
+            fixed_s: t[3],
+        },
+        mapping,
+        tail,
+    ))
 }
 
-fn fit_form(pts: &[Pt], facts: &PlatformFacts, choice: ModelChoice, opts: FitOptions) -> Option<Fitted> {
+fn fit_form(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    choice: ModelChoice,
+    opts: FitOptions,
+) -> Option<Fitted> {
     let shared = Shared {
         map: opts.mapping.map_or(MapMode::Free, MapMode::Fixed),
-        tail: if opts.tail { TailMode::Free } else { TailMode::Off },
+        tail: if opts.tail {
+            TailMode::Free
+        } else {
+            TailMode::Off
+        },
     };
     match choice {
         ModelChoice::Amdahl => fit_amdahl(pts, facts, shared),
@@ -511,17 +675,44 @@ fn fit_form(pts: &[Pt], facts: &PlatformFacts, choice: ModelChoice, opts: FitOpt
 fn predict_pt(model: &StepModel, facts: &PlatformFacts, pt: &Pt) -> f64 {
     let mut m = model.clone();
     m.jobs = pt.jobs;
-    m.duration_s(facts, platform::StepConfig::new(pt.memory_mb, pt.fan_out, pt.workers))
+    m.duration_s(
+        facts,
+        platform::StepConfig::new(pt.memory_mb, pt.fan_out, pt.workers),
+    )
 }
 
 /// Mean squared relative error of `choice` under `k`-fold cross-validation (fold = index mod k).
-fn cv_score(pts: &[Pt], facts: &PlatformFacts, choice: ModelChoice, opts: FitOptions, k: usize) -> f64 {
+fn cv_score(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    choice: ModelChoice,
+    opts: FitOptions,
+    k: usize,
+) -> f64 {
     let mut sum = 0.0;
     for fold in 0..k {
-        let train: Vec<Pt> = pts.iter().enumerate().filter(|(i, _)| i % k != fold).map(|(_, p)| *p).collect();
-        let Some((duration, mapping, tail)) = fit_form(&train, facts, choice, opts) else { return f64::INFINITY };
-        let model = StepModel { name: String::new(), jobs: 1, duration, mapping, tail };
-        for pt in pts.iter().enumerate().filter(|(i, _)| i % k == fold).map(|(_, p)| p) {
+        let train: Vec<Pt> = pts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k != fold)
+            .map(|(_, p)| *p)
+            .collect();
+        let Some((duration, mapping, tail)) = fit_form(&train, facts, choice, opts) else {
+            return f64::INFINITY;
+        };
+        let model = StepModel {
+            name: String::new(),
+            jobs: 1,
+            duration,
+            mapping,
+            tail,
+        };
+        for pt in pts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k == fold)
+            .map(|(_, p)| p)
+        {
             let e = (predict_pt(&model, facts, pt) - pt.y) / pt.y;
             sum += e * e;
         }
@@ -529,31 +720,56 @@ fn cv_score(pts: &[Pt], facts: &PlatformFacts, choice: ModelChoice, opts: FitOpt
     sum / pts.len() as f64
 }
 
-fn fit_points(name: &str, jobs: u32, pts: &[Pt], facts: &PlatformFacts, opts: FitOptions) -> Result<StepModel, Error> {
+fn fit_points(
+    name: &str,
+    jobs: u32,
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    opts: FitOptions,
+) -> Result<StepModel, Error> {
     if pts.is_empty() {
-        return Err(Error::NotEnoughSamples { function: name.to_owned(), message: "no samples".into() });
+        return Err(Error::NotEnoughSamples {
+            function: name.to_owned(),
+            message: "no samples".into(),
+        });
     }
     let choice = match opts.choice {
         ModelChoice::Auto if pts.len() >= 10 => {
             let k = 5;
             let e_eq1 = cv_score(pts, facts, ModelChoice::Eq1, opts, k);
             let e_amd = cv_score(pts, facts, ModelChoice::Amdahl, opts, k);
-            if e_amd < e_eq1 { ModelChoice::Amdahl } else { ModelChoice::Eq1 }
+            if e_amd < e_eq1 {
+                ModelChoice::Amdahl
+            } else {
+                ModelChoice::Eq1
+            }
         }
         ModelChoice::Auto => ModelChoice::Eq1,
         c => c,
     };
-    let (duration, mapping, tail) = fit_form(pts, facts, choice, opts).ok_or_else(|| Error::NotEnoughSamples {
-        function: name.to_owned(),
-        message: format!("least squares failed on {} samples", pts.len()),
-    })?;
-    Ok(StepModel { name: name.to_owned(), jobs, duration, mapping, tail })
+    let (duration, mapping, tail) =
+        fit_form(pts, facts, choice, opts).ok_or_else(|| Error::NotEnoughSamples {
+            function: name.to_owned(),
+            message: format!("least squares failed on {} samples", pts.len()),
+        })?;
+    Ok(StepModel {
+        name: name.to_owned(),
+        jobs,
+        duration,
+        mapping,
+        tail,
+    })
 }
 
 /// Fits one model to `samples` (all of one function). The model's `jobs` is the largest `jobs` among
 /// the samples (predictions by [`StepModel::duration_s`] use it; fit with samples of one job count for
 /// a workflow step).
-pub fn fit_function(name: &str, samples: &[Sample], facts: &PlatformFacts, opts: FitOptions) -> Result<StepModel, Error> {
+pub fn fit_function(
+    name: &str,
+    samples: &[Sample],
+    facts: &PlatformFacts,
+    opts: FitOptions,
+) -> Result<StepModel, Error> {
     check_samples(name, samples)?;
     let pts: Vec<Pt> = samples.iter().map(Pt::of).collect();
     let jobs = samples.iter().map(|s| s.jobs).max().unwrap_or(1);
@@ -613,9 +829,19 @@ pub fn cross_validate(
     let pts: Vec<Pt> = samples.iter().map(Pt::of).collect();
     let mut pairs = Vec::with_capacity(pts.len());
     for fold in 0..k {
-        let train: Vec<Pt> = pts.iter().enumerate().filter(|(i, _)| i % k != fold).map(|(_, p)| *p).collect();
+        let train: Vec<Pt> = pts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k != fold)
+            .map(|(_, p)| *p)
+            .collect();
         let model = fit_points(name, 1, &train, facts, opts)?;
-        for pt in pts.iter().enumerate().filter(|(i, _)| i % k == fold).map(|(_, p)| p) {
+        for pt in pts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % k == fold)
+            .map(|(_, p)| p)
+        {
             pairs.push((predict_pt(&model, facts, pt), pt.y));
         }
     }
@@ -660,8 +886,33 @@ mod tests {
                 }
             })
             .collect();
-        let m = fit_function("f", &samples, &f, FitOptions { choice: ModelChoice::Eq1, ..FitOptions::default() }).unwrap();
-        let DurationModel::Eq1 { low: Eq1::Case2 { alpha2_s, beta2, phi2_s }, .. } = m.duration else { panic!("{m:?}") };
-        assert!((alpha2_s - 2.0).abs() < 1e-6 && (beta2 - 0.1).abs() < 1e-6 && (phi2_s - 0.05).abs() < 1e-6, "{m:?}");
+        let m = fit_function(
+            "f",
+            &samples,
+            &f,
+            FitOptions {
+                choice: ModelChoice::Eq1,
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        let DurationModel::Eq1 {
+            low:
+                Eq1::Case2 {
+                    alpha2_s,
+                    beta2,
+                    phi2_s,
+                },
+            ..
+        } = m.duration
+        else {
+            panic!("{m:?}")
+        };
+        assert!(
+            (alpha2_s - 2.0).abs() < 1e-6
+                && (beta2 - 0.1).abs() < 1e-6
+                && (phi2_s - 0.05).abs() < 1e-6,
+            "{m:?}"
+        );
     }
 }

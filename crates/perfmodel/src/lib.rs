@@ -23,5 +23,7 @@ pub mod sample;
 
 pub use error::Error;
 pub use fit::{ErrorReport, FitOptions, ModelChoice};
-pub use model::{DurationModel, Eq1, FanOutTail, Features, MappingDelay, PerfModel, PlatformFacts, StepModel};
+pub use model::{
+    DurationModel, Eq1, FanOutTail, Features, MappingDelay, PerfModel, PlatformFacts, StepModel,
+};
 pub use sample::Sample;

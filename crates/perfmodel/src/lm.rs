@@ -14,7 +14,8 @@ pub(crate) fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Option<Vec<f64>> {
     let n = b.len();
     debug_assert_eq!(a.len(), n * n);
     for col in 0..n {
-        let piv = (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
+        let piv =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
         if a[piv * n + col].abs() < 1e-300 || !a[piv * n + col].is_finite() {
             return None;
         }
@@ -50,7 +51,12 @@ pub(crate) fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Option<Vec<f64>> {
 /// (an active-set method, exact for the tiny systems here). `rows[i]` is the feature vector of point
 /// `i`. Returns `theta` (zero for dropped columns) and the weighted sum of squares, or `None` if no
 /// solution exists.
-pub(crate) fn linear_lsq(rows: &[Vec<f64>], y: &[f64], w: &[f64], nonneg: &[bool]) -> Option<(Vec<f64>, f64)> {
+pub(crate) fn linear_lsq(
+    rows: &[Vec<f64>],
+    y: &[f64],
+    w: &[f64],
+    nonneg: &[bool],
+) -> Option<(Vec<f64>, f64)> {
     let n = rows.first()?.len();
     let mut active: Vec<bool> = (0..n).map(|c| rows.iter().any(|r| r[c] != 0.0)).collect();
     loop {
@@ -77,7 +83,11 @@ pub(crate) fn linear_lsq(rows: &[Vec<f64>], y: &[f64], w: &[f64], nonneg: &[bool
         for (a, &c) in idx.iter().enumerate() {
             theta[c] = sol[a];
         }
-        let worst = idx.iter().copied().filter(|&c| nonneg[c] && theta[c] < 0.0).min_by(|&a, &b| theta[a].total_cmp(&theta[b]));
+        let worst = idx
+            .iter()
+            .copied()
+            .filter(|&c| nonneg[c] && theta[c] < 0.0)
+            .min_by(|&a, &b| theta[a].total_cmp(&theta[b]));
         match worst {
             Some(c) => active[c] = false,
             None => {
@@ -166,7 +176,12 @@ pub(crate) fn levenberg_marquardt(
                 lambda *= 10.0;
                 continue;
             };
-            let cand: Vec<f64> = theta.iter().zip(&step).zip(lower).map(|((t, s), lo)| (t + s).max(*lo)).collect();
+            let cand: Vec<f64> = theta
+                .iter()
+                .zip(&step)
+                .zip(lower)
+                .map(|((t, s), lo)| (t + s).max(*lo))
+                .collect();
             let cand_sse = sse_at(&cand, &mut grad);
             if cand_sse < sse {
                 let rel = (sse - cand_sse) / sse.max(1e-300);
@@ -195,14 +210,19 @@ mod tests {
     #[test]
     fn solves_a_small_system() {
         let x = solve(vec![2.0, 1.0, 1.0, 3.0], vec![3.0, 5.0]).unwrap();
-        assert!((x[0] - 0.8).abs() < 1e-12 && (x[1] - 1.4).abs() < 1e-12, "{x:?}");
+        assert!(
+            (x[0] - 0.8).abs() < 1e-12 && (x[1] - 1.4).abs() < 1e-12,
+            "{x:?}"
+        );
         assert!(solve(vec![1.0, 2.0, 2.0, 4.0], vec![1.0, 2.0]).is_none());
     }
 
     #[test]
     fn nonnegative_least_squares_drops_negative_columns() {
         // y = 2 x exactly, plus a column that would fit noise with a negative weight.
-        let rows: Vec<Vec<f64>> = (1..=5).map(|i| vec![f64::from(i), if i == 5 { 1.0 } else { 0.0 }]).collect();
+        let rows: Vec<Vec<f64>> = (1..=5)
+            .map(|i| vec![f64::from(i), if i == 5 { 1.0 } else { 0.0 }])
+            .collect();
         let y = [2.0, 4.0, 6.0, 8.0, 9.0];
         let (theta, _) = linear_lsq(&rows, &y, &[1.0; 5], &[true, true]).unwrap();
         assert!(theta[1] == 0.0 && theta[0] > 0.0, "{theta:?}");
@@ -213,15 +233,24 @@ mod tests {
         let xs: Vec<f64> = (0..20).map(|i| f64::from(i) * 0.3).collect();
         let y: Vec<f64> = xs.iter().map(|x| 3.0 * (-0.7 * x).exp() + 0.5).collect();
         let w: Vec<f64> = y.iter().map(|v| 1.0 / v).collect();
-        let r = levenberg_marquardt(&[1.0, 0.1, 0.0], &y, &w, &[f64::NEG_INFINITY; 3], 200, |t, i, g| {
-            let e = (-t[1] * xs[i]).exp();
-            g[0] = e;
-            g[1] = -xs[i] * t[0] * e;
-            g[2] = 1.0;
-            t[0] * e + t[2]
-        });
+        let r = levenberg_marquardt(
+            &[1.0, 0.1, 0.0],
+            &y,
+            &w,
+            &[f64::NEG_INFINITY; 3],
+            200,
+            |t, i, g| {
+                let e = (-t[1] * xs[i]).exp();
+                g[0] = e;
+                g[1] = -xs[i] * t[0] * e;
+                g[2] = 1.0;
+                t[0] * e + t[2]
+            },
+        );
         assert!(
-            (r.theta[0] - 3.0).abs() < 1e-8 && (r.theta[1] - 0.7).abs() < 1e-8 && (r.theta[2] - 0.5).abs() < 1e-8,
+            (r.theta[0] - 3.0).abs() < 1e-8
+                && (r.theta[1] - 0.7).abs() < 1e-8
+                && (r.theta[2] - 0.5).abs() < 1e-8,
             "{:?}",
             r.theta
         );

@@ -65,7 +65,8 @@ impl PlatformFacts {
         let g_s = f64::from(self.billing_granularity_ms) / 1e3;
         // Round to the microsecond first so that float noise never bills an extra millisecond.
         let billed_s = ((duration_s.max(0.0) * 1e6).round() / 1e6 / g_s).ceil() * g_s;
-        billed_s * f64::from(memory_mb) / 1024.0 * self.price_usd_per_gb_s + self.price_usd_per_request
+        billed_s * f64::from(memory_mb) / 1024.0 * self.price_usd_per_gb_s
+            + self.price_usd_per_request
     }
 }
 
@@ -100,17 +101,33 @@ impl Features {
     /// Features of `n_jobs` jobs on one instance with `memory_mb` and `workers`, for `p` instances
     /// sharing `jobs` (`n_jobs` = jobs of the instance; pass `jobs / p` as a float in paper mode).
     #[inline]
-    pub fn compute(self, facts: &PlatformFacts, memory_mb: u32, workers: u32, jobs_per_instance: f64) -> ConfigFeatures {
+    pub fn compute(
+        self,
+        facts: &PlatformFacts,
+        memory_mb: u32,
+        workers: u32,
+        jobs_per_instance: f64,
+    ) -> ConfigFeatures {
         let m_rel = f64::from(memory_mb) / f64::from(facts.vcpu_full_mb);
         let q = f64::from(workers.max(1));
         let vcpus = facts.vcpus(memory_mb);
         match self {
-            Features::Paper => ConfigFeatures { gamma_bar: jobs_per_instance, k: m_rel.min(q), vcpus, busy_workers: q },
+            Features::Paper => ConfigFeatures {
+                gamma_bar: jobs_per_instance,
+                k: m_rel.min(q),
+                vcpus,
+                busy_workers: q,
+            },
             Features::Rounds => {
                 let g = jobs_per_instance.ceil().max(1.0);
                 let w = q.min(g);
                 let rounds = (g / w).ceil();
-                ConfigFeatures { gamma_bar: rounds * w, k: m_rel.min(w), vcpus, busy_workers: w }
+                ConfigFeatures {
+                    gamma_bar: rounds * w,
+                    k: m_rel.min(w),
+                    vcpus,
+                    busy_workers: w,
+                }
             }
         }
     }
@@ -136,18 +153,37 @@ pub struct InstanceGroup {
 pub fn instance_groups(features: Features, jobs: u32, fan_out: u32) -> [Option<InstanceGroup>; 2] {
     let p = fan_out.max(1);
     match features {
-        Features::Paper => {
-            [Some(InstanceGroup { jobs_on_instance: f64::from(jobs) / f64::from(p), map_fan: p, n_instances: p }), None]
-        }
+        Features::Paper => [
+            Some(InstanceGroup {
+                jobs_on_instance: f64::from(jobs) / f64::from(p),
+                map_fan: p,
+                n_instances: p,
+            }),
+            None,
+        ],
         Features::Rounds => {
             let base = jobs / p;
             let extra = jobs % p;
             if extra == 0 {
-                [Some(InstanceGroup { jobs_on_instance: f64::from(base), map_fan: p, n_instances: p }), None]
+                [
+                    Some(InstanceGroup {
+                        jobs_on_instance: f64::from(base),
+                        map_fan: p,
+                        n_instances: p,
+                    }),
+                    None,
+                ]
             } else {
-                let busy = InstanceGroup { jobs_on_instance: f64::from(base + 1), map_fan: extra, n_instances: extra };
-                let rest =
-                    (base > 0).then_some(InstanceGroup { jobs_on_instance: f64::from(base), map_fan: p, n_instances: p - extra });
+                let busy = InstanceGroup {
+                    jobs_on_instance: f64::from(base + 1),
+                    map_fan: extra,
+                    n_instances: extra,
+                };
+                let rest = (base > 0).then_some(InstanceGroup {
+                    jobs_on_instance: f64::from(base),
+                    map_fan: p,
+                    n_instances: p - extra,
+                });
                 [Some(busy), rest]
             }
         }
@@ -186,10 +222,17 @@ impl Eq1 {
     #[inline]
     pub fn eval(&self, f: &ConfigFeatures) -> f64 {
         match *self {
-            Eq1::Case1 { alpha1_s, beta1_s, alpha2, phi1_s } => {
-                (alpha1_s * f.gamma_bar + beta1_s) * (-alpha2 * f.k).exp() + phi1_s
-            }
-            Eq1::Case2 { alpha2_s, beta2, phi2_s } => alpha2_s * f.gamma_bar / (f.k + beta2) + phi2_s,
+            Eq1::Case1 {
+                alpha1_s,
+                beta1_s,
+                alpha2,
+                phi1_s,
+            } => (alpha1_s * f.gamma_bar + beta1_s) * (-alpha2 * f.k).exp() + phi1_s,
+            Eq1::Case2 {
+                alpha2_s,
+                beta2,
+                phi2_s,
+            } => alpha2_s * f.gamma_bar / (f.k + beta2) + phi2_s,
         }
     }
 
@@ -306,12 +349,27 @@ impl StepModel {
     pub fn describe(&self) -> String {
         let d = match &self.duration {
             DurationModel::Fixed { duration_s } => return format!("fixed {duration_s:.4} s"),
-            DurationModel::Eq1 { features, low, high } => {
+            DurationModel::Eq1 {
+                features,
+                low,
+                high,
+            } => {
                 let e = |e: &Eq1| match *e {
-                    Eq1::Case1 { alpha1_s, beta1_s, alpha2, phi1_s } => {
-                        format!("case1(a1={alpha1_s:.4}, b1={beta1_s:.4}, a2={alpha2:.4}, phi1={phi1_s:.4})")
+                    Eq1::Case1 {
+                        alpha1_s,
+                        beta1_s,
+                        alpha2,
+                        phi1_s,
+                    } => {
+                        format!(
+                            "case1(a1={alpha1_s:.4}, b1={beta1_s:.4}, a2={alpha2:.4}, phi1={phi1_s:.4})"
+                        )
                     }
-                    Eq1::Case2 { alpha2_s, beta2, phi2_s } => format!("case2(a2={alpha2_s:.4}, b2={beta2:.4}, phi2={phi2_s:.4})"),
+                    Eq1::Case2 {
+                        alpha2_s,
+                        beta2,
+                        phi2_s,
+                    } => format!("case2(a2={alpha2_s:.4}, b2={beta2:.4}, phi2={phi2_s:.4})"),
                 };
                 let f = match features {
                     Features::Paper => "paper",
@@ -319,32 +377,68 @@ impl StepModel {
                 };
                 format!("eq1[{f}] m<m_s: {} m>=m_s: {}", e(low), e(high))
             }
-            DurationModel::Amdahl { serial_s, parallel_s, io_s, fixed_s } => {
-                format!("amdahl(serial={serial_s:.4}, parallel={parallel_s:.4}, io={io_s:.4}, fixed={fixed_s:.4})")
+            DurationModel::Amdahl {
+                serial_s,
+                parallel_s,
+                io_s,
+                fixed_s,
+            } => {
+                format!(
+                    "amdahl(serial={serial_s:.4}, parallel={parallel_s:.4}, io={io_s:.4}, fixed={fixed_s:.4})"
+                )
             }
         };
         let m = &self.mapping;
-        let mut out = format!("{d}; t_map(per={:.5}, knee={}, growth={:.6})", m.per_instance_s, m.knee, m.growth_s);
+        let mut out = format!(
+            "{d}; t_map(per={:.5}, knee={}, growth={:.6})",
+            m.per_instance_s, m.knee, m.growth_s
+        );
         if self.tail != FanOutTail::default() {
-            out.push_str(&format!("; tail(lin={:.5}, log={:.5})", self.tail.linear, self.tail.log));
+            out.push_str(&format!(
+                "; tail(lin={:.5}, log={:.5})",
+                self.tail.linear, self.tail.log
+            ));
         }
         out
     }
 
     /// Predicted compute duration of one instance that runs `jobs_on_instance` jobs, seconds.
     #[inline]
-    pub fn instance_duration_s(&self, facts: &PlatformFacts, memory_mb: u32, workers: u32, jobs_on_instance: f64) -> f64 {
+    pub fn instance_duration_s(
+        &self,
+        facts: &PlatformFacts,
+        memory_mb: u32,
+        workers: u32,
+        jobs_on_instance: f64,
+    ) -> f64 {
         match &self.duration {
             DurationModel::Fixed { duration_s } => *duration_s,
-            DurationModel::Eq1 { features, low, high } => {
+            DurationModel::Eq1 {
+                features,
+                low,
+                high,
+            } => {
                 let f = features.compute(facts, memory_mb, workers, jobs_on_instance);
                 // StepConf Eq. 1: case 2 below m_s, the fitted case from m_s on.
-                let t = if memory_mb < facts.vcpu_full_mb { low.eval(&f) } else { high.eval(&f) };
+                let t = if memory_mb < facts.vcpu_full_mb {
+                    low.eval(&f)
+                } else {
+                    high.eval(&f)
+                };
                 t.max(0.0)
             }
-            DurationModel::Amdahl { serial_s, parallel_s, io_s, fixed_s } => {
+            DurationModel::Amdahl {
+                serial_s,
+                parallel_s,
+                io_s,
+                fixed_s,
+            } => {
                 let f = Features::Rounds.compute(facts, memory_mb, workers, jobs_on_instance);
-                f.gamma_bar * (serial_s / f.vcpus.min(f.busy_workers) + parallel_s / f.vcpus + io_s / f.busy_workers) + fixed_s
+                f.gamma_bar
+                    * (serial_s / f.vcpus.min(f.busy_workers)
+                        + parallel_s / f.vcpus
+                        + io_s / f.busy_workers)
+                    + fixed_s
             }
         }
     }
@@ -367,8 +461,12 @@ impl StepModel {
             return duration_s;
         }
         let mut t = 0.0f64;
-        for g in instance_groups(self.features(), self.jobs, cfg.fan_out).into_iter().flatten() {
-            let inst = self.instance_duration_s(facts, cfg.memory_mb, cfg.workers, g.jobs_on_instance);
+        for g in instance_groups(self.features(), self.jobs, cfg.fan_out)
+            .into_iter()
+            .flatten()
+        {
+            let inst =
+                self.instance_duration_s(facts, cfg.memory_mb, cfg.workers, g.jobs_on_instance);
             t = t.max(self.mapping.delay_s(g.map_fan) + inst * self.tail.factor(g.n_instances));
         }
         t
@@ -384,7 +482,10 @@ impl StepModel {
         }
         // Every instance of a group is billed its own duration (the tail is a maximum, not a mean).
         let mut cost = 0.0;
-        for g in instance_groups(self.features(), self.jobs, cfg.fan_out).into_iter().flatten() {
+        for g in instance_groups(self.features(), self.jobs, cfg.fan_out)
+            .into_iter()
+            .flatten()
+        {
             let t = self.instance_duration_s(facts, cfg.memory_mb, cfg.workers, g.jobs_on_instance);
             cost += f64::from(g.n_instances) * facts.instance_cost_usd(cfg.memory_mb, t);
         }
@@ -436,8 +537,10 @@ impl PerfModel {
 
     /// Parses a model from JSON labelled `source_name` in errors.
     pub fn from_json(text: &str, source_name: &str) -> Result<Self, crate::Error> {
-        let m: PerfModel = serde_json::from_str(text)
-            .map_err(|e| crate::Error::Model { source_name: source_name.to_owned(), message: e.to_string() })?;
+        let m: PerfModel = serde_json::from_str(text).map_err(|e| crate::Error::Model {
+            source_name: source_name.to_owned(),
+            message: e.to_string(),
+        })?;
         if m.platform.vcpu_full_mb == 0 || m.platform.billing_granularity_ms == 0 {
             return Err(crate::Error::Model {
                 source_name: source_name.to_owned(),
@@ -449,8 +552,10 @@ impl PerfModel {
 
     /// Reads a model file written by [`PerfModel::to_json`].
     pub fn load(path: &std::path::Path) -> Result<Self, crate::Error> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| crate::Error::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_json(&text, &path.display().to_string())
     }
 }
@@ -467,8 +572,13 @@ mod tests {
             assert!((f.vcpus(m) - p.vcpus(m)).abs() < 1e-12, "{m}");
         }
         // Same billing as the platform (1.0001 s at 1024 MB bills 1.001 GB-s).
-        assert!((f.instance_cost_usd(1024, 1.0001) - p.instance_cost_usd(1024, 1_000_100)).abs() < 1e-15);
-        assert!((f.instance_cost_usd(1024, 1.0) - p.instance_cost_usd(1024, 1_000_000)).abs() < 1e-15);
+        assert!(
+            (f.instance_cost_usd(1024, 1.0001) - p.instance_cost_usd(1024, 1_000_100)).abs()
+                < 1e-15
+        );
+        assert!(
+            (f.instance_cost_usd(1024, 1.0) - p.instance_cost_usd(1024, 1_000_000)).abs() < 1e-15
+        );
     }
 
     #[test]
@@ -493,16 +603,29 @@ mod tests {
             jobs: 8,
             duration: DurationModel::Eq1 {
                 features: Features::Rounds,
-                low: Eq1::Case2 { alpha2_s: 1.0, beta2: 0.0, phi2_s: 0.0 },
-                high: Eq1::Case2 { alpha2_s: 1.0, beta2: 0.0, phi2_s: 0.0 },
+                low: Eq1::Case2 {
+                    alpha2_s: 1.0,
+                    beta2: 0.0,
+                    phi2_s: 0.0,
+                },
+                high: Eq1::Case2 {
+                    alpha2_s: 1.0,
+                    beta2: 0.0,
+                    phi2_s: 0.0,
+                },
             },
-            mapping: MappingDelay { per_instance_s: 0.01, knee: 0, growth_s: 0.0 },
+            mapping: MappingDelay {
+                per_instance_s: 0.01,
+                knee: 0,
+                growth_s: 0.0,
+            },
             tail: FanOutTail::default(),
         };
         // 8 jobs on 4 instances at 1769 MB, one worker: 2 s each (k = 1), t_map(4) = 0.03 s.
         let cfg = StepConfig::new(1769, 4, 1);
         assert!((m.duration_s(&facts, cfg) - 2.03).abs() < 1e-12);
-        let want = 4.0 * (2.0 * 1769.0 / 1024.0 * facts.price_usd_per_gb_s + facts.price_usd_per_request);
+        let want =
+            4.0 * (2.0 * 1769.0 / 1024.0 * facts.price_usd_per_gb_s + facts.price_usd_per_request);
         assert!((m.cost_usd(&facts, cfg) - want).abs() < 1e-15);
     }
 }

@@ -53,19 +53,27 @@ impl Grid {
     /// The default profiling grid (see the module docs): 6 x 6 x 3 = 108 configurations before
     /// feasibility, none of them in [`Grid::paper`].
     pub fn training() -> Grid {
-        Grid { memory_mb: vec![768, 1280, 1664, 2560, 5120, 9216], fan_out: vec![1, 3, 6, 12, 24, 48], workers: vec![1, 3, 6] }
+        Grid {
+            memory_mb: vec![768, 1280, 1664, 2560, 5120, 9216],
+            fan_out: vec![1, 3, 6, 12, 24, 48],
+            workers: vec![1, 3, 6],
+        }
     }
 
     /// Every configuration, memory-major.
     pub fn configs(&self) -> impl Iterator<Item = StepConfig> + '_ {
         self.memory_mb.iter().flat_map(move |&m| {
-            self.fan_out.iter().flat_map(move |&p| self.workers.iter().map(move |&q| StepConfig::new(m, p, q)))
+            self.fan_out
+                .iter()
+                .flat_map(move |&p| self.workers.iter().map(move |&q| StepConfig::new(m, p, q)))
         })
     }
 
     /// The configurations feasible for `step` on `platform`.
     pub fn feasible(&self, platform: &Platform, step: &Step) -> Vec<StepConfig> {
-        self.configs().filter(|&c| platform.check_config(step, c).is_ok()).collect()
+        self.configs()
+            .filter(|&c| platform.check_config(step, c).is_ok())
+            .collect()
     }
 }
 
@@ -111,23 +119,47 @@ pub struct Measurement {
 
 /// Runs `step` under `cfg` `reps` times on warm instances, each repetition on the stream
 /// `<stream>/<step>/<cfg>` with index = repetition, and returns the means. `cfg` must be feasible.
-pub fn measure(platform: &Platform, step: &Step, cfg: StepConfig, reps: u32, seed: u64, stream: &str) -> Measurement {
+pub fn measure(
+    platform: &Platform,
+    step: &Step,
+    cfg: StepConfig,
+    reps: u32,
+    seed: u64,
+    stream: &str,
+) -> Measurement {
     let streams = RngStreams::new(seed);
     let name = format!("{stream}/{}/{cfg}", step.name);
     let mut scratch = Vec::new();
     let (mut t, mut c) = (0.0, 0.0);
     for rep in 0..reps.max(1) {
         let mut rng = streams.indexed(&name, u64::from(rep));
-        let ex = run_step(platform, step, cfg, SimTime::ZERO, &mut AlwaysWarm, &mut rng, &mut scratch);
+        let ex = run_step(
+            platform,
+            step,
+            cfg,
+            SimTime::ZERO,
+            &mut AlwaysWarm,
+            &mut rng,
+            &mut scratch,
+        );
         t += ex.finish.as_secs_f64();
         c += ex.cost_usd;
     }
     let n = f64::from(reps.max(1));
-    Measurement { duration_s: t / n, cost_usd: c / n }
+    Measurement {
+        duration_s: t / n,
+        cost_usd: c / n,
+    }
 }
 
 /// Profiles a task step on every feasible configuration of `grid` (see the module docs).
-pub fn profile_step(platform: &Platform, step: &Step, grid: &Grid, reps: u32, seed: u64) -> Vec<Sample> {
+pub fn profile_step(
+    platform: &Platform,
+    step: &Step,
+    grid: &Grid,
+    reps: u32,
+    seed: u64,
+) -> Vec<Sample> {
     grid.feasible(platform, step)
         .into_iter()
         .map(|cfg| Sample {
@@ -165,10 +197,24 @@ pub fn probe_mapping_delay(platform: &Platform, reps: u32, seed: u64) -> Mapping
         wait_s: 0.0,
         choices: Vec::new(),
     };
-    let memory_mb = platform.spec().vcpu_full_mb.max(platform.spec().memory_mb_min).min(platform.spec().memory_mb_max);
+    let memory_mb = platform
+        .spec()
+        .vcpu_full_mb
+        .max(platform.spec().memory_mb_min)
+        .min(platform.spec().memory_mb_max);
     let ys: Vec<f64> = PROBE_FAN_OUTS
         .iter()
-        .map(|&p| measure(platform, &probe(p), StepConfig::new(memory_mb, p, 1), reps, seed, "perfmodel/probe").duration_s)
+        .map(|&p| {
+            measure(
+                platform,
+                &probe(p),
+                StepConfig::new(memory_mb, p, 1),
+                reps,
+                seed,
+                "perfmodel/probe",
+            )
+            .duration_s
+        })
         .collect();
     let mut best: Option<(f64, MappingDelay)> = None;
     for &knee_p in &PROBE_FAN_OUTS {
@@ -180,11 +226,21 @@ pub fn probe_mapping_delay(platform: &Platform, reps: u32, seed: u64) -> Mapping
                 vec![1.0, j, (j - f64::from(knee)).max(0.0).powi(2)]
             })
             .collect();
-        let Some((t, sse)) = crate::lm::linear_lsq(&rows, &ys, &vec![1.0; ys.len()], &[true; 3]) else { continue };
+        let Some((t, sse)) = crate::lm::linear_lsq(&rows, &ys, &vec![1.0; ys.len()], &[true; 3])
+        else {
+            continue;
+        };
         let k = t.iter().filter(|v| **v > 0.0).count();
         let score = crate::fit::aicc(sse, ys.len(), k);
         if best.as_ref().is_none_or(|b| score < b.0) {
-            best = Some((score, MappingDelay { per_instance_s: t[1], knee, growth_s: t[2] }));
+            best = Some((
+                score,
+                MappingDelay {
+                    per_instance_s: t[1],
+                    knee,
+                    growth_s: t[2],
+                },
+            ));
         }
     }
     best.map_or(MappingDelay::default(), |b| b.1)
@@ -211,7 +267,9 @@ pub fn fit_workflow(
             steps.push(StepModel {
                 name: step.name.clone(),
                 jobs: 0,
-                duration: DurationModel::Fixed { duration_s: step.wait_s },
+                duration: DurationModel::Fixed {
+                    duration_s: step.wait_s,
+                },
                 mapping: MappingDelay::default(),
                 tail: Default::default(),
             });
@@ -226,11 +284,21 @@ pub fn fit_workflow(
         }
         steps.push(fit_function(&step.name, &samples, &facts, fit)?);
     }
-    Ok(PerfModel { workflow: workflow.name.clone(), seed: Some(opts.seed), platform: facts, steps })
+    Ok(PerfModel {
+        workflow: workflow.name.clone(),
+        seed: Some(opts.seed),
+        platform: facts,
+        steps,
+    })
 }
 
 fn check_options(opts: &ProfileOptions) -> Result<(), Error> {
-    let bad = |place: &str, message: &str| Err(Error::Invalid { place: place.into(), message: message.into() });
+    let bad = |place: &str, message: &str| {
+        Err(Error::Invalid {
+            place: place.into(),
+            message: message.into(),
+        })
+    };
     if opts.reps_train == 0 {
         return bad("reps_train", "must be >= 1");
     }
@@ -294,7 +362,14 @@ pub fn evaluate(
             if train.contains(&cfg) {
                 continue;
             }
-            let truth = measure(platform, step, cfg, opts.reps_truth, opts.seed, "perfmodel/truth");
+            let truth = measure(
+                platform,
+                step,
+                cfg,
+                opts.reps_truth,
+                opts.seed,
+                "perfmodel/truth",
+            );
             let t = model.predict_duration_s(id, cfg);
             let c = model.predict_cost_usd(id, cfg);
             let e = (t - truth.duration_s).abs() / truth.duration_s;

@@ -39,46 +39,81 @@ impl Sample {
 
 /// Reads a samples CSV file (see the module docs for the format).
 pub fn read_csv(path: &std::path::Path) -> Result<Vec<Sample>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_csv(&text, &path.display().to_string())
 }
 
 /// Parses samples CSV text labelled `source_name` in errors.
 pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
-    let err = |line: u64, message: String| Error::Csv { source_name: source_name.to_owned(), line, message };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i as u64 + 1, l)).filter(|(_, l)| {
-        let t = l.trim();
-        !t.is_empty() && !t.starts_with('#')
-    });
+    let err = |line: u64, message: String| Error::Csv {
+        source_name: source_name.to_owned(),
+        line,
+        message,
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i as u64 + 1, l))
+        .filter(|(_, l)| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        });
     let Some((header_line, header)) = lines.next() else {
         return Err(err(1, "empty file: expected a header line".into()));
     };
     let headers = split_fields(header).map_err(|m| err(header_line, m))?;
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let known = ["function", "memory_mb", "fan_out", "workers", "jobs", "duration_s"];
+    let known = [
+        "function",
+        "memory_mb",
+        "fan_out",
+        "workers",
+        "jobs",
+        "duration_s",
+    ];
     for h in &headers {
         if !known.contains(&h.as_str()) {
-            return Err(err(header_line, format!("unknown column '{h}' (expected some of {})", known.join(", "))));
+            return Err(err(
+                header_line,
+                format!(
+                    "unknown column '{h}' (expected some of {})",
+                    known.join(", ")
+                ),
+            ));
         }
     }
-    let (Some(c_fn), Some(c_mem), Some(c_dur)) = (col("function"), col("memory_mb"), col("duration_s")) else {
-        return Err(err(header_line, "header must name the columns function, memory_mb and duration_s".into()));
+    let (Some(c_fn), Some(c_mem), Some(c_dur)) =
+        (col("function"), col("memory_mb"), col("duration_s"))
+    else {
+        return Err(err(
+            header_line,
+            "header must name the columns function, memory_mb and duration_s".into(),
+        ));
     };
     let (c_p, c_q, c_jobs) = (col("fan_out"), col("workers"), col("jobs"));
     let mut out = Vec::new();
     for (line, text_line) in lines {
         let rec = split_fields(text_line).map_err(|m| err(line, m))?;
         if rec.len() != headers.len() {
-            return Err(err(line, format!("{} fields, the header has {}", rec.len(), headers.len())));
+            return Err(err(
+                line,
+                format!("{} fields, the header has {}", rec.len(), headers.len()),
+            ));
         }
         let field = |c: usize| rec.get(c).map_or("", String::as_str);
         let uint = |c: Option<usize>, name: &str, default: Option<u32>| -> Result<u32, Error> {
             match c {
                 None => default.ok_or_else(|| err(line, format!("missing {name}"))),
                 Some(c) => {
-                    let v: u32 = field(c)
-                        .parse()
-                        .map_err(|_| err(line, format!("{name} = '{}': expected a positive integer", field(c))))?;
+                    let v: u32 = field(c).parse().map_err(|_| {
+                        err(
+                            line,
+                            format!("{name} = '{}': expected a positive integer", field(c)),
+                        )
+                    })?;
                     if v == 0 {
                         return Err(err(line, format!("{name} = 0: must be >= 1")));
                     }
@@ -95,14 +130,31 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
         let workers = uint(c_q, "workers", Some(1))?;
         let jobs = uint(c_jobs, "jobs", Some(fan_out))?;
         if jobs < fan_out {
-            return Err(err(line, format!("jobs = {jobs} < fan_out = {fan_out}: every instance needs a job")));
+            return Err(err(
+                line,
+                format!("jobs = {jobs} < fan_out = {fan_out}: every instance needs a job"),
+            ));
         }
-        let duration_s: f64 =
-            field(c_dur).parse().map_err(|_| err(line, format!("duration_s = '{}': expected a number", field(c_dur))))?;
+        let duration_s: f64 = field(c_dur).parse().map_err(|_| {
+            err(
+                line,
+                format!("duration_s = '{}': expected a number", field(c_dur)),
+            )
+        })?;
         if !duration_s.is_finite() || duration_s <= 0.0 {
-            return Err(err(line, format!("duration_s = {duration_s}: must be finite and > 0")));
+            return Err(err(
+                line,
+                format!("duration_s = {duration_s}: must be finite and > 0"),
+            ));
         }
-        out.push(Sample { function, memory_mb, fan_out, workers, jobs, duration_s });
+        out.push(Sample {
+            function,
+            memory_mb,
+            fan_out,
+            workers,
+            jobs,
+            duration_s,
+        });
     }
     Ok(out)
 }
@@ -156,7 +208,10 @@ fn split_fields(line: &str) -> Result<Vec<String>, String> {
 pub fn to_csv(samples: &[Sample]) -> String {
     let mut s = String::from("function,memory_mb,fan_out,workers,jobs,duration_s\n");
     for x in samples {
-        s.push_str(&format!("{},{},{},{},{},{}\n", x.function, x.memory_mb, x.fan_out, x.workers, x.jobs, x.duration_s));
+        s.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            x.function, x.memory_mb, x.fan_out, x.workers, x.jobs, x.duration_s
+        ));
     }
     s
 }
@@ -168,13 +223,29 @@ mod tests {
     #[test]
     fn missing_columns_default_to_one_instance_one_worker() {
         let s = parse_csv("function,memory_mb,duration_s\nf,1024,1.5\n", "t.csv").unwrap();
-        assert_eq!(s, vec![Sample { function: "f".into(), memory_mb: 1024, fan_out: 1, workers: 1, jobs: 1, duration_s: 1.5 }]);
+        assert_eq!(
+            s,
+            vec![Sample {
+                function: "f".into(),
+                memory_mb: 1024,
+                fan_out: 1,
+                workers: 1,
+                jobs: 1,
+                duration_s: 1.5
+            }]
+        );
     }
 
     #[test]
     fn round_trips_through_csv() {
-        let s =
-            vec![Sample { function: "g".into(), memory_mb: 2048, fan_out: 4, workers: 2, jobs: 16, duration_s: 0.123_456_789 }];
+        let s = vec![Sample {
+            function: "g".into(),
+            memory_mb: 2048,
+            fan_out: 4,
+            workers: 2,
+            jobs: 16,
+            duration_s: 0.123_456_789,
+        }];
         assert_eq!(parse_csv(&to_csv(&s), "t").unwrap(), s);
     }
 
@@ -182,10 +253,20 @@ mod tests {
     fn errors_name_file_and_line() {
         let text = "function,memory_mb,duration_s\nf,1024,1.5\n# comment\nf,abc,2\n";
         let e = parse_csv(text, "s.csv").unwrap_err().to_string();
-        assert!(e.starts_with("s.csv:4:") && e.contains("memory_mb = 'abc'"), "{e}");
-        let e = parse_csv("function,memory_mb,duration_s\nf,1024,NaN\n", "s.csv").unwrap_err().to_string();
+        assert!(
+            e.starts_with("s.csv:4:") && e.contains("memory_mb = 'abc'"),
+            "{e}"
+        );
+        let e = parse_csv("function,memory_mb,duration_s\nf,1024,NaN\n", "s.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("s.csv:2:") && e.contains("finite"), "{e}");
-        let e = parse_csv("function,memory,duration_s\n", "s.csv").unwrap_err().to_string();
-        assert!(e.starts_with("s.csv:1:") && e.contains("unknown column 'memory'"), "{e}");
+        let e = parse_csv("function,memory,duration_s\n", "s.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.csv:1:") && e.contains("unknown column 'memory'"),
+            "{e}"
+        );
     }
 }

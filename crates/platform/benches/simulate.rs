@@ -13,14 +13,23 @@ fn simulate(c: &mut Criterion) {
     let mut group = c.benchmark_group("simulate");
     let platform = Platform::lambda();
     for name in ["video", "synthetic16"] {
-        let wf = Workflow::load(&examples_dir().join(format!("{name}.yaml"))).expect("example workflow");
+        let wf =
+            Workflow::load(&examples_dir().join(format!("{name}.yaml"))).expect("example workflow");
         let cfg_path = examples_dir().join(format!("{name}.config.yaml"));
-        let configs = StaticConfig::load(&cfg_path).expect("example config").resolve(&wf, &platform, "bench").expect("valid");
+        let configs = StaticConfig::load(&cfg_path)
+            .expect("example config")
+            .resolve(&wf, &platform, "bench")
+            .expect("valid");
         let n_requests = 1_000;
         group.throughput(Throughput::Elements(n_requests));
         group.bench_function(name, |b| {
             b.iter(|| {
-                let opts = SimOptions { n_requests, arrivals: Arrivals::Poisson { rate_per_s: 5.0 }, seed: 1, ..SimOptions::default() };
+                let opts = SimOptions {
+                    n_requests,
+                    arrivals: Arrivals::Poisson { rate_per_s: 5.0 },
+                    seed: 1,
+                    ..SimOptions::default()
+                };
                 let sim = Simulation::new(&wf, &platform, opts).expect("options");
                 let mut policy = StaticPolicy::new("static", configs.clone());
                 sim.run(&mut policy).expect("feasible")

@@ -7,8 +7,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use workflow::{Step, StepKind, Workflow};
 
-use crate::error::{Error, parse_yaml_or_json, read_file};
 use crate::Platform;
+use crate::error::{Error, parse_yaml_or_json, read_file};
 
 /// How one step runs: memory per instance `m`, inter-function parallelism `p` (instances the step fans
 /// out to) and intra-function parallelism `q` (worker processes inside one instance).
@@ -32,13 +32,21 @@ fn one() -> u32 {
 impl StepConfig {
     /// A configuration.
     pub const fn new(memory_mb: u32, fan_out: u32, workers: u32) -> Self {
-        StepConfig { memory_mb, fan_out, workers }
+        StepConfig {
+            memory_mb,
+            fan_out,
+            workers,
+        }
     }
 }
 
 impl fmt::Display for StepConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}MB/p{}/q{}", self.memory_mb, self.fan_out, self.workers)
+        write!(
+            f,
+            "{}MB/p{}/q{}",
+            self.memory_mb, self.fan_out, self.workers
+        )
     }
 }
 
@@ -50,7 +58,13 @@ impl Platform {
         if step.kind != StepKind::Task {
             return Ok(());
         }
-        let fail = |reason: String| Err(Error::InfeasibleConfig { step: step.name.clone(), config: config.to_string(), reason });
+        let fail = |reason: String| {
+            Err(Error::InfeasibleConfig {
+                step: step.name.clone(),
+                config: config.to_string(),
+                reason,
+            })
+        };
         let s = self.spec();
         if !self.offers_memory(config.memory_mb) {
             return fail(format!(
@@ -65,12 +79,18 @@ impl Platform {
             return fail("fan_out must be >= 1".into());
         }
         if config.fan_out > step.jobs {
-            return fail(format!("fan_out {} exceeds the step's {} jobs", config.fan_out, step.jobs));
+            return fail(format!(
+                "fan_out {} exceeds the step's {} jobs",
+                config.fan_out, step.jobs
+            ));
         }
         if let Some(max) = step.max_fan_out
             && config.fan_out > max
         {
-            return fail(format!("fan_out {} exceeds the step's max_fan_out {max}", config.fan_out));
+            return fail(format!(
+                "fan_out {} exceeds the step's max_fan_out {max}",
+                config.fan_out
+            ));
         }
         let need = u64::from(config.workers) * u64::from(step.memory_mb_per_worker);
         if need > u64::from(config.memory_mb) {
@@ -110,7 +130,12 @@ impl StaticConfig {
 
     /// One configuration per step of `workflow` (by [`workflow::StepId`] index), checked on `platform`.
     /// Every problem is reported at once: unknown steps, task steps without a config, infeasible configs.
-    pub fn resolve(&self, workflow: &Workflow, platform: &Platform, source_name: &str) -> Result<Vec<StepConfig>, Error> {
+    pub fn resolve(
+        &self,
+        workflow: &Workflow,
+        platform: &Platform,
+        source_name: &str,
+    ) -> Result<Vec<StepConfig>, Error> {
         let mut problems = Vec::new();
         for name in self.steps.keys() {
             if workflow.find(name).is_none() {
@@ -122,7 +147,10 @@ impl StaticConfig {
             let cfg = self.steps.get(&step.name).copied().or(self.default);
             match cfg {
                 None if step.kind == StepKind::Task => {
-                    problems.push(format!("step '{}': no configuration (and no `default`)", step.name));
+                    problems.push(format!(
+                        "step '{}': no configuration (and no `default`)",
+                        step.name
+                    ));
                     out.push(StepConfig::new(platform.spec().memory_mb_min, 1, 1));
                 }
                 None => out.push(StepConfig::new(platform.spec().memory_mb_min, 1, 1)),
@@ -137,7 +165,11 @@ impl StaticConfig {
         if problems.is_empty() {
             Ok(out)
         } else {
-            Err(Error::ConfigMismatch { source_name: source_name.to_owned(), workflow: workflow.name.clone(), problems })
+            Err(Error::ConfigMismatch {
+                source_name: source_name.to_owned(),
+                workflow: workflow.name.clone(),
+                problems,
+            })
         }
     }
 }

@@ -62,7 +62,10 @@ pub enum Error {
     },
 }
 
-pub(crate) fn parse_yaml_or_json<T: serde::de::DeserializeOwned>(text: &str, source_name: &str) -> Result<T, Error> {
+pub(crate) fn parse_yaml_or_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    source_name: &str,
+) -> Result<T, Error> {
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| Error::Parse {
             source_name: source_name.to_owned(),
@@ -79,5 +82,8 @@ pub(crate) fn parse_yaml_or_json<T: serde::de::DeserializeOwned>(text: &str, sou
 }
 
 pub(crate) fn read_file(path: &std::path::Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }

@@ -81,7 +81,9 @@ pub fn exp_fast(x: f64) -> f64 {
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0 + r / 40320.0)))))));
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0
+                            + r * (1.0 / 720.0 + r * (1.0 / 5040.0 + r / 40320.0)))))));
     p * f64::from_bits(((n as i64 + 1023) as u64) << 52)
 }
 
@@ -164,10 +166,13 @@ pub fn instance_busy<R: Rng + ?Sized>(
             let z: f64 = StandardNormal.sample(rng);
             job_s += st.latency_s_median * exp_fast(st.latency_sigma * z);
         }
-        let (w_idx, _) = free_at
-            .iter()
-            .enumerate()
-            .fold((0usize, f64::INFINITY), |best, (i, &t)| if t < best.1 { (i, t) } else { best });
+        // The worker that frees first (ties: lowest index).
+        let mut w_idx = 0;
+        for (i, &t) in free_at.iter().enumerate() {
+            if t < free_at[w_idx] {
+                w_idx = i;
+            }
+        }
         free_at[w_idx] += job_s;
     }
     SimTime::from_secs_f64(free_at.iter().copied().fold(0.0, f64::max))
@@ -208,7 +213,12 @@ pub fn run_step<R: Rng + ?Sized>(
         source.release(done);
         finish = finish.max(done);
     }
-    StepExecution { finish, cost_usd, n_cold_starts, n_instances: p }
+    StepExecution {
+        finish,
+        cost_usd,
+        n_cold_starts,
+        n_instances: p,
+    }
 }
 
 #[cfg(test)]
@@ -263,7 +273,14 @@ mod tests {
         let mut rng = des::SimRng::seed_from_u64(1);
         let mut scratch = Vec::new();
         // 5 jobs, 2 workers sharing one vCPU (half a core each, 2 s a job): 3 rounds.
-        let t = instance_busy(&p, &s, StepConfig::new(1769, 1, 2), 5, &mut rng, &mut scratch);
+        let t = instance_busy(
+            &p,
+            &s,
+            StepConfig::new(1769, 1, 2),
+            5,
+            &mut rng,
+            &mut scratch,
+        );
         assert_eq!(t, SimTime::from_secs_f64(6.0));
     }
 }

@@ -26,6 +26,8 @@ mod sim;
 pub use config::{StaticConfig, StepConfig};
 pub use error::Error;
 pub use policy::{Policy, StaticPolicy, StepContext, StepOutcome};
-pub use profile::{ColdStartSpec, MappingDelaySpec, Platform, PlatformSpec, StorageSpec, StragglerSpec};
+pub use profile::{
+    ColdStartSpec, MappingDelaySpec, Platform, PlatformSpec, StorageSpec, StragglerSpec,
+};
 pub use report::{Distribution, RequestRecord, SimReport, StepReport};
 pub use sim::{Arrivals, SimOptions, Simulation};

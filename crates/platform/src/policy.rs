@@ -84,7 +84,10 @@ pub struct StaticPolicy {
 impl StaticPolicy {
     /// `configs[i]` is the configuration of step `StepId(i)`.
     pub fn new(name: impl Into<String>, configs: Vec<StepConfig>) -> Self {
-        StaticPolicy { name: name.into(), configs }
+        StaticPolicy {
+            name: name.into(),
+            configs,
+        }
     }
 
     /// The per-step configurations.

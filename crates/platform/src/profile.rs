@@ -130,25 +130,40 @@ impl Default for PlatformSpec {
 
 impl Default for ColdStartSpec {
     fn default() -> Self {
-        ColdStartSpec { mean_s: 0.4, cv: 0.5 }
+        ColdStartSpec {
+            mean_s: 0.4,
+            cv: 0.5,
+        }
     }
 }
 
 impl Default for MappingDelaySpec {
     fn default() -> Self {
-        MappingDelaySpec { per_instance_s: 0.008, knee: 32, growth_s: 0.0015 }
+        MappingDelaySpec {
+            per_instance_s: 0.008,
+            knee: 32,
+            growth_s: 0.0015,
+        }
     }
 }
 
 impl Default for StorageSpec {
     fn default() -> Self {
-        StorageSpec { latency_s_median: 0.025, latency_sigma: 0.8, bandwidth_mb_per_s: 90.0 }
+        StorageSpec {
+            latency_s_median: 0.025,
+            latency_sigma: 0.8,
+            bandwidth_mb_per_s: 90.0,
+        }
     }
 }
 
 impl Default for StragglerSpec {
     fn default() -> Self {
-        StragglerSpec { probability: 0.01, slowdown_min: 1.5, slowdown_max: 3.0 }
+        StragglerSpec {
+            probability: 0.01,
+            slowdown_min: 1.5,
+            slowdown_max: 3.0,
+        }
     }
 }
 
@@ -160,10 +175,25 @@ impl PlatformSpec {
         PlatformSpec {
             name: "aws-lambda-x86-deterministic".into(),
             transition_delay_s: 0.0,
-            cold_start: ColdStartSpec { mean_s: 0.0, cv: 0.0 },
-            mapping_delay: MappingDelaySpec { per_instance_s: 0.0, knee: 0, growth_s: 0.0 },
-            storage: StorageSpec { latency_s_median: 0.0, latency_sigma: 0.0, bandwidth_mb_per_s: 90.0 },
-            straggler: StragglerSpec { probability: 0.0, slowdown_min: 1.0, slowdown_max: 1.0 },
+            cold_start: ColdStartSpec {
+                mean_s: 0.0,
+                cv: 0.0,
+            },
+            mapping_delay: MappingDelaySpec {
+                per_instance_s: 0.0,
+                knee: 0,
+                growth_s: 0.0,
+            },
+            storage: StorageSpec {
+                latency_s_median: 0.0,
+                latency_sigma: 0.0,
+                bandwidth_mb_per_s: 90.0,
+            },
+            straggler: StragglerSpec {
+                probability: 0.0,
+                slowdown_min: 1.0,
+                slowdown_max: 1.0,
+            },
             ..PlatformSpec::default()
         }
     }
@@ -190,7 +220,8 @@ impl Platform {
 
     /// The default with all noise and delays off (see [`PlatformSpec::deterministic`]).
     pub fn deterministic() -> Self {
-        Platform::from_spec(PlatformSpec::deterministic(), "built-in").expect("deterministic profile is valid")
+        Platform::from_spec(PlatformSpec::deterministic(), "built-in")
+            .expect("deterministic profile is valid")
     }
 
     /// Reads a profile file (YAML, or JSON when it starts with `{`).
@@ -208,24 +239,99 @@ impl Platform {
                 problems.push(format!("{field} = {v}: {expected}"));
             }
         };
-        num("vcpu_max", spec.vcpu_max, spec.vcpu_max >= 1.0, "must be >= 1");
-        num("price_usd_per_gb_s", spec.price_usd_per_gb_s, spec.price_usd_per_gb_s >= 0.0, "must be >= 0");
-        num("price_usd_per_request", spec.price_usd_per_request, spec.price_usd_per_request >= 0.0, "must be >= 0");
-        num("price_usd_per_transition", spec.price_usd_per_transition, spec.price_usd_per_transition >= 0.0, "must be >= 0");
-        num("keep_alive_s", spec.keep_alive_s, spec.keep_alive_s >= 0.0, "must be >= 0");
-        num("transition_delay_s", spec.transition_delay_s, spec.transition_delay_s >= 0.0, "must be >= 0");
-        num("cold_start.mean_s", spec.cold_start.mean_s, spec.cold_start.mean_s >= 0.0, "must be >= 0");
-        num("cold_start.cv", spec.cold_start.cv, spec.cold_start.cv >= 0.0, "must be >= 0");
+        num(
+            "vcpu_max",
+            spec.vcpu_max,
+            spec.vcpu_max >= 1.0,
+            "must be >= 1",
+        );
+        num(
+            "price_usd_per_gb_s",
+            spec.price_usd_per_gb_s,
+            spec.price_usd_per_gb_s >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "price_usd_per_request",
+            spec.price_usd_per_request,
+            spec.price_usd_per_request >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "price_usd_per_transition",
+            spec.price_usd_per_transition,
+            spec.price_usd_per_transition >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "keep_alive_s",
+            spec.keep_alive_s,
+            spec.keep_alive_s >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "transition_delay_s",
+            spec.transition_delay_s,
+            spec.transition_delay_s >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "cold_start.mean_s",
+            spec.cold_start.mean_s,
+            spec.cold_start.mean_s >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "cold_start.cv",
+            spec.cold_start.cv,
+            spec.cold_start.cv >= 0.0,
+            "must be >= 0",
+        );
         let md = &spec.mapping_delay;
-        num("mapping_delay.per_instance_s", md.per_instance_s, md.per_instance_s >= 0.0, "must be >= 0");
-        num("mapping_delay.growth_s", md.growth_s, md.growth_s >= 0.0, "must be >= 0");
+        num(
+            "mapping_delay.per_instance_s",
+            md.per_instance_s,
+            md.per_instance_s >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "mapping_delay.growth_s",
+            md.growth_s,
+            md.growth_s >= 0.0,
+            "must be >= 0",
+        );
         let st = &spec.storage;
-        num("storage.latency_s_median", st.latency_s_median, st.latency_s_median >= 0.0, "must be >= 0");
-        num("storage.latency_sigma", st.latency_sigma, (0.0..=5.0).contains(&st.latency_sigma), "must be in [0, 5]");
-        num("storage.bandwidth_mb_per_s", st.bandwidth_mb_per_s, st.bandwidth_mb_per_s > 0.0, "must be > 0");
+        num(
+            "storage.latency_s_median",
+            st.latency_s_median,
+            st.latency_s_median >= 0.0,
+            "must be >= 0",
+        );
+        num(
+            "storage.latency_sigma",
+            st.latency_sigma,
+            (0.0..=5.0).contains(&st.latency_sigma),
+            "must be in [0, 5]",
+        );
+        num(
+            "storage.bandwidth_mb_per_s",
+            st.bandwidth_mb_per_s,
+            st.bandwidth_mb_per_s > 0.0,
+            "must be > 0",
+        );
         let sg = &spec.straggler;
-        num("straggler.probability", sg.probability, (0.0..=1.0).contains(&sg.probability), "must be in [0, 1]");
-        num("straggler.slowdown_min", sg.slowdown_min, sg.slowdown_min >= 1.0, "must be >= 1");
+        num(
+            "straggler.probability",
+            sg.probability,
+            (0.0..=1.0).contains(&sg.probability),
+            "must be in [0, 1]",
+        );
+        num(
+            "straggler.slowdown_min",
+            sg.slowdown_min,
+            sg.slowdown_min >= 1.0,
+            "must be >= 1",
+        );
         num(
             "straggler.slowdown_max",
             sg.slowdown_max,
@@ -245,10 +351,16 @@ impl Platform {
             problems.push("billing_granularity_ms = 0: must be >= 1".into());
         }
         if spec.vcpu_full_mb == 0 || spec.vcpu_full_mb > spec.memory_mb_max {
-            problems.push(format!("vcpu_full_mb = {}: must be in 1..=memory_mb_max", spec.vcpu_full_mb));
+            problems.push(format!(
+                "vcpu_full_mb = {}: must be in 1..=memory_mb_max",
+                spec.vcpu_full_mb
+            ));
         }
         if !problems.is_empty() {
-            return Err(Error::InvalidProfile { source_name: source_name.to_owned(), problems });
+            return Err(Error::InvalidProfile {
+                source_name: source_name.to_owned(),
+                problems,
+            });
         }
         Ok(Platform { spec })
     }
@@ -266,7 +378,8 @@ impl Platform {
     /// Whether the platform offers this memory size.
     pub fn offers_memory(&self, memory_mb: u32) -> bool {
         let s = &self.spec;
-        (s.memory_mb_min..=s.memory_mb_max).contains(&memory_mb) && (memory_mb - s.memory_mb_min).is_multiple_of(s.memory_mb_step)
+        (s.memory_mb_min..=s.memory_mb_max).contains(&memory_mb)
+            && (memory_mb - s.memory_mb_min).is_multiple_of(s.memory_mb_step)
     }
 
     /// vCPUs allotted at `memory_mb`: `memory_mb / vcpu_full_mb` below one full vCPU (a time-sliced
@@ -309,7 +422,12 @@ mod tests {
         assert!((p.vcpus(1769) - 1.0).abs() < 1e-12);
         assert!((p.vcpus(10_240) - 6.0).abs() < 1e-12);
         assert!((p.vcpus(884) - 884.0 / 1769.0).abs() < 1e-12);
-        assert!(p.offers_memory(128) && p.offers_memory(10_240) && !p.offers_memory(127) && !p.offers_memory(10_241));
+        assert!(
+            p.offers_memory(128)
+                && p.offers_memory(10_240)
+                && !p.offers_memory(127)
+                && !p.offers_memory(10_241)
+        );
     }
 
     #[test]
@@ -322,9 +440,19 @@ mod tests {
 
     #[test]
     fn bad_profile_lists_every_problem() {
-        let spec = PlatformSpec { vcpu_max: f64::NAN, memory_mb_step: 0, keep_alive_s: -1.0, ..PlatformSpec::default() };
+        let spec = PlatformSpec {
+            vcpu_max: f64::NAN,
+            memory_mb_step: 0,
+            keep_alive_s: -1.0,
+            ..PlatformSpec::default()
+        };
         let e = Platform::from_spec(spec, "p.yaml").unwrap_err().to_string();
-        assert!(e.contains("vcpu_max = NaN") && e.contains("memory_mb_step = 0") && e.contains("keep_alive_s = -1"), "{e}");
+        assert!(
+            e.contains("vcpu_max = NaN")
+                && e.contains("memory_mb_step = 0")
+                && e.contains("keep_alive_s = -1"),
+            "{e}"
+        );
     }
 
     #[test]

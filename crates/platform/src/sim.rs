@@ -141,20 +141,33 @@ struct StepAcc {
 
 impl<'a> Simulation<'a> {
     /// Checks the options and prepares a simulation.
-    pub fn new(workflow: &'a Workflow, platform: &'a Platform, options: SimOptions) -> Result<Self, Error> {
+    pub fn new(
+        workflow: &'a Workflow,
+        platform: &'a Platform,
+        options: SimOptions,
+    ) -> Result<Self, Error> {
         let rate = match options.arrivals {
             Arrivals::Poisson { rate_per_s } | Arrivals::Fixed { rate_per_s } => rate_per_s,
         };
         if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::InvalidOption { field: "rate".into(), reason: format!("{rate}: must be a finite number > 0") });
+            return Err(Error::InvalidOption {
+                field: "rate".into(),
+                reason: format!("{rate}: must be a finite number > 0"),
+            });
         }
         if options.n_requests == 0 {
-            return Err(Error::InvalidOption { field: "requests".into(), reason: "must be >= 1".into() });
+            return Err(Error::InvalidOption {
+                field: "requests".into(),
+                reason: "must be >= 1".into(),
+            });
         }
         if let Some(slo) = options.slo_s
             && !(slo.is_finite() && slo > 0.0)
         {
-            return Err(Error::InvalidOption { field: "slo".into(), reason: format!("{slo}: must be a finite number > 0") });
+            return Err(Error::InvalidOption {
+                field: "slo".into(),
+                reason: format!("{slo}: must be a finite number > 0"),
+            });
         }
         let mut names: BTreeMap<&str, u32> = BTreeMap::new();
         let function_idx = workflow
@@ -165,7 +178,12 @@ impl<'a> Simulation<'a> {
                 *names.entry(s.function.as_str()).or_insert(n)
             })
             .collect();
-        Ok(Simulation { workflow, platform, options, function_idx })
+        Ok(Simulation {
+            workflow,
+            platform,
+            options,
+            function_idx,
+        })
     }
 
     /// The options in force.
@@ -197,7 +215,8 @@ impl<'a> Simulation<'a> {
         let mut latencies: Vec<f64> = Vec::with_capacity(self.options.n_requests as usize);
         let mut records = Vec::new();
         let mut cost_total = 0.0;
-        let (mut n_cold_total, mut n_inst_total, mut n_failed, mut n_met) = (0u64, 0u64, 0u64, 0u64);
+        let (mut n_cold_total, mut n_inst_total, mut n_failed, mut n_met) =
+            (0u64, 0u64, 0u64, 0u64);
         let mut scratch = Vec::new();
         let mut ready: Vec<(StepId, bool)> = Vec::new();
         let mut last_arrival_slot = 0u32;
@@ -210,12 +229,15 @@ impl<'a> Simulation<'a> {
                     let next = request_idx + 1;
                     if next < self.options.n_requests {
                         let gap_s = match self.options.arrivals {
-                            Arrivals::Poisson { rate_per_s } => {
-                                Exp::new(rate_per_s).expect("rate checked > 0").sample(&mut arrivals_rng)
-                            }
+                            Arrivals::Poisson { rate_per_s } => Exp::new(rate_per_s)
+                                .expect("rate checked > 0")
+                                .sample(&mut arrivals_rng),
                             Arrivals::Fixed { rate_per_s } => 1.0 / rate_per_s,
                         };
-                        queue.schedule_at(now + SimTime::from_secs_f64(gap_s), Event::Arrival { request_idx: next });
+                        queue.schedule_at(
+                            now + SimTime::from_secs_f64(gap_s),
+                            Event::Arrival { request_idx: next },
+                        );
                     }
                     let req = Request {
                         request_idx,
@@ -246,12 +268,28 @@ impl<'a> Simulation<'a> {
                     last_arrival_slot = slot;
                     ready.clear();
                     ready.extend(wf.sources().map(|id| (id, true)));
-                    self.process_ready(&mut ready, slot, now, &mut slots, &mut queue, &mut pools, policy, transition, keep_alive, slo_s, &mut scratch)?;
+                    self.process_ready(
+                        &mut ready,
+                        slot,
+                        now,
+                        &mut slots,
+                        &mut queue,
+                        &mut pools,
+                        policy,
+                        transition,
+                        keep_alive,
+                        slo_s,
+                        &mut scratch,
+                    )?;
                 }
                 Event::StepFinish { slot, step } => {
                     let id = StepId(step);
-                    let req = slots[slot as usize].as_mut().expect("finish event of a live request");
-                    let (config, start, cost_usd, n_cold) = req.running[id.idx()].take().expect("finishing step was running");
+                    let req = slots[slot as usize]
+                        .as_mut()
+                        .expect("finish event of a live request");
+                    let (config, start, cost_usd, n_cold) = req.running[id.idx()]
+                        .take()
+                        .expect("finishing step was running");
                     let outcome = StepOutcome {
                         config,
                         start_s: start.saturating_sub(req.arrival).as_secs_f64(),
@@ -285,7 +323,19 @@ impl<'a> Simulation<'a> {
                     req.n_resolved += 1;
                     ready.clear();
                     self.release_succs(req, id, true, &mut ready);
-                    self.process_ready(&mut ready, slot, now, &mut slots, &mut queue, &mut pools, policy, transition, keep_alive, slo_s, &mut scratch)?;
+                    self.process_ready(
+                        &mut ready,
+                        slot,
+                        now,
+                        &mut slots,
+                        &mut queue,
+                        &mut pools,
+                        policy,
+                        transition,
+                        keep_alive,
+                        slo_s,
+                        &mut scratch,
+                    )?;
                 }
             }
             // A completed request is recorded and its slot freed.
@@ -297,7 +347,8 @@ impl<'a> Simulation<'a> {
                 let req = slots[s].take().expect("checked above");
                 free_slots.push(s as u32);
                 let latency_s = req.last_finish.saturating_sub(req.arrival).as_secs_f64();
-                let cost = req.cost_usd + req.n_transitions as f64 * self.platform.spec().price_usd_per_transition;
+                let cost = req.cost_usd
+                    + req.n_transitions as f64 * self.platform.spec().price_usd_per_transition;
                 latencies.push(latency_s);
                 cost_total += cost;
                 n_cold_total += u64::from(req.n_cold_starts);
@@ -317,7 +368,11 @@ impl<'a> Simulation<'a> {
                         n_cold_starts: req.n_cold_starts,
                         n_instances: req.n_instances,
                         failed: req.failed,
-                        step_duration_s: req.outcomes.iter().map(|o| o.map(|o| o.duration_s)).collect(),
+                        step_duration_s: req
+                            .outcomes
+                            .iter()
+                            .map(|o| o.map(|o| o.duration_s))
+                            .collect(),
                     });
                 }
             }
@@ -336,7 +391,11 @@ impl<'a> Simulation<'a> {
                     n_runs: a.n_runs,
                     duration_s_mean: a.duration_s_sum / runs,
                     cost_usd_mean: a.cost_usd_sum / runs,
-                    cold_start_rate: if a.n_instances == 0 { 0.0 } else { a.n_cold as f64 / a.n_instances as f64 },
+                    cold_start_rate: if a.n_instances == 0 {
+                        0.0
+                    } else {
+                        a.n_cold as f64 / a.n_instances as f64
+                    },
                 }
             })
             .collect();
@@ -347,8 +406,15 @@ impl<'a> Simulation<'a> {
             seed: self.options.seed,
             requests: n,
             latency_s: Distribution::of(&mut latencies),
-            cost_usd: CostSummary { mean: cost_total / n as f64, total: cost_total },
-            cold_start_rate: if n_inst_total == 0 { 0.0 } else { n_cold_total as f64 / n_inst_total as f64 },
+            cost_usd: CostSummary {
+                mean: cost_total / n as f64,
+                total: cost_total,
+            },
+            cold_start_rate: if n_inst_total == 0 {
+                0.0
+            } else {
+                n_cold_total as f64 / n_inst_total as f64
+            },
             slo_s,
             slo_attainment: slo_s.map(|_| n_met as f64 / n as f64),
             n_failed,
@@ -362,7 +428,13 @@ impl<'a> Simulation<'a> {
 
     /// Marks `id` resolved for its successors; `ran` says whether it ran (false: skipped). Successors
     /// whose predecessors are all resolved are pushed onto `ready` with whether they are activated.
-    fn release_succs(&self, req: &mut Request, id: StepId, ran: bool, ready: &mut Vec<(StepId, bool)>) {
+    fn release_succs(
+        &self,
+        req: &mut Request,
+        id: StepId,
+        ran: bool,
+        ready: &mut Vec<(StepId, bool)>,
+    ) {
         let wf = self.workflow;
         let step = wf.step(id);
         // A choice activates one successor, drawn from the request's own stream.
@@ -440,20 +512,33 @@ impl<'a> Simulation<'a> {
                 // A Map over the instances: one transition per iteration.
                 req.n_transitions += u64::from(config.fan_out);
             }
-            let pool = pools.entry((self.function_idx[id.idx()], config.memory_mb)).or_default();
+            let pool = pools
+                .entry((self.function_idx[id.idx()], config.memory_mb))
+                .or_default();
             let mut source = PoolRef { pool, keep_alive };
             // Common random numbers: the draws of (request, step) do not depend on other requests or on
             // the policy's earlier choices, so policies compared on one seed see the same noise.
             let mut rng = FastRng::seed_from_u64(stream_seed(
                 self.options.seed,
                 "step",
-                req.request_idx.wrapping_mul(wf.n_steps() as u64).wrapping_add(u64::from(id.0)),
+                req.request_idx
+                    .wrapping_mul(wf.n_steps() as u64)
+                    .wrapping_add(u64::from(id.0)),
             ));
-            let exec = run_step(self.platform, step, config, start, &mut source, &mut rng, scratch);
+            let exec = run_step(
+                self.platform,
+                step,
+                config,
+                start,
+                &mut source,
+                &mut rng,
+                scratch,
+            );
             req.cost_usd += exec.cost_usd;
             req.n_cold_starts += exec.n_cold_starts;
             req.n_instances += exec.n_instances;
-            req.running[id.idx()] = Some((config, now + transition, exec.cost_usd, exec.n_cold_starts));
+            req.running[id.idx()] =
+                Some((config, now + transition, exec.cost_usd, exec.n_cold_starts));
             queue.schedule_at(exec.finish, Event::StepFinish { slot, step: id.0 });
         }
         Ok(())

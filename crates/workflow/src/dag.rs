@@ -115,8 +115,10 @@ const DEFAULT_MEMORY_MB_PER_WORKER: u32 = 128;
 impl Workflow {
     /// Reads a native workflow file (YAML, or JSON when the text starts with `{`).
     pub fn load(path: &std::path::Path) -> Result<Workflow, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_str_auto(&text, &path.display().to_string())
     }
 
@@ -131,13 +133,21 @@ impl Workflow {
         let mut problems = Vec::new();
         let wf_place = format!("workflow '{}'", spec.name);
         if spec.name.trim().is_empty() {
-            problems.push(Problem { place: "workflow".into(), kind: ProblemKind::MissingField { field: "name".into() } });
+            problems.push(Problem {
+                place: "workflow".into(),
+                kind: ProblemKind::MissingField {
+                    field: "name".into(),
+                },
+            });
         }
         if let Some(slo) = spec.slo_s {
             check_number(&mut problems, &wf_place, "slo_s", slo, Range::Positive);
         }
         if spec.steps.is_empty() {
-            problems.push(Problem { place: wf_place.clone(), kind: ProblemKind::Other("no steps".into()) });
+            problems.push(Problem {
+                place: wf_place.clone(),
+                kind: ProblemKind::Other("no steps".into()),
+            });
         }
 
         // Names first, so references can be resolved whatever the file order.
@@ -145,13 +155,21 @@ impl Workflow {
         for (i, s) in spec.steps.iter().enumerate() {
             let place = step_place(s, i);
             if s.name.trim().is_empty() {
-                problems.push(Problem { place, kind: ProblemKind::MissingField { field: "name".into() } });
+                problems.push(Problem {
+                    place,
+                    kind: ProblemKind::MissingField {
+                        field: "name".into(),
+                    },
+                });
                 continue;
             }
             if let Some(first) = by_name.get(&s.name) {
                 problems.push(Problem {
                     place,
-                    kind: ProblemKind::DuplicateStep { name: s.name.clone(), first_idx: first.idx() },
+                    kind: ProblemKind::DuplicateStep {
+                        name: s.name.clone(),
+                        first_idx: first.idx(),
+                    },
                 });
             } else {
                 by_name.insert(s.name.clone(), StepId(i as u32));
@@ -167,7 +185,9 @@ impl Workflow {
                 match by_name.get(dep) {
                     Some(&d) if d.idx() == i => problems.push(Problem {
                         place: place.clone(),
-                        kind: ProblemKind::Cycle { path: vec![s.name.clone(), s.name.clone()] },
+                        kind: ProblemKind::Cycle {
+                            path: vec![s.name.clone(), s.name.clone()],
+                        },
                     }),
                     Some(&d) => {
                         if !preds[i].contains(&d) {
@@ -177,7 +197,10 @@ impl Workflow {
                     }
                     None => problems.push(Problem {
                         place: place.clone(),
-                        kind: ProblemKind::UnknownStep { field: format!("after[{j}]"), name: dep.clone() },
+                        kind: ProblemKind::UnknownStep {
+                            field: format!("after[{j}]"),
+                            name: dep.clone(),
+                        },
                     }),
                 }
             }
@@ -189,13 +212,23 @@ impl Workflow {
         }
 
         for cycle in find_cycles(&succs) {
-            let path: Vec<String> = cycle.iter().map(|id| spec.steps[id.idx()].name.clone()).collect();
+            let path: Vec<String> = cycle
+                .iter()
+                .map(|id| spec.steps[id.idx()].name.clone())
+                .collect();
             let place = step_place(&spec.steps[cycle[0].idx()], cycle[0].idx());
-            problems.push(Problem { place, kind: ProblemKind::Cycle { path } });
+            problems.push(Problem {
+                place,
+                kind: ProblemKind::Cycle { path },
+            });
         }
 
         if !problems.is_empty() {
-            return Err(Error::Invalid { source_name: source_name.to_owned(), workflow: spec.name.clone(), problems });
+            return Err(Error::Invalid {
+                source_name: source_name.to_owned(),
+                workflow: spec.name.clone(),
+                problems,
+            });
         }
         let topo = topo_order(&preds, &succs);
         assert_eq!(topo.len(), n, "acyclic graph has a full topological order");
@@ -222,7 +255,10 @@ impl Workflow {
                 StepSpec {
                     name: s.name.clone(),
                     kind: (s.kind != StepKind::Task).then(|| s.kind.as_str().to_owned()),
-                    after: self.preds[i].iter().map(|p| self.steps[p.idx()].name.clone()).collect(),
+                    after: self.preds[i]
+                        .iter()
+                        .map(|p| self.steps[p.idx()].name.clone())
+                        .collect(),
                     function: (s.function != s.name).then(|| s.function.clone()),
                     jobs: task.then_some(s.jobs),
                     work_s: task.then_some(s.work_s),
@@ -236,12 +272,20 @@ impl Workflow {
                     choices: s
                         .choices
                         .iter()
-                        .map(|(id, p)| ChoiceSpec { next: self.steps[id.idx()].name.clone(), probability: Some(*p) })
+                        .map(|(id, p)| ChoiceSpec {
+                            next: self.steps[id.idx()].name.clone(),
+                            probability: Some(*p),
+                        })
                         .collect(),
                 }
             })
             .collect();
-        WorkflowSpec { name: self.name.clone(), slo_s: self.slo_s, description: self.description.clone(), steps }
+        WorkflowSpec {
+            name: self.name.clone(),
+            slo_s: self.slo_s,
+            description: self.description.clone(),
+            steps,
+        }
     }
 
     /// Number of steps.
@@ -300,7 +344,10 @@ impl Workflow {
         assert_eq!(durations_s.len(), self.steps.len(), "one duration per step");
         let mut finish = vec![0.0f64; self.steps.len()];
         for &id in &self.topo {
-            let start = self.preds[id.idx()].iter().map(|p| finish[p.idx()]).fold(0.0, f64::max);
+            let start = self.preds[id.idx()]
+                .iter()
+                .map(|p| finish[p.idx()])
+                .fold(0.0, f64::max);
             finish[id.idx()] = start + durations_s[id.idx()];
         }
         finish
@@ -321,10 +368,15 @@ impl Workflow {
         };
         let length = finish[cur.idx()];
         let mut path = vec![cur];
-        while let Some(p) = self.preds[cur.idx()].iter().copied().fold(None, |best: Option<StepId>, p| match best {
-            Some(b) if finish[b.idx()] >= finish[p.idx()] => Some(b),
-            _ => Some(p),
-        }) {
+        while let Some(p) =
+            self.preds[cur.idx()]
+                .iter()
+                .copied()
+                .fold(None, |best: Option<StepId>, p| match best {
+                    Some(b) if finish[b.idx()] >= finish[p.idx()] => Some(b),
+                    _ => Some(p),
+                })
+        {
             path.push(p);
             cur = p;
         }
@@ -334,7 +386,11 @@ impl Workflow {
 }
 
 fn step_place(s: &StepSpec, i: usize) -> String {
-    if s.name.trim().is_empty() { format!("steps[{i}]") } else { format!("step '{}' (steps[{i}])", s.name) }
+    if s.name.trim().is_empty() {
+        format!("steps[{i}]")
+    } else {
+        format!("step '{}' (steps[{i}])", s.name)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -347,16 +403,29 @@ enum Range {
     Fraction,
 }
 
-fn check_number(problems: &mut Vec<Problem>, place: &str, field: &str, v: f64, range: Range) -> bool {
+fn check_number(
+    problems: &mut Vec<Problem>,
+    place: &str,
+    field: &str,
+    v: f64,
+    range: Range,
+) -> bool {
     let (ok, expected) = match range {
         Range::Positive => (v.is_finite() && v > 0.0, "must be a finite number > 0"),
         Range::NonNegative => (v.is_finite() && v >= 0.0, "must be a finite number >= 0"),
-        Range::Fraction => (v.is_finite() && (0.0..=1.0).contains(&v), "must be between 0 and 1"),
+        Range::Fraction => (
+            v.is_finite() && (0.0..=1.0).contains(&v),
+            "must be between 0 and 1",
+        ),
     };
     if !ok {
         problems.push(Problem {
             place: place.to_owned(),
-            kind: ProblemKind::BadNumber { field: field.into(), value: format!("{v}"), expected: expected.into() },
+            kind: ProblemKind::BadNumber {
+                field: field.into(),
+                value: format!("{v}"),
+                expected: expected.into(),
+            },
         });
     }
     ok
@@ -375,7 +444,9 @@ fn check_step(
         Some(k) => StepKind::parse(k).unwrap_or_else(|| {
             problems.push(Problem {
                 place: place.clone(),
-                kind: ProblemKind::Other(format!("kind '{k}' is not one of task, choice, pass, fail")),
+                kind: ProblemKind::Other(format!(
+                    "kind '{k}' is not one of task, choice, pass, fail"
+                )),
             });
             StepKind::Task
         }),
@@ -385,22 +456,38 @@ fn check_step(
         Some(_) => default,
         None => default,
     };
-    let parallel_fraction = opt("parallel_fraction", s.parallel_fraction, Range::Fraction, 0.0);
+    let parallel_fraction = opt(
+        "parallel_fraction",
+        s.parallel_fraction,
+        Range::Fraction,
+        0.0,
+    );
     let input_mb = opt("input_mb", s.input_mb, Range::NonNegative, 0.0);
     let output_mb = opt("output_mb", s.output_mb, Range::NonNegative, 0.0);
     let wait_s = opt("wait_s", s.wait_s, Range::NonNegative, 0.0);
-    let cold_start_s = s.cold_start_s.filter(|&c| check_number(problems, &place, "cold_start_s", c, Range::NonNegative));
+    let cold_start_s = s
+        .cold_start_s
+        .filter(|&c| check_number(problems, &place, "cold_start_s", c, Range::NonNegative));
 
     let (jobs, work_s) = if kind == StepKind::Task {
         let jobs = match s.jobs {
             None => {
-                problems.push(Problem { place: place.clone(), kind: ProblemKind::MissingField { field: "jobs".into() } });
+                problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::MissingField {
+                        field: "jobs".into(),
+                    },
+                });
                 1
             }
             Some(0) => {
                 problems.push(Problem {
                     place: place.clone(),
-                    kind: ProblemKind::BadNumber { field: "jobs".into(), value: "0".into(), expected: "must be >= 1".into() },
+                    kind: ProblemKind::BadNumber {
+                        field: "jobs".into(),
+                        value: "0".into(),
+                        expected: "must be >= 1".into(),
+                    },
                 });
                 1
             }
@@ -408,7 +495,12 @@ fn check_step(
         };
         let work_s = match s.work_s {
             None => {
-                problems.push(Problem { place: place.clone(), kind: ProblemKind::MissingField { field: "work_s".into() } });
+                problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::MissingField {
+                        field: "work_s".into(),
+                    },
+                });
                 1.0
             }
             Some(w) if check_number(problems, &place, "work_s", w, Range::Positive) => w,
@@ -436,7 +528,11 @@ fn check_step(
     if s.max_fan_out == Some(0) {
         problems.push(Problem {
             place: place.clone(),
-            kind: ProblemKind::BadNumber { field: "max_fan_out".into(), value: "0".into(), expected: "must be >= 1".into() },
+            kind: ProblemKind::BadNumber {
+                field: "max_fan_out".into(),
+                value: "0".into(),
+                expected: "must be >= 1".into(),
+            },
         });
     }
 
@@ -456,7 +552,10 @@ fn check_step(
             match by_name.get(&c.next) {
                 None => problems.push(Problem {
                     place: place.clone(),
-                    kind: ProblemKind::UnknownStep { field, name: c.next.clone() },
+                    kind: ProblemKind::UnknownStep {
+                        field,
+                        name: c.next.clone(),
+                    },
                 }),
                 Some(id) if !my_succs.contains(id) => problems.push(Problem {
                     place: place.clone(),
@@ -467,7 +566,15 @@ fn check_step(
                 }),
                 Some(&id) => {
                     match c.probability {
-                        Some(p) if check_number(problems, &place, &format!("choices[{j}].probability"), p, Range::Fraction) => {
+                        Some(p)
+                            if check_number(
+                                problems,
+                                &place,
+                                &format!("choices[{j}].probability"),
+                                p,
+                                Range::Fraction,
+                            ) =>
+                        {
                             given_sum += p;
                         }
                         Some(_) => {}
@@ -478,27 +585,45 @@ fn check_step(
             }
         }
         if resolved.is_empty() && problems.iter().all(|p| p.place != place) {
-            problems.push(Problem { place: place.clone(), kind: ProblemKind::Other("choice step has no successor to choose".into()) });
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other("choice step has no successor to choose".into()),
+            });
         }
         if given_sum > 1.0 + 1e-9 {
             problems.push(Problem {
                 place: place.clone(),
-                kind: ProblemKind::Other(format!("choice probabilities sum to {given_sum}, more than 1")),
+                kind: ProblemKind::Other(format!(
+                    "choice probabilities sum to {given_sum}, more than 1"
+                )),
             });
         }
         let rest = (1.0 - given_sum).max(0.0);
-        let share = if n_unspecified > 0 { rest / n_unspecified as f64 } else { 0.0 };
-        choices = resolved.into_iter().map(|(id, p)| (id, p.unwrap_or(share))).collect();
+        let share = if n_unspecified > 0 {
+            rest / n_unspecified as f64
+        } else {
+            0.0
+        };
+        choices = resolved
+            .into_iter()
+            .map(|(id, p)| (id, p.unwrap_or(share)))
+            .collect();
         let total: f64 = choices.iter().map(|c| c.1).sum();
         if total > 0.0 {
             for c in &mut choices {
                 c.1 /= total;
             }
         } else if !choices.is_empty() {
-            problems.push(Problem { place: place.clone(), kind: ProblemKind::Other("choice probabilities are all zero".into()) });
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other("choice probabilities are all zero".into()),
+            });
         }
     } else if !s.choices.is_empty() {
-        problems.push(Problem { place: place.clone(), kind: ProblemKind::Other("`choices` is only allowed on choice steps".into()) });
+        problems.push(Problem {
+            place: place.clone(),
+            kind: ProblemKind::Other("`choices` is only allowed on choice steps".into()),
+        });
     }
 
     Step {
@@ -523,8 +648,10 @@ fn topo_order(preds: &[Vec<StepId>], succs: &[Vec<StepId>]) -> Vec<StepId> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut indeg: Vec<usize> = preds.iter().map(Vec::len).collect();
-    let mut ready: BinaryHeap<Reverse<u32>> =
-        (0..preds.len() as u32).filter(|&i| indeg[i as usize] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<u32>> = (0..preds.len() as u32)
+        .filter(|&i| indeg[i as usize] == 0)
+        .map(Reverse)
+        .collect();
     let mut order = Vec::with_capacity(preds.len());
     while let Some(Reverse(i)) = ready.pop() {
         order.push(StepId(i));
@@ -567,8 +694,14 @@ fn find_cycles(succs: &[Vec<StepId>]) -> Vec<Vec<StepId>> {
                         stack.push((w, 0));
                     }
                     Color::Grey => {
-                        let pos = stack.iter().position(|&(x, _)| x == w).expect("grey node is on the stack");
-                        let mut path: Vec<StepId> = stack[pos..].iter().map(|&(x, _)| StepId(x as u32)).collect();
+                        let pos = stack
+                            .iter()
+                            .position(|&(x, _)| x == w)
+                            .expect("grey node is on the stack");
+                        let mut path: Vec<StepId> = stack[pos..]
+                            .iter()
+                            .map(|&(x, _)| StepId(x as u32))
+                            .collect();
                         path.push(StepId(w as u32));
                         cycles.push(path);
                     }
@@ -601,11 +734,20 @@ mod tests {
     fn diamond_topo_and_critical_path() {
         let spec = WorkflowSpec {
             name: "d".into(),
-            steps: vec![task("a", &[], 1.0), task("b", &["a"], 2.0), task("c", &["a"], 5.0), task("d", &["b", "c"], 1.0)],
+            steps: vec![
+                task("a", &[], 1.0),
+                task("b", &["a"], 2.0),
+                task("c", &["a"], 5.0),
+                task("d", &["b", "c"], 1.0),
+            ],
             ..Default::default()
         };
         let wf = Workflow::from_spec(&spec, "test").unwrap();
-        let names: Vec<&str> = wf.topo_order().iter().map(|id| wf.step(*id).name.as_str()).collect();
+        let names: Vec<&str> = wf
+            .topo_order()
+            .iter()
+            .map(|id| wf.step(*id).name.as_str())
+            .collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
         let d: Vec<f64> = wf.steps().iter().map(|s| s.work_s).collect();
         let (len, path) = wf.critical_path(&d);
@@ -625,7 +767,10 @@ mod tests {
                 bad,
                 task("c", &["b"], 1.0),
                 task("a", &[], 1.0),
-                StepSpec { name: "m".into(), ..Default::default() },
+                StepSpec {
+                    name: "m".into(),
+                    ..Default::default()
+                },
             ],
             ..Default::default()
         };
@@ -653,7 +798,20 @@ mod tests {
                 StepSpec {
                     name: "ch".into(),
                     kind: Some("choice".into()),
-                    choices: vec![ChoiceSpec { next: "x".into(), probability: Some(0.5) }, ChoiceSpec { next: "y".into(), probability: None }, ChoiceSpec { next: "z".into(), probability: None }],
+                    choices: vec![
+                        ChoiceSpec {
+                            next: "x".into(),
+                            probability: Some(0.5),
+                        },
+                        ChoiceSpec {
+                            next: "y".into(),
+                            probability: None,
+                        },
+                        ChoiceSpec {
+                            next: "z".into(),
+                            probability: None,
+                        },
+                    ],
                     ..Default::default()
                 },
                 task("x", &["ch"], 1.0),

@@ -13,13 +13,21 @@ pub fn root() -> PathBuf {
 
 /// Runs the binary with `args` from the repository root.
 pub fn faastune(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faastune")).args(args).current_dir(root()).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_faastune"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
 }
 
 /// Stdout as text, asserting success.
 pub fn ok_stdout(args: &[&str]) -> String {
     let out = faastune(args);
-    assert!(out.status.success(), "faastune {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "faastune {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 

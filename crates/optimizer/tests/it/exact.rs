@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use optimizer::{ConfigSpace, Model, OraclePredictor, SubProblem, Solver, plan_with_space, solve_exact};
+use optimizer::{
+    ConfigSpace, Model, OraclePredictor, Solver, SubProblem, plan_with_space, solve_exact,
+};
 use platform::Platform;
 use proptest::prelude::*;
 
@@ -11,7 +13,11 @@ use crate::{TablePredictor, brute_force, task, workflow};
 
 /// A small configuration set: 2 x 2 x 2 = 8 per step.
 fn small_space() -> ConfigSpace {
-    ConfigSpace { memory_mb: vec![512, 2048], fan_out: vec![1, 4], workers: vec![1, 2] }
+    ConfigSpace {
+        memory_mb: vec![512, 2048],
+        fan_out: vec![1, 4],
+        workers: vec![1, 2],
+    }
 }
 
 /// Per step: jobs, work_s, parallel_fraction, memory_mb_per_worker.
@@ -20,8 +26,18 @@ type StepParams = (u32, f64, f64, u32);
 /// A random DAG of `n` steps: `edges[j]` picks predecessors among earlier steps.
 fn dag_strategy() -> impl Strategy<Value = (Vec<Vec<bool>>, Vec<StepParams>)> {
     (1usize..=5).prop_flat_map(|n| {
-        let edges = (0..n).map(|j| proptest::collection::vec(any::<bool>(), j)).collect::<Vec<_>>();
-        let steps = proptest::collection::vec((1u32..=16, 0.1f64..3.0, 0.0f64..1.0, prop_oneof![Just(128u32), Just(512), Just(1024)]), n);
+        let edges = (0..n)
+            .map(|j| proptest::collection::vec(any::<bool>(), j))
+            .collect::<Vec<_>>();
+        let steps = proptest::collection::vec(
+            (
+                1u32..=16,
+                0.1f64..3.0,
+                0.0f64..1.0,
+                prop_oneof![Just(128u32), Just(512), Just(1024)],
+            ),
+            n,
+        );
         (edges, steps)
     })
 }
@@ -31,7 +47,12 @@ fn build(edges: &[Vec<bool>], steps: &[StepParams]) -> workflow::Workflow {
         .iter()
         .enumerate()
         .map(|(j, &(jobs, work, f, mpw))| {
-            let after: Vec<String> = edges[j].iter().enumerate().filter(|e| *e.1).map(|(i, _)| format!("s{i}")).collect();
+            let after: Vec<String> = edges[j]
+                .iter()
+                .enumerate()
+                .filter(|e| *e.1)
+                .map(|(i, _)| format!("s{i}"))
+                .collect();
             task(&format!("s{j}"), &after, jobs, work, f, mpw)
         })
         .collect();

@@ -10,7 +10,14 @@ use platform::StepConfig;
 use workflow::{StepId, StepSpec, Workflow, WorkflowSpec};
 
 /// A task step spec.
-pub fn task(name: &str, after: &[String], jobs: u32, work_s: f64, parallel_fraction: f64, memory_mb_per_worker: u32) -> StepSpec {
+pub fn task(
+    name: &str,
+    after: &[String],
+    jobs: u32,
+    work_s: f64,
+    parallel_fraction: f64,
+    memory_mb_per_worker: u32,
+) -> StepSpec {
     StepSpec {
         name: name.into(),
         after: after.to_vec(),
@@ -26,12 +33,22 @@ pub fn task(name: &str, after: &[String], jobs: u32, work_s: f64, parallel_fract
 
 /// Validates a workflow from steps.
 pub fn workflow(steps: Vec<StepSpec>) -> Workflow {
-    Workflow::from_spec(&WorkflowSpec { name: "t".into(), steps, ..Default::default() }, "test").expect("valid test workflow")
+    Workflow::from_spec(
+        &WorkflowSpec {
+            name: "t".into(),
+            steps,
+            ..Default::default()
+        },
+        "test",
+    )
+    .expect("valid test workflow")
 }
 
 /// Loads an example workflow from the repository root.
 pub fn example(name: &str) -> Workflow {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
     Workflow::load(&path).expect("example workflow loads")
 }
 
@@ -53,9 +70,17 @@ impl StepPredictor for TablePredictor {
 /// The cheapest assignment of all options (dominated ones included) by enumeration: steps with
 /// `fixed[i] = Some(finish)` are given; free steps start at `max(ready[i], preds' finish)`. Returns
 /// `(cost, latency)` of the cheapest plan meeting `deadline_s`, or `None`.
-pub fn brute_force(wf: &Workflow, model: &Model, fixed: &[Option<f64>], ready: &[f64], deadline_s: f64) -> Option<(f64, f64)> {
+pub fn brute_force(
+    wf: &Workflow,
+    model: &Model,
+    fixed: &[Option<f64>],
+    ready: &[f64],
+    deadline_s: f64,
+) -> Option<(f64, f64)> {
     let n = wf.n_steps();
-    let opts: Vec<Vec<StepOption>> = (0..n).map(|i| model.options(i).copied().collect()).collect();
+    let opts: Vec<Vec<StepOption>> = (0..n)
+        .map(|i| model.options(i).copied().collect())
+        .collect();
     let mut idx = vec![0usize; n];
     let mut best: Option<(f64, f64)> = None;
     loop {
@@ -67,7 +92,11 @@ pub fn brute_force(wf: &Workflow, model: &Model, fixed: &[Option<f64>], ready: &
                 finish[i] = f;
                 continue;
             }
-            let start = wf.preds(id).iter().map(|p| finish[p.idx()]).fold(ready[i], f64::max);
+            let start = wf
+                .preds(id)
+                .iter()
+                .map(|p| finish[p.idx()])
+                .fold(ready[i], f64::max);
             finish[i] = start + opts[i][idx[i]].duration_s;
             cost += opts[i][idx[i]].cost_usd;
         }

@@ -1,7 +1,10 @@
 //! Plans: every feasible plan meets the SLO under its own model, an infeasible SLO gives a flagged
 //! best-effort plan, bad input gives errors that name the problem, and plans are deterministic.
 
-use optimizer::{ConfigSpace, Error, Knobs, Model, OraclePredictor, POLICY_NAMES, Solver, SubProblem, plan, plan_with_space, policy_by_name};
+use optimizer::{
+    ConfigSpace, Error, Knobs, Model, OraclePredictor, POLICY_NAMES, Solver, SubProblem, plan,
+    plan_with_space, policy_by_name,
+};
 use platform::{Platform, StepConfig};
 use proptest::prelude::*;
 
@@ -9,9 +12,16 @@ use crate::{example, task, workflow};
 
 /// The plan's latency and cost recomputed from its configurations with the model's option tables.
 fn recompute(wf: &workflow::Workflow, model: &Model, configs: &[StepConfig]) -> (f64, f64) {
-    let opts: Vec<_> = configs.iter().enumerate().map(|(i, c)| *model.lookup(i, *c).expect("plan uses a known config")).collect();
+    let opts: Vec<_> = configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| *model.lookup(i, *c).expect("plan uses a known config"))
+        .collect();
     let d: Vec<f64> = opts.iter().map(|o| o.duration_s).collect();
-    (wf.critical_path(&d).0, opts.iter().map(|o| o.cost_usd).sum())
+    (
+        wf.critical_path(&d).0,
+        opts.iter().map(|o| o.cost_usd).sum(),
+    )
 }
 
 proptest! {
@@ -74,21 +84,41 @@ fn bad_input_gives_errors_that_name_the_problem() {
     let wf = example("video.yaml");
     let platform = Platform::lambda();
     let oracle = OraclePredictor::new(&wf, &platform);
-    let e = plan(&wf, &platform, &oracle, 10.0, "fastest").unwrap_err().to_string();
+    let e = plan(&wf, &platform, &oracle, 10.0, "fastest")
+        .unwrap_err()
+        .to_string();
     for name in POLICY_NAMES {
         assert!(e.contains(name), "{e}");
     }
     assert!(e.contains("fastest"), "{e}");
     assert!(policy_by_name("Stepconf", &wf, &platform, &oracle, 10.0).is_err());
     for slo in [f64::NAN, -1.0, 0.0, f64::INFINITY] {
-        assert!(matches!(plan(&wf, &platform, &oracle, slo, "stepconf"), Err(Error::InvalidSlo { .. })), "{slo}");
+        assert!(
+            matches!(
+                plan(&wf, &platform, &oracle, slo, "stepconf"),
+                Err(Error::InvalidSlo { .. })
+            ),
+            "{slo}"
+        );
     }
     // A step whose workers need more memory than any size in the set.
     let big = workflow(vec![task("huge", &[], 4, 1.0, 0.5, 20_000)]);
     let o = OraclePredictor::new(&big, &platform);
-    let e = plan(&big, &platform, &o, 10.0, "stepconf").unwrap_err().to_string();
+    let e = plan(&big, &platform, &o, 10.0, "stepconf")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("huge") && e.contains("out of memory"), "{e}");
-    let e = Model::new(&wf, &platform, &oracle, &ConfigSpace { memory_mb: vec![], fan_out: vec![1], workers: vec![1] }).unwrap_err();
+    let e = Model::new(
+        &wf,
+        &platform,
+        &oracle,
+        &ConfigSpace {
+            memory_mb: vec![],
+            fan_out: vec![1],
+            workers: vec![1],
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("memory_mb is empty"), "{e}");
 }
 
@@ -105,8 +135,22 @@ fn plans_are_deterministic_and_serialise_to_the_cli_shape() {
         // Without parallelism no plan reaches 40 s (p = q = 1: the longest path needs ~160 s).
         assert_eq!(a.feasible, name != "no-no", "{name} at the workflow's SLO");
     }
-    let json = plan(&wf, &platform, &oracle, 40.0, "optimal").unwrap().to_json();
-    for key in ["\"policy\"", "\"slo_s\"", "\"latency_s_pred\"", "\"cost_usd_pred\"", "\"feasible\"", "\"critical_path\"", "\"memory_mb\"", "\"fan_out\"", "\"workers\"", "\"duration_s_pred\"", "\"sub_slo_s\""] {
+    let json = plan(&wf, &platform, &oracle, 40.0, "optimal")
+        .unwrap()
+        .to_json();
+    for key in [
+        "\"policy\"",
+        "\"slo_s\"",
+        "\"latency_s_pred\"",
+        "\"cost_usd_pred\"",
+        "\"feasible\"",
+        "\"critical_path\"",
+        "\"memory_mb\"",
+        "\"fan_out\"",
+        "\"workers\"",
+        "\"duration_s_pred\"",
+        "\"sub_slo_s\"",
+    ] {
         assert!(json.contains(key), "{key} missing");
     }
 }
@@ -114,7 +158,12 @@ fn plans_are_deterministic_and_serialise_to_the_cli_shape() {
 #[test]
 fn the_exact_plan_is_never_dearer_than_a_heuristic_on_the_examples() {
     let platform = Platform::lambda();
-    for (file, slo) in [("video.yaml", 30.0), ("video.yaml", 15.0), ("synthetic16.yaml", 40.0), ("synthetic16.yaml", 20.0)] {
+    for (file, slo) in [
+        ("video.yaml", 30.0),
+        ("video.yaml", 15.0),
+        ("synthetic16.yaml", 40.0),
+        ("synthetic16.yaml", 20.0),
+    ] {
         let wf = example(file);
         let oracle = OraclePredictor::new(&wf, &platform);
         let opt = plan(&wf, &platform, &oracle, slo, "optimal").unwrap();
@@ -122,7 +171,12 @@ fn the_exact_plan_is_never_dearer_than_a_heuristic_on_the_examples() {
         for name in ["stepconf", "no-no", "static", "intra-only", "inter-only"] {
             let p = plan(&wf, &platform, &oracle, slo, name).unwrap();
             if p.feasible {
-                assert!(p.cost_usd_pred >= opt.cost_usd_pred * (1.0 - 1e-12), "{file} {slo}: {name} {} < {}", p.cost_usd_pred, opt.cost_usd_pred);
+                assert!(
+                    p.cost_usd_pred >= opt.cost_usd_pred * (1.0 - 1e-12),
+                    "{file} {slo}: {name} {} < {}",
+                    p.cost_usd_pred,
+                    opt.cost_usd_pred
+                );
             }
         }
     }
@@ -142,18 +196,45 @@ fn sub_dag_with_finished_steps_is_solved_for_the_time_left() {
     let fixed = [Some(10.0), None, None];
     let ready = [0.0, 10.0, 0.0];
     let mut solver = Solver::default();
-    let sol = solver.solve(&model, model.fronts(), &SubProblem { fixed_finish_s: &fixed, ready_s: &ready, deadline_s: 40.0, robust_factor: &[] });
+    let sol = solver.solve(
+        &model,
+        model.fronts(),
+        &SubProblem {
+            fixed_finish_s: &fixed,
+            ready_s: &ready,
+            deadline_s: 40.0,
+            robust_factor: &[],
+        },
+    );
     assert!(sol.feasible && sol.proven_optimal);
     assert_eq!(sol.choice[0], None);
     assert!(sol.latency_s <= 40.0 + 1e-9 && sol.finish_s[1] >= 10.0);
     // With less time left the remaining steps cost at least as much.
     let fixed_late = [Some(30.0), None, None];
     let ready_late = [0.0, 30.0, 0.0];
-    let late = solver.solve(&model, model.fronts(), &SubProblem { fixed_finish_s: &fixed_late, ready_s: &ready_late, deadline_s: 40.0, robust_factor: &[] });
+    let late = solver.solve(
+        &model,
+        model.fronts(),
+        &SubProblem {
+            fixed_finish_s: &fixed_late,
+            ready_s: &ready_late,
+            deadline_s: 40.0,
+            robust_factor: &[],
+        },
+    );
     assert!(late.cost_usd >= sol.cost_usd * (1.0 - 1e-12));
     // A finished step already past the deadline: best effort (fastest), flagged.
     let fixed_over = [Some(45.0), None, None];
-    let over = solver.solve(&model, model.fronts(), &SubProblem { fixed_finish_s: &fixed_over, ready_s: &ready_late, deadline_s: 40.0, robust_factor: &[] });
+    let over = solver.solve(
+        &model,
+        model.fronts(),
+        &SubProblem {
+            fixed_finish_s: &fixed_over,
+            ready_s: &ready_late,
+            deadline_s: 40.0,
+            robust_factor: &[],
+        },
+    );
     assert!(!over.feasible);
     assert_eq!(over.choice, vec![None, Some(0), Some(0)]);
 }

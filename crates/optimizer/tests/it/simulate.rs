@@ -20,7 +20,16 @@ fn run_seed(file: &str, n_requests: u64, seed: u64, names: &[&str]) -> BTreeMap<
     let platform = Platform::lambda();
     let oracle = OraclePredictor::new(&wf, &platform);
     let slo = wf.slo_s.expect("examples have an SLO");
-    let sim = Simulation::new(&wf, &platform, SimOptions { n_requests, seed, ..SimOptions::default() }).unwrap();
+    let sim = Simulation::new(
+        &wf,
+        &platform,
+        SimOptions {
+            n_requests,
+            seed,
+            ..SimOptions::default()
+        },
+    )
+    .unwrap();
     names
         .iter()
         .map(|&name| {
@@ -42,13 +51,20 @@ fn cost(r: &BTreeMap<String, SimReport>, name: &str) -> f64 {
 fn video_dynamic_beats_static_and_replan_beats_stepconf() {
     let r = run_all("video.yaml", 200, &POLICY_NAMES);
     for (name, rep) in &r {
-        eprintln!("video {name:<11} attainment {:.3} cost {:.6}", rep.slo_attainment.unwrap(), rep.cost_usd.mean);
+        eprintln!(
+            "video {name:<11} attainment {:.3} cost {:.6}",
+            rep.slo_attainment.unwrap(),
+            rep.cost_usd.mean
+        );
     }
     // Measured (seed 1, 200 requests): stepconf 0.795, static 0.685, replan 0.985, optimal 0.0, no-no 0.0.
     assert!(att(&r, "stepconf") >= att(&r, "static") + 0.05);
     assert!(att(&r, "replan") >= 0.95);
     assert!(att(&r, "replan") >= att(&r, "stepconf") + 0.1);
-    assert!(att(&r, "optimal") < 0.2, "a plan tight to the SLO in predicted means misses under noise");
+    assert!(
+        att(&r, "optimal") < 0.2,
+        "a plan tight to the SLO in predicted means misses under noise"
+    );
     // Measured cost ratio replan / optimal: 1.149 (replan plans well inside the SLO; optimal misses it).
     assert!(cost(&r, "replan") <= 1.2 * cost(&r, "optimal"));
     // No-no cannot reach 30 s without parallelism and costs more than twice StepConf.
@@ -58,9 +74,17 @@ fn video_dynamic_beats_static_and_replan_beats_stepconf() {
 
 #[test]
 fn synthetic16_dynamic_beats_static() {
-    let r = run_all("synthetic16.yaml", 200, &["stepconf", "static", "optimal", "no-no", "replan"]);
+    let r = run_all(
+        "synthetic16.yaml",
+        200,
+        &["stepconf", "static", "optimal", "no-no", "replan"],
+    );
     for (name, rep) in &r {
-        eprintln!("synthetic16 {name:<11} attainment {:.3} cost {:.6}", rep.slo_attainment.unwrap(), rep.cost_usd.mean);
+        eprintln!(
+            "synthetic16 {name:<11} attainment {:.3} cost {:.6}",
+            rep.slo_attainment.unwrap(),
+            rep.cost_usd.mean
+        );
     }
     // Measured (seed 1, 200 requests): stepconf 0.965, static 0.915, replan 0.99, optimal 0.0.
     assert!(att(&r, "stepconf") >= att(&r, "static") + 0.02);
@@ -82,10 +106,21 @@ fn more_seeds_keep_the_relations() {
     // 0.990/0.980 at 1.02x/1.03x.
     for seed in [2, 3] {
         for file in ["video.yaml", "synthetic16.yaml"] {
-            let r = run_seed(file, 200, seed, &["stepconf", "static", "optimal", "replan"]);
-            assert!(att(&r, "stepconf") > att(&r, "static"), "{file} seed {seed}");
+            let r = run_seed(
+                file,
+                200,
+                seed,
+                &["stepconf", "static", "optimal", "replan"],
+            );
+            assert!(
+                att(&r, "stepconf") > att(&r, "static"),
+                "{file} seed {seed}"
+            );
             assert!(att(&r, "replan") >= 0.95, "{file} seed {seed}");
-            assert!(cost(&r, "replan") <= 1.25 * cost(&r, "optimal"), "{file} seed {seed}");
+            assert!(
+                cost(&r, "replan") <= 1.25 * cost(&r, "optimal"),
+                "{file} seed {seed}"
+            );
         }
     }
 }

@@ -15,17 +15,29 @@ fn profiling_is_deterministic_and_seeded() {
     let c = profile_step(&platform, step, &grid, 5, 8);
     assert!(!a.is_empty());
     assert_eq!(a, b);
-    let bits = |s: &[perfmodel::Sample]| s.iter().map(|x| x.duration_s.to_bits()).collect::<Vec<_>>();
+    let bits =
+        |s: &[perfmodel::Sample]| s.iter().map(|x| x.duration_s.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a), bits(&b));
-    assert_ne!(bits(&a), bits(&c), "another seed draws other storage latencies");
-    assert_eq!(probe_mapping_delay(&platform, 5, 7), probe_mapping_delay(&platform, 5, 7));
+    assert_ne!(
+        bits(&a),
+        bits(&c),
+        "another seed draws other storage latencies"
+    );
+    assert_eq!(
+        probe_mapping_delay(&platform, 5, 7),
+        probe_mapping_delay(&platform, 5, 7)
+    );
 }
 
 #[test]
 fn same_seed_same_model_bytes_and_json_round_trip() {
     let wf = crate::example("video");
     let platform = platform::Platform::lambda();
-    let opts = ProfileOptions { seed: 3, reps_train: 5, ..ProfileOptions::default() };
+    let opts = ProfileOptions {
+        seed: 3,
+        reps_train: 5,
+        ..ProfileOptions::default()
+    };
     let m1 = fit_workflow(&platform, &wf, &opts, FitOptions::default()).unwrap();
     let m2 = fit_workflow(&platform, &wf, &opts, FitOptions::default()).unwrap();
     let json = m1.to_json();
@@ -33,6 +45,8 @@ fn same_seed_same_model_bytes_and_json_round_trip() {
     let back = PerfModel::from_json(&json, "m.json").unwrap();
     assert_eq!(back, m1);
     assert_eq!(back.to_json(), json);
-    let e = PerfModel::from_json("{\"workflow\": 1}", "m.json").unwrap_err().to_string();
+    let e = PerfModel::from_json("{\"workflow\": 1}", "m.json")
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("m.json: invalid model"), "{e}");
 }

@@ -16,10 +16,12 @@ pub fn repo() -> PathBuf {
 
 /// The SLApp `evaluations/alg` folder of the shared data.
 pub fn slapp_alg() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/slapp-perfcost/evaluations/alg")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/slapp-perfcost/evaluations/alg")
 }
 
 /// Loads an example workflow.
 pub fn example(name: &str) -> workflow::Workflow {
-    workflow::Workflow::load(&repo().join(format!("examples/{name}.yaml"))).expect("example workflow")
+    workflow::Workflow::load(&repo().join(format!("examples/{name}.yaml")))
+        .expect("example workflow")
 }

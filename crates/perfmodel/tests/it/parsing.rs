@@ -7,8 +7,11 @@ use perfmodel::sample::parse_csv;
 #[test]
 fn reads_every_slapp_graph() {
     let mut n_graphs = 0;
-    let mut dirs: Vec<_> =
-        std::fs::read_dir(crate::slapp_alg()).expect("shared data present").flatten().map(|e| e.path()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(crate::slapp_alg())
+        .expect("shared data present")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     dirs.sort();
     for dir in dirs {
         let app = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -19,14 +22,24 @@ fn reads_every_slapp_graph() {
         let g = read_dot(&path).unwrap_or_else(|e| panic!("{e}"));
         let s = perf_profile_samples(&g, &path.display().to_string(), "").unwrap();
         // Every function node has a 16-point profile 128..3008 MB in steps of 192 MB, in ms -> s.
-        let n_fn = g.nodes.iter().filter(|n| n.attrs.contains_key("perf_profile")).count();
+        let n_fn = g
+            .nodes
+            .iter()
+            .filter(|n| n.attrs.contains_key("perf_profile"))
+            .count();
         assert!(n_fn >= 1, "{app}");
         assert_eq!(s.len(), 16 * n_fn, "{app}");
         assert!(
-            s.iter().all(|x| x.memory_mb >= 128 && x.memory_mb <= 3008 && x.duration_s > 0.1 && x.duration_s < 10.0),
+            s.iter().all(|x| x.memory_mb >= 128
+                && x.memory_mb <= 3008
+                && x.duration_s > 0.1
+                && x.duration_s < 10.0),
             "{app}"
         );
-        assert!(g.nodes.iter().any(|n| n.id == "Start") && g.nodes.iter().any(|n| n.id == "End"), "{app}");
+        assert!(
+            g.nodes.iter().any(|n| n.id == "Start") && g.nodes.iter().any(|n| n.id == "End"),
+            "{app}"
+        );
         n_graphs += 1;
     }
     assert_eq!(n_graphs, 3, "App1..App3 carry graphs");
@@ -34,22 +47,40 @@ fn reads_every_slapp_graph() {
     let g = read_dot(&crate::slapp_alg().join("App1/App1_G.dot")).unwrap();
     let s = perf_profile_samples(&g, "App1", "").unwrap();
     assert!((s[0].duration_s - 2.898_218_899_999_999_4).abs() < 1e-12 && s[0].function == "2");
-    assert!(g.edges.iter().any(|e| e.from == "2" && e.to == "End" && e.attrs["weight"] == "0.9"));
+    assert!(
+        g.edges
+            .iter()
+            .any(|e| e.from == "2" && e.to == "End" && e.attrs["weight"] == "0.9")
+    );
 }
 
 #[test]
 fn malformed_dot_names_the_line() {
     let cases = [
-        ("digraph {\n  a [perf_profile=\"{128: 10, 256 20}\"];\n}\n", 2, "entry 2"),
+        (
+            "digraph {\n  a [perf_profile=\"{128: 10, 256 20}\"];\n}\n",
+            2,
+            "entry 2",
+        ),
         ("digraph {\n  a;\n  b [x=\"open\n\n", 3, "unterminated"),
         ("graph {\n  a -> b;\n}\n", 2, "edge operator"),
-        ("digraph {\n  a [perf_profile=\"{128: -5}\"];\n}\n", 2, "must be > 0"),
+        (
+            "digraph {\n  a [perf_profile=\"{128: -5}\"];\n}\n",
+            2,
+            "must be > 0",
+        ),
         ("digraph {\n  subgraph s { a }\n}\n", 2, "subgraphs"),
         ("tree {\n}\n", 1, "expected 'graph' or 'digraph'"),
     ];
     for (text, line, what) in cases {
-        let e = parse_dot(text, "bad.dot").and_then(|g| perf_profile_samples(&g, "bad.dot", "")).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("bad.dot:{line}:")) && e.contains(what), "{text:?}: {e}");
+        let e = parse_dot(text, "bad.dot")
+            .and_then(|g| perf_profile_samples(&g, "bad.dot", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("bad.dot:{line}:")) && e.contains(what),
+            "{text:?}: {e}"
+        );
     }
 }
 
@@ -66,7 +97,11 @@ fn reads_csv_samples_with_defaults() {
 fn malformed_csv_names_the_line() {
     let h = "function,memory_mb,fan_out,jobs,duration_s\n";
     let cases = [
-        (format!("{h}f,1024,2,4,1.0\nf,1024,8,4,1.0\n"), 3, "jobs = 4 < fan_out = 8"),
+        (
+            format!("{h}f,1024,2,4,1.0\nf,1024,8,4,1.0\n"),
+            3,
+            "jobs = 4 < fan_out = 8",
+        ),
         (format!("{h}f,1024,2,4\n"), 2, "4 fields, the header has 5"),
         (format!("{h}\n# c\nf,1024,0,4,1.0\n"), 4, "fan_out = 0"),
         (format!("{h}f,1024,2,4,-1\n"), 2, "duration_s = -1"),
@@ -75,8 +110,13 @@ fn malformed_csv_names_the_line() {
     ];
     for (text, line, what) in cases {
         let e = parse_csv(&text, "bad.csv").unwrap_err().to_string();
-        assert!(e.starts_with(&format!("bad.csv:{line}:")) && e.contains(what), "{text:?}: {e}");
+        assert!(
+            e.starts_with(&format!("bad.csv:{line}:")) && e.contains(what),
+            "{text:?}: {e}"
+        );
     }
-    let e = perfmodel::sample::read_csv(std::path::Path::new("/nonexistent/s.csv")).unwrap_err().to_string();
+    let e = perfmodel::sample::read_csv(std::path::Path::new("/nonexistent/s.csv"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/s.csv"), "{e}");
 }

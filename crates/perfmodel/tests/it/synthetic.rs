@@ -2,7 +2,9 @@
 //! mapping delay), up to a stated tolerance.
 
 use perfmodel::fit::fit_function;
-use perfmodel::{DurationModel, Eq1, FitOptions, MappingDelay, ModelChoice, PlatformFacts, Sample, StepModel};
+use perfmodel::{
+    DurationModel, Eq1, FitOptions, MappingDelay, ModelChoice, PlatformFacts, Sample, StepModel,
+};
 use platform::StepConfig;
 
 fn facts() -> PlatformFacts {
@@ -32,7 +34,11 @@ fn samples_of(truth: &StepModel, memories: &[u32]) -> Vec<Sample> {
 }
 
 fn eq1_only() -> FitOptions {
-    FitOptions { choice: ModelChoice::Eq1, tail: false, ..FitOptions::default() }
+    FitOptions {
+        choice: ModelChoice::Eq1,
+        tail: false,
+        ..FitOptions::default()
+    }
 }
 
 /// Relative tolerance on recovered parameters: the data are exact, so only the solver's convergence
@@ -45,50 +51,128 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn recovers_case2_and_mapping_delay() {
-    let c2 = Eq1::Case2 { alpha2_s: 0.8, beta2: 0.15, phi2_s: 0.12 };
+    let c2 = Eq1::Case2 {
+        alpha2_s: 0.8,
+        beta2: 0.15,
+        phi2_s: 0.12,
+    };
     let truth = StepModel {
         name: "f".into(),
         jobs: 64,
-        duration: DurationModel::Eq1 { features: perfmodel::Features::Rounds, low: c2, high: c2 },
-        mapping: MappingDelay { per_instance_s: 0.01, knee: 15, growth_s: 0.0 },
+        duration: DurationModel::Eq1 {
+            features: perfmodel::Features::Rounds,
+            low: c2,
+            high: c2,
+        },
+        mapping: MappingDelay {
+            per_instance_s: 0.01,
+            knee: 15,
+            growth_s: 0.0,
+        },
         tail: Default::default(),
     };
     let s = samples_of(&truth, &[512, 1024, 1536, 2048, 4096, 8192]);
     let m = fit_function("f", &s, &facts(), eq1_only()).unwrap();
-    let DurationModel::Eq1 { low: Eq1::Case2 { alpha2_s, beta2, phi2_s }, high, .. } = m.duration else { panic!("{m:?}") };
-    assert!(close(alpha2_s, 0.8) && close(beta2, 0.15) && close(phi2_s, 0.12), "{m:?}");
+    let DurationModel::Eq1 {
+        low: Eq1::Case2 {
+            alpha2_s,
+            beta2,
+            phi2_s,
+        },
+        high,
+        ..
+    } = m.duration
+    else {
+        panic!("{m:?}")
+    };
+    assert!(
+        close(alpha2_s, 0.8) && close(beta2, 0.15) && close(phi2_s, 0.12),
+        "{m:?}"
+    );
     assert!(close(m.mapping.per_instance_s, 0.01), "{m:?}");
-    let Eq1::Case2 { alpha2_s, beta2, phi2_s } = high else { panic!("high segment should be case 2: {m:?}") };
-    assert!(close(alpha2_s, 0.8) && close(beta2, 0.15) && close(phi2_s, 0.12), "{m:?}");
+    let Eq1::Case2 {
+        alpha2_s,
+        beta2,
+        phi2_s,
+    } = high
+    else {
+        panic!("high segment should be case 2: {m:?}")
+    };
+    assert!(
+        close(alpha2_s, 0.8) && close(beta2, 0.15) && close(phi2_s, 0.12),
+        "{m:?}"
+    );
 }
 
 #[test]
 fn recovers_case1_above_m_s() {
-    let low = Eq1::Case2 { alpha2_s: 0.5, beta2: 0.05, phi2_s: 0.1 };
-    let high = Eq1::Case1 { alpha1_s: 0.9, beta1_s: 0.3, alpha2: 0.4, phi1_s: 0.2 };
+    let low = Eq1::Case2 {
+        alpha2_s: 0.5,
+        beta2: 0.05,
+        phi2_s: 0.1,
+    };
+    let high = Eq1::Case1 {
+        alpha1_s: 0.9,
+        beta1_s: 0.3,
+        alpha2: 0.4,
+        phi1_s: 0.2,
+    };
     let truth = StepModel {
         name: "f".into(),
         jobs: 64,
-        duration: DurationModel::Eq1 { features: perfmodel::Features::Rounds, low, high },
-        mapping: MappingDelay { per_instance_s: 0.008, knee: 31, growth_s: 0.0 },
+        duration: DurationModel::Eq1 {
+            features: perfmodel::Features::Rounds,
+            low,
+            high,
+        },
+        mapping: MappingDelay {
+            per_instance_s: 0.008,
+            knee: 31,
+            growth_s: 0.0,
+        },
         tail: Default::default(),
     };
-    let s = samples_of(&truth, &[512, 768, 1024, 1280, 1536, 2048, 3072, 4096, 6144, 8192, 10_240]);
+    let s = samples_of(
+        &truth,
+        &[
+            512, 768, 1024, 1280, 1536, 2048, 3072, 4096, 6144, 8192, 10_240,
+        ],
+    );
     let m = fit_function("f", &s, &facts(), eq1_only()).unwrap();
     let DurationModel::Eq1 {
-        low: Eq1::Case2 { alpha2_s, beta2, phi2_s },
-        high: Eq1::Case1 { alpha1_s, beta1_s, alpha2, phi1_s },
+        low: Eq1::Case2 {
+            alpha2_s,
+            beta2,
+            phi2_s,
+        },
+        high:
+            Eq1::Case1 {
+                alpha1_s,
+                beta1_s,
+                alpha2,
+                phi1_s,
+            },
         ..
     } = m.duration
     else {
         panic!("expected case 2 below m_s and case 1 above: {m:?}")
     };
-    assert!(close(alpha2_s, 0.5) && close(beta2, 0.05) && close(phi2_s, 0.1), "{m:?}");
-    assert!(close(alpha1_s, 0.9) && close(beta1_s, 0.3) && close(alpha2, 0.4) && close(phi1_s, 0.2), "{m:?}");
+    assert!(
+        close(alpha2_s, 0.5) && close(beta2, 0.05) && close(phi2_s, 0.1),
+        "{m:?}"
+    );
+    assert!(
+        close(alpha1_s, 0.9) && close(beta1_s, 0.3) && close(alpha2, 0.4) && close(phi1_s, 0.2),
+        "{m:?}"
+    );
     assert!(close(m.mapping.per_instance_s, 0.008), "{m:?}");
     // Predictions then match the truth everywhere, also off the sampled grid.
     let f = facts();
-    for cfg in [StepConfig::new(700, 3, 3), StepConfig::new(9000, 32, 8), StepConfig::new(1769, 64, 1)] {
+    for cfg in [
+        StepConfig::new(700, 3, 3),
+        StepConfig::new(9000, 32, 8),
+        StepConfig::new(1769, 64, 1),
+    ] {
         let (a, b) = (m.duration_s(&f, cfg), truth.duration_s(&f, cfg));
         assert!((a - b).abs() <= 1e-5 * b, "{cfg}: {a} vs {b}");
     }
@@ -99,16 +183,29 @@ fn paper_features_are_eq1_verbatim() {
     // With the paper's features, the prediction is exactly t_map(p) + Eq. 1 with gamma_bar = jobs / p
     // and k = min(m / m_s, q) (hand-computed; tolerance 1e-12 s).
     let f = facts();
-    let high = Eq1::Case1 { alpha1_s: 0.9, beta1_s: 0.3, alpha2: 0.4, phi1_s: 0.2 };
+    let high = Eq1::Case1 {
+        alpha1_s: 0.9,
+        beta1_s: 0.3,
+        alpha2: 0.4,
+        phi1_s: 0.2,
+    };
     let m = StepModel {
         name: "f".into(),
         jobs: 10,
         duration: DurationModel::Eq1 {
             features: perfmodel::Features::Paper,
-            low: Eq1::Case2 { alpha2_s: 1.0, beta2: 0.0, phi2_s: 0.0 },
+            low: Eq1::Case2 {
+                alpha2_s: 1.0,
+                beta2: 0.0,
+                phi2_s: 0.0,
+            },
             high,
         },
-        mapping: MappingDelay { per_instance_s: 0.01, knee: 100, growth_s: 0.0 },
+        mapping: MappingDelay {
+            per_instance_s: 0.01,
+            knee: 100,
+            growth_s: 0.0,
+        },
         tail: Default::default(),
     };
     let cfg = StepConfig::new(4096, 4, 8);
@@ -122,14 +219,40 @@ fn paper_features_are_eq1_verbatim() {
 
 #[test]
 fn too_few_samples_is_an_error_not_a_panic() {
-    let e = fit_function("f", &[], &facts(), FitOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("function 'f'") && e.contains("no samples"), "{e}");
-    let one = [Sample { function: "f".into(), memory_mb: 1024, fan_out: 1, workers: 1, jobs: 1, duration_s: 1.0 }];
-    let e = perfmodel::fit::cross_validate("f", &one, &facts(), FitOptions::default(), 2).unwrap_err().to_string();
+    let e = fit_function("f", &[], &facts(), FitOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("function 'f'") && e.contains("no samples"),
+        "{e}"
+    );
+    let one = [Sample {
+        function: "f".into(),
+        memory_mb: 1024,
+        fan_out: 1,
+        workers: 1,
+        jobs: 1,
+        duration_s: 1.0,
+    }];
+    let e = perfmodel::fit::cross_validate("f", &one, &facts(), FitOptions::default(), 2)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cross-validation needs 2"), "{e}");
-    let bad = [Sample { function: "f".into(), memory_mb: 1024, fan_out: 0, workers: 1, jobs: 1, duration_s: f64::NAN }];
-    let e = fit_function("f", &bad, &facts(), FitOptions::default()).unwrap_err().to_string();
-    assert!(e.starts_with("function 'f', sample 0:") && e.contains("fan_out = 0"), "{e}");
+    let bad = [Sample {
+        function: "f".into(),
+        memory_mb: 1024,
+        fan_out: 0,
+        workers: 1,
+        jobs: 1,
+        duration_s: f64::NAN,
+    }];
+    let e = fit_function("f", &bad, &facts(), FitOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("function 'f', sample 0:") && e.contains("fan_out = 0"),
+        "{e}"
+    );
     // One sample still fits (a constant), without panicking.
     let m = fit_function("f", &one, &facts(), FitOptions::default()).unwrap();
     let d = m.duration_s(&facts(), StepConfig::new(1024, 1, 1));

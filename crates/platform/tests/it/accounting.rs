@@ -16,7 +16,10 @@ fn random_workflow() -> impl Strategy<Value = (Workflow, Vec<StepConfig>)> {
                     .map(|i| StepSpec {
                         name: format!("s{i}"),
                         // Edges only from lower to higher index: acyclic by construction.
-                        after: (0..i).filter(|&j| adj[i][j]).map(|j| format!("s{j}")).collect(),
+                        after: (0..i)
+                            .filter(|&j| adj[i][j])
+                            .map(|j| format!("s{j}"))
+                            .collect(),
                         jobs: Some(params[i].0),
                         work_s: Some(params[i].1),
                         parallel_fraction: Some(params[i].2),
@@ -26,7 +29,15 @@ fn random_workflow() -> impl Strategy<Value = (Workflow, Vec<StepConfig>)> {
                         ..Default::default()
                     })
                     .collect();
-                let wf = Workflow::from_spec(&WorkflowSpec { name: "rand".into(), steps, ..Default::default() }, "prop").unwrap();
+                let wf = Workflow::from_spec(
+                    &WorkflowSpec {
+                        name: "rand".into(),
+                        steps,
+                        ..Default::default()
+                    },
+                    "prop",
+                )
+                .unwrap();
                 let configs = (0..n)
                     .map(|i| {
                         let memory_mb = [512, 1024, 2048, 4096][params[i].3];

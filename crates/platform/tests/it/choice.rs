@@ -5,14 +5,22 @@ use workflow::{ChoiceSpec, StepSpec};
 
 use crate::{deterministic, run_fixed, task, workflow};
 
-
 #[test]
 fn choice_runs_one_branch_and_the_join_always_runs() {
     let choice = StepSpec {
         name: "c".into(),
         kind: Some("choice".into()),
         after: vec!["a".into()],
-        choices: vec![ChoiceSpec { next: "x".into(), probability: Some(0.25) }, ChoiceSpec { next: "y".into(), probability: None }],
+        choices: vec![
+            ChoiceSpec {
+                next: "x".into(),
+                probability: Some(0.25),
+            },
+            ChoiceSpec {
+                next: "y".into(),
+                probability: None,
+            },
+        ],
         ..Default::default()
     };
     let wf = workflow(vec![
@@ -33,9 +41,16 @@ fn choice_runs_one_branch_and_the_join_always_runs() {
     // Binomial(2000, 0.25): mean 500, sd 19.4; 5 sd either side.
     assert!((403..=597).contains(&x_runs), "x ran {x_runs} times");
     for rec in &r.request_records {
-        let expected = if rec.step_duration_s[2].is_some() { 4.0 } else { 6.0 };
+        let expected = if rec.step_duration_s[2].is_some() {
+            4.0
+        } else {
+            6.0
+        };
         assert_eq!(rec.latency_s, expected);
-        assert_eq!(rec.step_duration_s[2].is_some(), rec.step_duration_s[3].is_none());
+        assert_eq!(
+            rec.step_duration_s[2].is_some(),
+            rec.step_duration_s[3].is_none()
+        );
         // Transitions: a, c, one branch, join = 4; the choice step costs nothing else.
     }
 }
@@ -48,11 +63,32 @@ fn fail_steps_mark_requests_failed() {
         after: vec!["a".into()],
         ..Default::default()
     };
-    let fail = StepSpec { name: "boom".into(), kind: Some("fail".into()), after: vec!["c".into()], ..Default::default() };
-    let wf = workflow(vec![task("a", &[], 1, 1.0, 0.0), choice, fail, task("ok", &["c"], 1, 1.0, 0.0)]);
+    let fail = StepSpec {
+        name: "boom".into(),
+        kind: Some("fail".into()),
+        after: vec!["c".into()],
+        ..Default::default()
+    };
+    let wf = workflow(vec![
+        task("a", &[], 1, 1.0, 0.0),
+        choice,
+        fail,
+        task("ok", &["c"], 1, 1.0, 0.0),
+    ]);
     let platform = deterministic(|_| {});
-    let r = run_fixed(&wf, &platform, vec![StepConfig::new(1769, 1, 1); 4], 400, 10.0, 2);
+    let r = run_fixed(
+        &wf,
+        &platform,
+        vec![StepConfig::new(1769, 1, 1); 4],
+        400,
+        10.0,
+        2,
+    );
     assert_eq!(r.n_failed, r.steps[2].n_runs);
     assert_eq!(r.steps[2].n_runs + r.steps[3].n_runs, 400);
-    assert!(r.n_failed > 120 && r.n_failed < 280, "uniform choice: {}", r.n_failed);
+    assert!(
+        r.n_failed > 120 && r.n_failed < 280,
+        "uniform choice: {}",
+        r.n_failed
+    );
 }

@@ -6,14 +6,27 @@ use workflow::Workflow;
 fn video() -> (Workflow, Vec<platform::StepConfig>) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let wf = Workflow::load(&dir.join("video.yaml")).unwrap();
-    let cfg = StaticConfig::load(&dir.join("video.config.yaml")).unwrap().resolve(&wf, &Platform::lambda(), "cfg").unwrap();
+    let cfg = StaticConfig::load(&dir.join("video.config.yaml"))
+        .unwrap()
+        .resolve(&wf, &Platform::lambda(), "cfg")
+        .unwrap();
     (wf, cfg)
 }
 
 fn run_json(wf: &Workflow, cfg: &[platform::StepConfig], seed: u64) -> String {
     let platform = Platform::lambda();
-    let opts = SimOptions { n_requests: 200, arrivals: Arrivals::Poisson { rate_per_s: 2.0 }, seed, keep_records: true, ..SimOptions::default() };
-    Simulation::new(wf, &platform, opts).unwrap().run(&mut StaticPolicy::new("static", cfg.to_vec())).unwrap().to_json()
+    let opts = SimOptions {
+        n_requests: 200,
+        arrivals: Arrivals::Poisson { rate_per_s: 2.0 },
+        seed,
+        keep_records: true,
+        ..SimOptions::default()
+    };
+    Simulation::new(wf, &platform, opts)
+        .unwrap()
+        .run(&mut StaticPolicy::new("static", cfg.to_vec()))
+        .unwrap()
+        .to_json()
 }
 
 #[test]
@@ -31,10 +44,12 @@ fn results_do_not_depend_on_threads() {
     let (wf, cfg) = video();
     let sequential: Vec<String> = (0..4).map(|s| run_json(&wf, &cfg, s)).collect();
     let parallel: Vec<String> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4).map(|s| {
-            let (wf, cfg) = (&wf, &cfg);
-            scope.spawn(move || run_json(wf, cfg, s))
-        }).collect();
+        let handles: Vec<_> = (0..4)
+            .map(|s| {
+                let (wf, cfg) = (&wf, &cfg);
+                scope.spawn(move || run_json(wf, cfg, s))
+            })
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(sequential, parallel);

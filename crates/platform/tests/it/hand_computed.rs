@@ -22,13 +22,24 @@ fn two_step_chain_latency_and_cost() {
     b.input_mb = Some(9.0);
     let wf = workflow(vec![task("a", &[], 4, 2.0, 0.5), b]);
     let platform = deterministic(|_| {});
-    let r = run_fixed(&wf, &platform, vec![StepConfig::new(1769, 2, 2), StepConfig::new(3538, 1, 1)], 3, 100.0, 7);
+    let r = run_fixed(
+        &wf,
+        &platform,
+        vec![StepConfig::new(1769, 2, 2), StepConfig::new(3538, 1, 1)],
+        3,
+        100.0,
+        7,
+    );
     let cost_a = 2.0 * (4.0 * 1769.0 / 1024.0 * PRICE_GB_S + PRICE_REQ);
     let cost_b = 3.1 * 3538.0 / 1024.0 * PRICE_GB_S + PRICE_REQ;
     let cost = cost_a + cost_b + 4.0 * PRICE_TRANSITION;
     for rec in &r.request_records {
         assert_eq!(rec.latency_s, 7.1, "request {}", rec.request_idx);
-        assert!((rec.cost_usd - cost).abs() < 1e-15, "{} vs {cost}", rec.cost_usd);
+        assert!(
+            (rec.cost_usd - cost).abs() < 1e-15,
+            "{} vs {cost}",
+            rec.cost_usd
+        );
         assert_eq!(rec.step_duration_s, vec![Some(4.0), Some(3.1)]);
     }
     assert_eq!(r.latency_s.p99, 7.1);
@@ -47,7 +58,14 @@ fn cold_start_then_warm_reuse() {
     });
     // Arrivals at 0, 100, 200 s: the second reuses the instance freed at 2 s (idle 98 s < 150 s);
     // the third finds it idle since 101 s (99 s), warm again.
-    let r = run_fixed(&wf, &platform, vec![StepConfig::new(1769, 1, 1)], 3, 100.0, 1);
+    let r = run_fixed(
+        &wf,
+        &platform,
+        vec![StepConfig::new(1769, 1, 1)],
+        3,
+        100.0,
+        1,
+    );
     let lat: Vec<f64> = r.request_records.iter().map(|x| x.latency_s).collect();
     assert_eq!(lat, vec![2.0, 1.0, 1.0]);
     assert_eq!(r.request_records[0].n_cold_starts, 1);
@@ -58,7 +76,11 @@ fn cold_start_then_warm_reuse() {
         s.keep_alive_s = 50.0;
     });
     let r = run_fixed(&wf, &short, vec![StepConfig::new(1769, 1, 1)], 3, 100.0, 1);
-    assert!(r.request_records.iter().all(|x| x.latency_s == 2.0 && x.n_cold_starts == 1));
+    assert!(
+        r.request_records
+            .iter()
+            .all(|x| x.latency_s == 2.0 && x.n_cold_starts == 1)
+    );
     // The step's own cold_start_s overrides the profile's mean; cold time is billed.
     let mut f = task("f", &[], 1, 1.0, 0.0);
     f.cold_start_s = Some(0.5);
@@ -77,9 +99,26 @@ fn warm_pool_is_per_function_and_memory() {
     b.function = Some("shared".into());
     let wf = workflow(vec![a, b]);
     let platform = deterministic(|s| s.cold_start.mean_s = 1.0);
-    let same = run_fixed(&wf, &platform, vec![StepConfig::new(1769, 1, 1); 2], 1, 1.0, 1);
-    assert_eq!(same.request_records[0].n_cold_starts, 1, "b reuses a's instance");
-    let diff = run_fixed(&wf, &platform, vec![StepConfig::new(1769, 1, 1), StepConfig::new(2048, 1, 1)], 1, 1.0, 1);
+    let same = run_fixed(
+        &wf,
+        &platform,
+        vec![StepConfig::new(1769, 1, 1); 2],
+        1,
+        1.0,
+        1,
+    );
+    assert_eq!(
+        same.request_records[0].n_cold_starts, 1,
+        "b reuses a's instance"
+    );
+    let diff = run_fixed(
+        &wf,
+        &platform,
+        vec![StepConfig::new(1769, 1, 1), StepConfig::new(2048, 1, 1)],
+        1,
+        1.0,
+        1,
+    );
     assert_eq!(diff.request_records[0].n_cold_starts, 2);
 }
 
@@ -106,16 +145,32 @@ fn mapping_delay_delays_later_instances() {
 fn infeasible_configs_name_the_step() {
     let wf = workflow(vec![task("resize", &[], 4, 1.0, 0.0)]);
     let platform = deterministic(|_| {});
-    let opts = SimOptions { n_requests: 1, arrivals: Arrivals::Fixed { rate_per_s: 1.0 }, ..SimOptions::default() };
+    let opts = SimOptions {
+        n_requests: 1,
+        arrivals: Arrivals::Fixed { rate_per_s: 1.0 },
+        ..SimOptions::default()
+    };
     let sim = Simulation::new(&wf, &platform, opts).unwrap();
     for (cfg, needle) in [
-        (StepConfig::new(512, 1, 4), "out of memory: 4 workers x 256 MB per worker = 1024 MB > 512 MB"),
+        (
+            StepConfig::new(512, 1, 4),
+            "out of memory: 4 workers x 256 MB per worker = 1024 MB > 512 MB",
+        ),
         (StepConfig::new(64, 1, 1), "memory 64 MB is not offered"),
-        (StepConfig::new(20_000, 1, 1), "memory 20000 MB is not offered"),
-        (StepConfig::new(1024, 8, 1), "fan_out 8 exceeds the step's 4 jobs"),
+        (
+            StepConfig::new(20_000, 1, 1),
+            "memory 20000 MB is not offered",
+        ),
+        (
+            StepConfig::new(1024, 8, 1),
+            "fan_out 8 exceeds the step's 4 jobs",
+        ),
         (StepConfig::new(1024, 1, 0), "workers must be >= 1"),
     ] {
-        let e = sim.run(&mut StaticPolicy::new("s", vec![cfg])).unwrap_err().to_string();
+        let e = sim
+            .run(&mut StaticPolicy::new("s", vec![cfg]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("step 'resize'") && e.contains(needle), "{e}");
     }
 }

@@ -7,11 +7,19 @@ mod determinism;
 mod examples;
 mod hand_computed;
 
-use platform::{Arrivals, Platform, PlatformSpec, SimOptions, SimReport, Simulation, StaticPolicy, StepConfig};
+use platform::{
+    Arrivals, Platform, PlatformSpec, SimOptions, SimReport, Simulation, StaticPolicy, StepConfig,
+};
 use workflow::{StepSpec, Workflow, WorkflowSpec};
 
 /// A task step spec with the given work and no I/O.
-pub fn task(name: &str, after: &[&str], jobs: u32, work_s: f64, parallel_fraction: f64) -> StepSpec {
+pub fn task(
+    name: &str,
+    after: &[&str],
+    jobs: u32,
+    work_s: f64,
+    parallel_fraction: f64,
+) -> StepSpec {
     StepSpec {
         name: name.into(),
         after: after.iter().map(|s| s.to_string()).collect(),
@@ -25,19 +33,39 @@ pub fn task(name: &str, after: &[&str], jobs: u32, work_s: f64, parallel_fractio
 
 /// Validates a workflow from steps.
 pub fn workflow(steps: Vec<StepSpec>) -> Workflow {
-    Workflow::from_spec(&WorkflowSpec { name: "t".into(), steps, ..Default::default() }, "test").expect("valid test workflow")
+    Workflow::from_spec(
+        &WorkflowSpec {
+            name: "t".into(),
+            steps,
+            ..Default::default()
+        },
+        "test",
+    )
+    .expect("valid test workflow")
 }
 
 /// Runs `n` requests at fixed arrivals every `gap_s` under static configs.
-pub fn run_fixed(wf: &Workflow, platform: &Platform, configs: Vec<StepConfig>, n: u64, gap_s: f64, seed: u64) -> SimReport {
+pub fn run_fixed(
+    wf: &Workflow,
+    platform: &Platform,
+    configs: Vec<StepConfig>,
+    n: u64,
+    gap_s: f64,
+    seed: u64,
+) -> SimReport {
     let opts = SimOptions {
         n_requests: n,
-        arrivals: Arrivals::Fixed { rate_per_s: 1.0 / gap_s },
+        arrivals: Arrivals::Fixed {
+            rate_per_s: 1.0 / gap_s,
+        },
         seed,
         keep_records: true,
         ..SimOptions::default()
     };
-    Simulation::new(wf, platform, opts).unwrap().run(&mut StaticPolicy::new("static", configs)).unwrap()
+    Simulation::new(wf, platform, opts)
+        .unwrap()
+        .run(&mut StaticPolicy::new("static", configs))
+        .unwrap()
 }
 
 /// The deterministic profile with edits.

@@ -76,15 +76,27 @@ struct RawCatcher {
 }
 
 /// Imports an ASL document; see [`super::import_str`].
-pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOptions) -> Result<WorkflowSpec, Error> {
+pub(super) fn import(
+    text: &str,
+    source_name: &str,
+    name: &str,
+    opts: &ImportOptions,
+) -> Result<WorkflowSpec, Error> {
     let raw: RawMachine = serde_json::from_str(text).map_err(|e| parse_error(&e, source_name))?;
-    let mut cv = Converter { problems: Vec::new(), notes: Vec::new() };
+    let mut cv = Converter {
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
     let root = cv.machine(&raw, String::new());
     let flat = Flattener::run(&root, opts);
     let mut problems = cv.problems;
     problems.extend(flat.problems);
     if !problems.is_empty() {
-        return Err(Error::Invalid { source_name: source_name.to_owned(), workflow: name.to_owned(), problems });
+        return Err(Error::Invalid {
+            source_name: source_name.to_owned(),
+            workflow: name.to_owned(),
+            problems,
+        });
     }
     let mut notes = task_defaults_note(opts, flat.used_task_defaults, flat.used_items_default);
     notes.extend(cv.notes);
@@ -92,7 +104,12 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
     Ok(WorkflowSpec {
         name: name.to_owned(),
         slo_s: opts.slo_s,
-        description: Some(describe("AWS States Language", source_name, raw.comment.as_deref(), &notes)),
+        description: Some(describe(
+            "AWS States Language",
+            source_name,
+            raw.comment.as_deref(),
+            &notes,
+        )),
         steps: flat.steps,
     })
 }
@@ -108,14 +125,29 @@ impl Converter {
     }
 
     fn machine(&mut self, raw: &RawMachine, scope: String) -> Machine {
-        let mut m = Machine { scope, start_field: "StartAt", start_at: raw.start_at.clone(), states: Vec::new() };
+        let mut m = Machine {
+            scope,
+            start_field: "StartAt",
+            start_at: raw.start_at.clone(),
+            states: Vec::new(),
+        };
         if raw.start_at.is_none() {
             let place = m.self_place();
-            self.problem(place, ProblemKind::MissingField { field: "StartAt".into() });
+            self.problem(
+                place,
+                ProblemKind::MissingField {
+                    field: "StartAt".into(),
+                },
+            );
         }
         let Some(states) = &raw.states else {
             let place = m.self_place();
-            self.problem(place, ProblemKind::MissingField { field: "States".into() });
+            self.problem(
+                place,
+                ProblemKind::MissingField {
+                    field: "States".into(),
+                },
+            );
             return m;
         };
         if states.0.is_empty() {
@@ -131,24 +163,55 @@ impl Converter {
 
     fn state(&mut self, m: &Machine, name: &str, s: &RawState) -> State {
         let place = m.place(name);
-        let mut st = State { name: name.to_owned(), kind: Kind::Pass { wait_s: None }, edges: Vec::new(), unmodelled_refs: Vec::new() };
+        let mut st = State {
+            name: name.to_owned(),
+            kind: Kind::Pass { wait_s: None },
+            edges: Vec::new(),
+            unmodelled_refs: Vec::new(),
+        };
         for (i, c) in s.catch.iter().flatten().enumerate() {
             match &c.next {
-                Some(n) => st.unmodelled_refs.push((format!("Catch[{i}].Next"), n.clone())),
-                None => self.problem(place.clone(), ProblemKind::MissingField { field: format!("Catch[{i}].Next") }),
+                Some(n) => st
+                    .unmodelled_refs
+                    .push((format!("Catch[{i}].Next"), n.clone())),
+                None => self.problem(
+                    place.clone(),
+                    ProblemKind::MissingField {
+                        field: format!("Catch[{i}].Next"),
+                    },
+                ),
             }
         }
         let Some(ty) = s.ty.as_deref() else {
-            self.problem(place, ProblemKind::MissingField { field: "Type".into() });
+            self.problem(
+                place,
+                ProblemKind::MissingField {
+                    field: "Type".into(),
+                },
+            );
             return st;
         };
         let (kind, transitions) = match ty {
             "Task" => {
                 if s.resource.is_none() {
-                    self.problem(place.clone(), ProblemKind::MissingField { field: "Resource".into() });
+                    self.problem(
+                        place.clone(),
+                        ProblemKind::MissingField {
+                            field: "Resource".into(),
+                        },
+                    );
                 }
-                let function = s.resource.as_deref().and_then(|r| function_name(r, s.parameters.as_ref()));
-                (Kind::Task { function, repeat: Repeat::Once }, Transitions::NextOrEnd)
+                let function = s
+                    .resource
+                    .as_deref()
+                    .and_then(|r| function_name(r, s.parameters.as_ref()));
+                (
+                    Kind::Task {
+                        function,
+                        repeat: Repeat::Once,
+                    },
+                    Transitions::NextOrEnd,
+                )
             }
             "Pass" => (Kind::Pass { wait_s: None }, Transitions::NextOrEnd),
             "Succeed" => (Kind::Pass { wait_s: None }, Transitions::None),
@@ -164,7 +227,12 @@ impl Converter {
                         } else if s.timestamp_path.is_some() {
                             "TimestampPath"
                         } else {
-                            self.problem(place.clone(), ProblemKind::MissingField { field: "Seconds".into() });
+                            self.problem(
+                                place.clone(),
+                                ProblemKind::MissingField {
+                                    field: "Seconds".into(),
+                                },
+                            );
                             ""
                         };
                         if !how.is_empty() {
@@ -177,7 +245,12 @@ impl Converter {
             }
             "Choice" => {
                 match &s.choices {
-                    None => self.problem(place.clone(), ProblemKind::MissingField { field: "Choices".into() }),
+                    None => self.problem(
+                        place.clone(),
+                        ProblemKind::MissingField {
+                            field: "Choices".into(),
+                        },
+                    ),
                     Some(rules) if rules.is_empty() => {
                         self.problem(place.clone(), ProblemKind::Other("Choices is empty".into()))
                     }
@@ -194,36 +267,57 @@ impl Converter {
                                 }),
                                 None => self.problem(
                                     place.clone(),
-                                    ProblemKind::MissingField { field: format!("Choices[{i}].Next") },
+                                    ProblemKind::MissingField {
+                                        field: format!("Choices[{i}].Next"),
+                                    },
                                 ),
                             }
                         }
                     }
                 }
                 if let Some(d) = &s.default {
-                    let probability =
-                        s.default_probability.as_ref().and_then(|v| self.number(&place, "DefaultProbability", v, true));
-                    st.edges.push(Edge { target: d.clone(), field: "Default".into(), probability });
+                    let probability = s
+                        .default_probability
+                        .as_ref()
+                        .and_then(|v| self.number(&place, "DefaultProbability", v, true));
+                    st.edges.push(Edge {
+                        target: d.clone(),
+                        field: "Default".into(),
+                        probability,
+                    });
                 }
                 if s.end.is_some() || s.next.is_some() {
-                    self.problem(place.clone(), ProblemKind::Other("a Choice state cannot have Next or End".into()));
+                    self.problem(
+                        place.clone(),
+                        ProblemKind::Other("a Choice state cannot have Next or End".into()),
+                    );
                 }
                 (Kind::Choice, Transitions::Choice)
             }
             "Parallel" => {
                 let branches = match &s.branches {
                     None => {
-                        self.problem(place.clone(), ProblemKind::MissingField { field: "Branches".into() });
+                        self.problem(
+                            place.clone(),
+                            ProblemKind::MissingField {
+                                field: "Branches".into(),
+                            },
+                        );
                         Vec::new()
                     }
                     Some(bs) if bs.is_empty() => {
-                        self.problem(place.clone(), ProblemKind::Other("Branches is empty".into()));
+                        self.problem(
+                            place.clone(),
+                            ProblemKind::Other("Branches is empty".into()),
+                        );
                         Vec::new()
                     }
                     Some(bs) => bs
                         .iter()
                         .enumerate()
-                        .map(|(i, b)| self.machine(b, nested_scope(m, name, &format!("branch {i}"))))
+                        .map(|(i, b)| {
+                            self.machine(b, nested_scope(m, name, &format!("branch {i}")))
+                        })
                         .collect(),
                 };
                 (Kind::Parallel { branches }, Transitions::NextOrEnd)
@@ -233,8 +327,17 @@ impl Converter {
                 let body = match body_raw {
                     Some(b) => self.machine(b, nested_scope(m, name, "iterator")),
                     None => {
-                        self.problem(place.clone(), ProblemKind::MissingField { field: "ItemProcessor (or Iterator)".into() });
-                        Machine { scope: nested_scope(m, name, "iterator"), start_field: "StartAt", ..Default::default() }
+                        self.problem(
+                            place.clone(),
+                            ProblemKind::MissingField {
+                                field: "ItemProcessor (or Iterator)".into(),
+                            },
+                        );
+                        Machine {
+                            scope: nested_scope(m, name, "iterator"),
+                            start_field: "StartAt",
+                            ..Default::default()
+                        }
                     }
                 };
                 let max_concurrency = match &s.max_concurrency {
@@ -255,23 +358,50 @@ impl Converter {
                         }
                     },
                 };
-                (Kind::Map { items: None, max_concurrency, body }, Transitions::NextOrEnd)
+                (
+                    Kind::Map {
+                        items: None,
+                        max_concurrency,
+                        body,
+                    },
+                    Transitions::NextOrEnd,
+                )
             }
             other => {
-                self.problem(place, ProblemKind::UnsupportedState { state_type: other.to_owned() });
+                self.problem(
+                    place,
+                    ProblemKind::UnsupportedState {
+                        state_type: other.to_owned(),
+                    },
+                );
                 return st;
             }
         };
         match transitions {
             Transitions::NextOrEnd => match (&s.next, s.end) {
-                (Some(n), None | Some(false)) => st.edges.push(Edge { target: n.clone(), field: "Next".into(), probability: None }),
+                (Some(n), None | Some(false)) => st.edges.push(Edge {
+                    target: n.clone(),
+                    field: "Next".into(),
+                    probability: None,
+                }),
                 (None, Some(true)) => {}
-                (Some(_), Some(true)) => self.problem(place, ProblemKind::Other("has both Next and \"End\": true".into())),
-                (None, _) => self.problem(place, ProblemKind::MissingField { field: "Next (or \"End\": true)".into() }),
+                (Some(_), Some(true)) => self.problem(
+                    place,
+                    ProblemKind::Other("has both Next and \"End\": true".into()),
+                ),
+                (None, _) => self.problem(
+                    place,
+                    ProblemKind::MissingField {
+                        field: "Next (or \"End\": true)".into(),
+                    },
+                ),
             },
             Transitions::None => {
                 if s.next.is_some() || s.end.is_some() {
-                    self.problem(place, ProblemKind::Other(format!("a {ty} state cannot have Next or End")));
+                    self.problem(
+                        place,
+                        ProblemKind::Other(format!("a {ty} state cannot have Next or End")),
+                    );
                 }
             }
             Transitions::Choice => {}
@@ -290,7 +420,11 @@ impl Converter {
                     ProblemKind::BadNumber {
                         field: field.into(),
                         value: v.to_string(),
-                        expected: if fraction { "must be between 0 and 1".into() } else { "must be a number >= 0".into() },
+                        expected: if fraction {
+                            "must be between 0 and 1".into()
+                        } else {
+                            "must be a number >= 0".into()
+                        },
                     },
                 );
                 None
@@ -310,7 +444,11 @@ enum Transitions {
 }
 
 fn nested_scope(m: &Machine, state: &str, part: &str) -> String {
-    if m.scope.is_empty() { format!("in '{state}' {part}") } else { format!("{} > '{state}' {part}", m.scope) }
+    if m.scope.is_empty() {
+        format!("in '{state}' {part}")
+    } else {
+        format!("{} > '{state}' {part}", m.scope)
+    }
 }
 
 /// The Lambda function a Task invokes: from a Lambda ARN (`...:function:NAME[:qualifier]`), or from
@@ -318,11 +456,15 @@ fn nested_scope(m: &Machine, state: &str, part: &str) -> String {
 fn function_name(resource: &str, parameters: Option<&Value>) -> Option<String> {
     let from_arn = |arn: &str| -> Option<String> {
         let rest = arn.split(":function:").nth(1)?;
-        rest.split(':').next().filter(|s| !s.is_empty()).map(str::to_owned)
+        rest.split(':')
+            .next()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
     };
     if resource.starts_with("arn:aws:states:::lambda:invoke") {
         let f = parameters?.get("FunctionName")?.as_str()?;
-        return from_arn(f).or_else(|| Some(f.to_owned()).filter(|s| !s.is_empty() && !s.contains(':')));
+        return from_arn(f)
+            .or_else(|| Some(f.to_owned()).filter(|s| !s.is_empty() && !s.contains(':')));
     }
     from_arn(resource)
 }
@@ -333,12 +475,27 @@ mod tests {
 
     #[test]
     fn function_names_from_resources() {
-        assert_eq!(function_name("arn:aws:lambda:us-east-2:1:function:App10_f1", None).as_deref(), Some("App10_f1"));
-        assert_eq!(function_name("arn:aws:lambda:us-east-2:1:function:f:prod", None).as_deref(), Some("f"));
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-2:1:function:App10_f1", None).as_deref(),
+            Some("App10_f1")
+        );
+        assert_eq!(
+            function_name("arn:aws:lambda:us-east-2:1:function:f:prod", None).as_deref(),
+            Some("f")
+        );
         let p = serde_json::json!({"FunctionName": "arn:aws:lambda:us-east-1:1:function:resize:$LATEST"});
-        assert_eq!(function_name("arn:aws:states:::lambda:invoke", Some(&p)).as_deref(), Some("resize"));
+        assert_eq!(
+            function_name("arn:aws:states:::lambda:invoke", Some(&p)).as_deref(),
+            Some("resize")
+        );
         let p = serde_json::json!({"FunctionName": "thumb"});
-        assert_eq!(function_name("arn:aws:states:::lambda:invoke", Some(&p)).as_deref(), Some("thumb"));
-        assert_eq!(function_name("arn:aws:states:::sqs:sendMessage", None), None);
+        assert_eq!(
+            function_name("arn:aws:states:::lambda:invoke", Some(&p)).as_deref(),
+            Some("thumb")
+        );
+        assert_eq!(
+            function_name("arn:aws:states:::sqs:sendMessage", None),
+            None
+        );
     }
 }

@@ -124,12 +124,20 @@ pub(crate) enum Kind {
 impl Machine {
     /// The place of state `name` in this machine, for problems.
     pub fn place(&self, name: &str) -> String {
-        if self.scope.is_empty() { format!("state '{name}'") } else { format!("state '{name}' ({})", self.scope) }
+        if self.scope.is_empty() {
+            format!("state '{name}'")
+        } else {
+            format!("state '{name}' ({})", self.scope)
+        }
     }
 
     /// The place of the machine itself.
     pub fn self_place(&self) -> String {
-        if self.scope.is_empty() { "state machine".to_owned() } else { format!("state machine {}", self.scope) }
+        if self.scope.is_empty() {
+            "state machine".to_owned()
+        } else {
+            format!("state machine {}", self.scope)
+        }
     }
 
     fn count_names(&self, counts: &mut BTreeMap<String, usize>) {
@@ -192,7 +200,12 @@ impl<'o> Flattener<'o> {
             counts,
         };
         f.check_refs(root);
-        let ctx = Ctx { prefix: None, items: 1, concurrency: 1, bounded: false };
+        let ctx = Ctx {
+            prefix: None,
+            items: 1,
+            concurrency: 1,
+            bounded: false,
+        };
         f.machine(root, &[], &ctx);
         f
     }
@@ -205,25 +218,40 @@ impl<'o> Flattener<'o> {
             if index.insert(s.name.as_str(), i).is_some() {
                 self.problems.push(Problem {
                     place: m.place(&s.name),
-                    kind: ProblemKind::Other("state name used twice in the same states object".into()),
+                    kind: ProblemKind::Other(
+                        "state name used twice in the same states object".into(),
+                    ),
                 });
             }
         }
         // An empty or missing states object is reported by the front end.
-        let bad_start = m.start_at.as_deref().filter(|n| !m.states.is_empty() && !index.contains_key(n));
+        let bad_start = m
+            .start_at
+            .as_deref()
+            .filter(|n| !m.states.is_empty() && !index.contains_key(n));
         if let Some(name) = bad_start {
             self.problems.push(Problem {
                 place: m.self_place(),
-                kind: ProblemKind::UnknownStep { field: m.start_field.into(), name: name.to_owned() },
+                kind: ProblemKind::UnknownStep {
+                    field: m.start_field.into(),
+                    name: name.to_owned(),
+                },
             });
         }
         for s in &m.states {
-            let refs = s.edges.iter().map(|e| (&e.field, &e.target)).chain(s.unmodelled_refs.iter().map(|(f, t)| (f, t)));
+            let refs = s
+                .edges
+                .iter()
+                .map(|e| (&e.field, &e.target))
+                .chain(s.unmodelled_refs.iter().map(|(f, t)| (f, t)));
             for (field, target) in refs {
                 if !index.contains_key(target.as_str()) {
                     self.problems.push(Problem {
                         place: m.place(&s.name),
-                        kind: ProblemKind::UnknownStep { field: field.clone(), name: target.clone() },
+                        kind: ProblemKind::UnknownStep {
+                            field: field.clone(),
+                            name: target.clone(),
+                        },
                     });
                 }
             }
@@ -240,7 +268,11 @@ impl<'o> Flattener<'o> {
             // Top level: reserved up front (duplicates are reported separately).
             return raw.to_owned();
         };
-        let base = if self.counts.get(raw).copied().unwrap_or(0) > 1 { format!("{prefix}/{raw}") } else { raw.to_owned() };
+        let base = if self.counts.get(raw).copied().unwrap_or(0) > 1 {
+            format!("{prefix}/{raw}")
+        } else {
+            raw.to_owned()
+        };
         let mut name = base.clone();
         let mut k = 2;
         while self.used.contains(&name) {
@@ -263,9 +295,18 @@ impl<'o> Flattener<'o> {
         let succ: Vec<Vec<Option<usize>>> = m
             .states
             .iter()
-            .map(|s| s.edges.iter().map(|e| index.get(e.target.as_str()).copied()).collect())
+            .map(|s| {
+                s.edges
+                    .iter()
+                    .map(|e| index.get(e.target.as_str()).copied())
+                    .collect()
+            })
             .collect();
-        let Some(start) = m.start_at.as_deref().and_then(|name| index.get(name).copied()) else {
+        let Some(start) = m
+            .start_at
+            .as_deref()
+            .and_then(|name| index.get(name).copied())
+        else {
             return Vec::new();
         };
 
@@ -312,11 +353,23 @@ impl<'o> Flattener<'o> {
         post.reverse();
         let order = post;
 
-        let unreachable: Vec<&str> =
-            m.states.iter().enumerate().filter(|(i, _)| state[*i] == 0).map(|(_, s)| s.name.as_str()).collect();
+        let unreachable: Vec<&str> = m
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| state[*i] == 0)
+            .map(|(_, s)| s.name.as_str())
+            .collect();
         if !unreachable.is_empty() {
-            let list = unreachable.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-            self.notes.push(format!("warning{}: unreachable state(s) skipped: {list}", scope_suffix(m)));
+            let list = unreachable
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.notes.push(format!(
+                "warning{}: unreachable state(s) skipped: {list}",
+                scope_suffix(m)
+            ));
         }
         for &(v, w) in &back {
             let s = &m.states[v];
@@ -325,8 +378,13 @@ impl<'o> Flattener<'o> {
             } else {
                 "the loop body runs once and the path ends there"
             };
-            let fields: Vec<&str> =
-                s.edges.iter().zip(&succ[v]).filter(|(_, t)| **t == Some(w)).map(|(e, _)| e.field.as_str()).collect();
+            let fields: Vec<&str> = s
+                .edges
+                .iter()
+                .zip(&succ[v])
+                .filter(|(_, t)| **t == Some(w))
+                .map(|(e, _)| e.field.as_str())
+                .collect();
             self.notes.push(format!(
                 "loop cut{}: '{}' {} -> '{}' dropped; {what}",
                 scope_suffix(m),
@@ -383,7 +441,11 @@ impl<'o> Flattener<'o> {
         flat: &[String],
         ctx: &Ctx,
     ) -> Vec<String> {
-        let base = StepSpec { name: name.to_owned(), after, ..Default::default() };
+        let base = StepSpec {
+            name: name.to_owned(),
+            after,
+            ..Default::default()
+        };
         match &s.kind {
             Kind::Task { function, repeat } => {
                 self.used_task_defaults = true;
@@ -425,34 +487,65 @@ impl<'o> Flattener<'o> {
                 vec![name.to_owned()]
             }
             Kind::Pass { wait_s } => {
-                self.steps.push(StepSpec { kind: Some("pass".into()), wait_s: wait_s.filter(|w| *w > 0.0), ..base });
+                self.steps.push(StepSpec {
+                    kind: Some("pass".into()),
+                    wait_s: wait_s.filter(|w| *w > 0.0),
+                    ..base
+                });
                 vec![name.to_owned()]
             }
             Kind::Fail => {
-                self.steps.push(StepSpec { kind: Some("fail".into()), ..base });
+                self.steps.push(StepSpec {
+                    kind: Some("fail".into()),
+                    ..base
+                });
                 Vec::new()
             }
             Kind::Choice => {
                 let choices = self.choice_probabilities(m, s, forward, flat);
                 if choices.is_empty() {
                     // Every branch loops back: nothing to choose between in the DAG.
-                    self.steps.push(StepSpec { kind: Some("pass".into()), ..base });
+                    self.steps.push(StepSpec {
+                        kind: Some("pass".into()),
+                        ..base
+                    });
                 } else {
-                    self.steps.push(StepSpec { kind: Some("choice".into()), choices, ..base });
+                    self.steps.push(StepSpec {
+                        kind: Some("choice".into()),
+                        choices,
+                        ..base
+                    });
                 }
                 vec![name.to_owned()]
             }
             Kind::Parallel { branches } => {
-                self.steps.push(StepSpec { kind: Some("pass".into()), ..base });
-                let inner = Ctx { prefix: Some(name.to_owned()), ..ctx.clone() };
+                self.steps.push(StepSpec {
+                    kind: Some("pass".into()),
+                    ..base
+                });
+                let inner = Ctx {
+                    prefix: Some(name.to_owned()),
+                    ..ctx.clone()
+                };
                 let mut exits = Vec::new();
                 for b in branches {
                     exits.extend(self.machine(b, &[name.to_owned()], &inner));
                 }
-                if exits.is_empty() { vec![name.to_owned()] } else { exits }
+                if exits.is_empty() {
+                    vec![name.to_owned()]
+                } else {
+                    exits
+                }
             }
-            Kind::Map { items, max_concurrency, body } => {
-                self.steps.push(StepSpec { kind: Some("pass".into()), ..base });
+            Kind::Map {
+                items,
+                max_concurrency,
+                body,
+            } => {
+                self.steps.push(StepSpec {
+                    kind: Some("pass".into()),
+                    ..base
+                });
                 let n_items = u64::from(self.items_or_default(*items));
                 let inner = Ctx {
                     prefix: Some(name.to_owned()),
@@ -463,7 +556,11 @@ impl<'o> Flattener<'o> {
                     bounded: ctx.bounded || max_concurrency.is_some(),
                 };
                 let exits = self.machine(body, &[name.to_owned()], &inner);
-                if exits.is_empty() { vec![name.to_owned()] } else { exits }
+                if exits.is_empty() {
+                    vec![name.to_owned()]
+                } else {
+                    exits
+                }
             }
         }
     }
@@ -479,7 +576,13 @@ impl<'o> Flattener<'o> {
     /// the probability mass is shared uniformly by the branches without one (a `Default` is a branch
     /// too); branches to the same state add up; loop-back branches are dropped and the remaining ones
     /// renormalised (the probability of leaving the loop by each exit).
-    fn choice_probabilities(&mut self, m: &Machine, s: &State, forward: &[(usize, usize)], flat: &[String]) -> Vec<ChoiceSpec> {
+    fn choice_probabilities(
+        &mut self,
+        m: &Machine,
+        s: &State,
+        forward: &[(usize, usize)],
+        flat: &[String],
+    ) -> Vec<ChoiceSpec> {
         let place = m.place(&s.name);
         let mut given_sum = 0.0;
         let mut n_free = 0usize;
@@ -500,13 +603,22 @@ impl<'o> Flattener<'o> {
         if given_sum > 1.0 + 1e-9 {
             self.problems.push(Problem {
                 place: place.clone(),
-                kind: ProblemKind::Other(format!("choice probabilities sum to {given_sum}, more than 1")),
+                kind: ProblemKind::Other(format!(
+                    "choice probabilities sum to {given_sum}, more than 1"
+                )),
             });
         }
-        let share = if n_free > 0 { (1.0 - given_sum).max(0.0) / n_free as f64 } else { 0.0 };
+        let share = if n_free > 0 {
+            (1.0 - given_sum).max(0.0) / n_free as f64
+        } else {
+            0.0
+        };
         let mut merged: Vec<(usize, f64)> = Vec::new();
         for &(e, t) in forward {
-            let p = s.edges[e].probability.filter(|p| p.is_finite() && (0.0..=1.0).contains(p)).unwrap_or(share);
+            let p = s.edges[e]
+                .probability
+                .filter(|p| p.is_finite() && (0.0..=1.0).contains(p))
+                .unwrap_or(share);
             match merged.iter_mut().find(|(x, _)| *x == t) {
                 Some((_, q)) => *q += p,
                 None => merged.push((t, p)),
@@ -519,14 +631,26 @@ impl<'o> Flattener<'o> {
         if total <= 0.0 {
             self.problems.push(Problem {
                 place,
-                kind: ProblemKind::Other("every branch that leaves the choice has probability 0".into()),
+                kind: ProblemKind::Other(
+                    "every branch that leaves the choice has probability 0".into(),
+                ),
             });
             return Vec::new();
         }
-        merged.into_iter().map(|(t, p)| ChoiceSpec { next: flat[t].clone(), probability: Some(p / total) }).collect()
+        merged
+            .into_iter()
+            .map(|(t, p)| ChoiceSpec {
+                next: flat[t].clone(),
+                probability: Some(p / total),
+            })
+            .collect()
     }
 }
 
 fn scope_suffix(m: &Machine) -> String {
-    if m.scope.is_empty() { String::new() } else { format!(" {}", m.scope) }
+    if m.scope.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", m.scope)
+    }
 }

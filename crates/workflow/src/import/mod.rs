@@ -112,7 +112,15 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { name: None, work_s: 1.0, jobs: 1, items: 10, memory_mb_per_worker: None, group_jobs: true, slo_s: None }
+        ImportOptions {
+            name: None,
+            work_s: 1.0,
+            jobs: 1,
+            items: 10,
+            memory_mb_per_worker: None,
+            group_jobs: true,
+            slo_s: None,
+        }
     }
 }
 
@@ -122,11 +130,19 @@ impl ImportOptions {
         let mut bad = |field: &str, value: String, expected: &str| {
             problems.push(Problem {
                 place: "import options".into(),
-                kind: ProblemKind::BadNumber { field: field.into(), value, expected: expected.into() },
+                kind: ProblemKind::BadNumber {
+                    field: field.into(),
+                    value,
+                    expected: expected.into(),
+                },
             })
         };
         if !(self.work_s.is_finite() && self.work_s > 0.0) {
-            bad("work_s", format!("{}", self.work_s), "must be a finite number > 0");
+            bad(
+                "work_s",
+                format!("{}", self.work_s),
+                "must be a finite number > 0",
+            );
         }
         if self.jobs == 0 {
             bad("jobs", "0".into(), "must be >= 1");
@@ -171,11 +187,23 @@ impl ImportOptions {
 /// Fails with [`Error::Parse`] when the text is not JSON of the format's shape (with line and column),
 /// and with [`Error::Invalid`] listing every problem (unknown state type, missing `StartAt`, `Next` to
 /// an unknown state, unknown parent job, cycles, bad numbers, ...) with its place.
-pub fn import_str(format: Format, text: &str, source_name: &str, opts: &ImportOptions) -> Result<WorkflowSpec, Error> {
-    let name = opts.name.clone().unwrap_or_else(|| default_name(format, source_name));
+pub fn import_str(
+    format: Format,
+    text: &str,
+    source_name: &str,
+    opts: &ImportOptions,
+) -> Result<WorkflowSpec, Error> {
+    let name = opts
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(format, source_name));
     let option_problems = opts.check();
     if !option_problems.is_empty() {
-        return Err(Error::Invalid { source_name: source_name.to_owned(), workflow: name, problems: option_problems });
+        return Err(Error::Invalid {
+            source_name: source_name.to_owned(),
+            workflow: name,
+            problems: option_problems,
+        });
     }
     let spec = match format {
         Format::Asl => asl::import(text, source_name, &name, opts)?,
@@ -188,9 +216,15 @@ pub fn import_str(format: Format, text: &str, source_name: &str, opts: &ImportOp
 }
 
 /// Reads `path` and imports it with [`import_str`]; errors name the path.
-pub fn import_file(format: Format, path: &Path, opts: &ImportOptions) -> Result<WorkflowSpec, Error> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+pub fn import_file(
+    format: Format,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<WorkflowSpec, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     import_str(format, &text, &path.display().to_string(), opts)
 }
 
@@ -199,15 +233,24 @@ pub fn import_file(format: Format, path: &Path, opts: &ImportOptions) -> Result<
 /// names it (`650.vid/definition.json` -> `650.vid`), and a `_definition` suffix is dropped.
 fn default_name(format: Format, source_name: &str) -> String {
     let path = Path::new(source_name);
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or(source_name);
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(source_name);
     let name = match format {
-        Format::Sebs if stem == "definition" => {
-            path.parent().and_then(|p| p.file_name()).and_then(|s| s.to_str()).unwrap_or(stem)
-        }
+        Format::Sebs if stem == "definition" => path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or(stem),
         Format::Sebs => stem.strip_suffix("_definition").unwrap_or(stem),
         _ => stem,
     };
-    if name.trim().is_empty() { "imported".to_owned() } else { name.to_owned() }
+    if name.trim().is_empty() {
+        "imported".to_owned()
+    } else {
+        name.to_owned()
+    }
 }
 
 /// Maps a JSON error to [`Error::Parse`].
@@ -222,7 +265,10 @@ fn parse_error(e: &serde_json::Error, source_name: &str) -> Error {
 
 /// Builds the description: provenance, then one sentence per assumption or note.
 fn describe(format_label: &str, source_name: &str, head: Option<&str>, notes: &[String]) -> String {
-    let file = Path::new(source_name).file_name().and_then(|s| s.to_str()).unwrap_or(source_name);
+    let file = Path::new(source_name)
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or(source_name);
     let mut d = format!("Imported from {format_label} file {file} by faastune.");
     if let Some(h) = head.map(str::trim).filter(|h| !h.is_empty()) {
         d.push_str(&format!(" Original description: {h}."));
@@ -244,7 +290,9 @@ fn task_defaults_note(opts: &ImportOptions, used_task: bool, used_items: bool) -
             opts.jobs, opts.work_s
         ));
         if let Some(m) = opts.memory_mb_per_worker {
-            notes.push(format!("assumed: memory_mb_per_worker = {m} for every task"));
+            notes.push(format!(
+                "assumed: memory_mb_per_worker = {m} for every task"
+            ));
         }
     }
     if used_items {

@@ -45,15 +45,28 @@ struct RawCase {
 }
 
 /// Imports a SeBS-Flow definition; see [`super::import_str`].
-pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOptions) -> Result<WorkflowSpec, Error> {
-    let raw: RawDefinition = serde_json::from_str(text).map_err(|e| parse_error(&e, source_name))?;
-    let mut cv = Converter { problems: Vec::new(), notes: Vec::new() };
+pub(super) fn import(
+    text: &str,
+    source_name: &str,
+    name: &str,
+    opts: &ImportOptions,
+) -> Result<WorkflowSpec, Error> {
+    let raw: RawDefinition =
+        serde_json::from_str(text).map_err(|e| parse_error(&e, source_name))?;
+    let mut cv = Converter {
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
     let root = cv.machine(raw.root.as_ref(), raw.states.as_ref(), String::new());
     let flat = Flattener::run(&root, opts);
     let mut problems = cv.problems;
     problems.extend(flat.problems);
     if !problems.is_empty() {
-        return Err(Error::Invalid { source_name: source_name.to_owned(), workflow: name.to_owned(), problems });
+        return Err(Error::Invalid {
+            source_name: source_name.to_owned(),
+            workflow: name.to_owned(),
+            problems,
+        });
     }
     let mut notes = task_defaults_note(opts, flat.used_task_defaults, flat.used_items_default);
     notes.extend(cv.notes);
@@ -76,15 +89,35 @@ impl Converter {
         self.problems.push(Problem { place, kind });
     }
 
-    fn machine(&mut self, root: Option<&String>, states: Option<&Ordered<RawState>>, scope: String) -> Machine {
-        let mut m = Machine { scope, start_field: "root", start_at: root.cloned(), states: Vec::new() };
+    fn machine(
+        &mut self,
+        root: Option<&String>,
+        states: Option<&Ordered<RawState>>,
+        scope: String,
+    ) -> Machine {
+        let mut m = Machine {
+            scope,
+            start_field: "root",
+            start_at: root.cloned(),
+            states: Vec::new(),
+        };
         if root.is_none() {
             let place = m.self_place();
-            self.problem(place, ProblemKind::MissingField { field: "root".into() });
+            self.problem(
+                place,
+                ProblemKind::MissingField {
+                    field: "root".into(),
+                },
+            );
         }
         let Some(states) = states else {
             let place = m.self_place();
-            self.problem(place, ProblemKind::MissingField { field: "states".into() });
+            self.problem(
+                place,
+                ProblemKind::MissingField {
+                    field: "states".into(),
+                },
+            );
             return m;
         };
         if states.0.is_empty() {
@@ -100,42 +133,88 @@ impl Converter {
 
     fn func_name(&mut self, place: &str, s: &RawState) -> Option<String> {
         if s.func_name.is_none() {
-            self.problem(place.to_owned(), ProblemKind::MissingField { field: "func_name".into() });
+            self.problem(
+                place.to_owned(),
+                ProblemKind::MissingField {
+                    field: "func_name".into(),
+                },
+            );
         }
         s.func_name.clone()
     }
 
     fn state(&mut self, m: &Machine, name: &str, s: &RawState) -> State {
         let place = m.place(name);
-        let mut st = State { name: name.to_owned(), kind: Kind::Pass { wait_s: None }, edges: Vec::new(), unmodelled_refs: Vec::new() };
+        let mut st = State {
+            name: name.to_owned(),
+            kind: Kind::Pass { wait_s: None },
+            edges: Vec::new(),
+            unmodelled_refs: Vec::new(),
+        };
         if let Some(n) = &s.next {
-            st.edges.push(Edge { target: n.clone(), field: "next".into(), probability: None });
+            st.edges.push(Edge {
+                target: n.clone(),
+                field: "next".into(),
+                probability: None,
+            });
         }
         let Some(ty) = s.ty.as_deref() else {
-            self.problem(place, ProblemKind::MissingField { field: "type".into() });
+            self.problem(
+                place,
+                ProblemKind::MissingField {
+                    field: "type".into(),
+                },
+            );
             return st;
         };
         st.kind = match ty {
-            "task" => Kind::Task { function: self.func_name(&place, s), repeat: Repeat::Once },
+            "task" => Kind::Task {
+                function: self.func_name(&place, s),
+                repeat: Repeat::Once,
+            },
             "map" => match (&s.states, &s.func_name) {
                 (Some(states), _) => {
                     let scope = nested_scope(m, name, "states");
-                    Kind::Map { items: None, max_concurrency: None, body: self.machine(s.root.as_ref(), Some(states), scope) }
+                    Kind::Map {
+                        items: None,
+                        max_concurrency: None,
+                        body: self.machine(s.root.as_ref(), Some(states), scope),
+                    }
                 }
-                (None, Some(f)) => Kind::Task { function: Some(f.clone()), repeat: Repeat::FanOut(None) },
+                (None, Some(f)) => Kind::Task {
+                    function: Some(f.clone()),
+                    repeat: Repeat::FanOut(None),
+                },
                 (None, None) => {
-                    self.problem(place, ProblemKind::MissingField { field: "func_name (or root and states)".into() });
+                    self.problem(
+                        place,
+                        ProblemKind::MissingField {
+                            field: "func_name (or root and states)".into(),
+                        },
+                    );
                     Kind::Pass { wait_s: None }
                 }
             },
-            "loop" => Kind::Task { function: self.func_name(&place, s), repeat: Repeat::Sequential(None) },
+            "loop" => Kind::Task {
+                function: self.func_name(&place, s),
+                repeat: Repeat::Sequential(None),
+            },
             "repeat" => {
                 let count = match &s.count {
                     None => {
-                        self.problem(place.clone(), ProblemKind::MissingField { field: "count".into() });
+                        self.problem(
+                            place.clone(),
+                            ProblemKind::MissingField {
+                                field: "count".into(),
+                            },
+                        );
                         1
                     }
-                    Some(v) => match v.as_u64().and_then(|c| u32::try_from(c).ok()).filter(|c| *c > 0) {
+                    Some(v) => match v
+                        .as_u64()
+                        .and_then(|c| u32::try_from(c).ok())
+                        .filter(|c| *c > 0)
+                    {
                         Some(c) => c,
                         None => {
                             self.problem(
@@ -150,16 +229,31 @@ impl Converter {
                         }
                     },
                 };
-                Kind::Task { function: self.func_name(&place, s), repeat: Repeat::Sequential(Some(count)) }
+                Kind::Task {
+                    function: self.func_name(&place, s),
+                    repeat: Repeat::Sequential(Some(count)),
+                }
             }
             "parallel" => match &s.parallel_functions {
                 None => {
-                    self.problem(place, ProblemKind::MissingField { field: "parallel_functions".into() });
-                    Kind::Parallel { branches: Vec::new() }
+                    self.problem(
+                        place,
+                        ProblemKind::MissingField {
+                            field: "parallel_functions".into(),
+                        },
+                    );
+                    Kind::Parallel {
+                        branches: Vec::new(),
+                    }
                 }
                 Some(funcs) if funcs.0.is_empty() => {
-                    self.problem(place, ProblemKind::Other("parallel_functions is empty".into()));
-                    Kind::Parallel { branches: Vec::new() }
+                    self.problem(
+                        place,
+                        ProblemKind::Other("parallel_functions is empty".into()),
+                    );
+                    Kind::Parallel {
+                        branches: Vec::new(),
+                    }
                 }
                 Some(funcs) => {
                     // Each entry runs on its own, joined by this state's `next`.
@@ -181,24 +275,50 @@ impl Converter {
             "switch" => {
                 st.edges.clear();
                 if s.next.is_some() {
-                    self.problem(place.clone(), ProblemKind::Other("a switch state cannot have next".into()));
+                    self.problem(
+                        place.clone(),
+                        ProblemKind::Other("a switch state cannot have next".into()),
+                    );
                 }
                 for (i, c) in s.cases.iter().flatten().enumerate() {
                     match &c.next {
-                        Some(n) => st.edges.push(Edge { target: n.clone(), field: format!("cases[{i}].next"), probability: None }),
-                        None => self.problem(place.clone(), ProblemKind::MissingField { field: format!("cases[{i}].next") }),
+                        Some(n) => st.edges.push(Edge {
+                            target: n.clone(),
+                            field: format!("cases[{i}].next"),
+                            probability: None,
+                        }),
+                        None => self.problem(
+                            place.clone(),
+                            ProblemKind::MissingField {
+                                field: format!("cases[{i}].next"),
+                            },
+                        ),
                     }
                 }
                 if let Some(d) = &s.default {
-                    st.edges.push(Edge { target: d.clone(), field: "default".into(), probability: None });
+                    st.edges.push(Edge {
+                        target: d.clone(),
+                        field: "default".into(),
+                        probability: None,
+                    });
                 }
                 if st.edges.is_empty() {
-                    self.problem(place, ProblemKind::MissingField { field: "cases".into() });
+                    self.problem(
+                        place,
+                        ProblemKind::MissingField {
+                            field: "cases".into(),
+                        },
+                    );
                 }
                 Kind::Choice
             }
             other => {
-                self.problem(place, ProblemKind::UnsupportedState { state_type: other.to_owned() });
+                self.problem(
+                    place,
+                    ProblemKind::UnsupportedState {
+                        state_type: other.to_owned(),
+                    },
+                );
                 Kind::Pass { wait_s: None }
             }
         };
@@ -212,5 +332,9 @@ impl Converter {
 }
 
 fn nested_scope(m: &Machine, state: &str, part: &str) -> String {
-    if m.scope.is_empty() { format!("in '{state}' {part}") } else { format!("{} > '{state}' {part}", m.scope) }
+    if m.scope.is_empty() {
+        format!("in '{state}' {part}")
+    } else {
+        format!("{} > '{state}' {part}", m.scope)
+    }
 }

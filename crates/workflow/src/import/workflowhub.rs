@@ -66,7 +66,12 @@ struct Job {
 }
 
 /// Imports a WorkflowHub trace; see [`super::import_str`].
-pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOptions) -> Result<WorkflowSpec, Error> {
+pub(super) fn import(
+    text: &str,
+    source_name: &str,
+    name: &str,
+    opts: &ImportOptions,
+) -> Result<WorkflowSpec, Error> {
     let raw: RawTrace = serde_json::from_str(text).map_err(|e| parse_error(&e, source_name))?;
     let invalid = |problems: Vec<Problem>| Error::Invalid {
         source_name: source_name.to_owned(),
@@ -76,12 +81,18 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
     let Some(raw_jobs) = raw.workflow.and_then(|w| w.jobs) else {
         return Err(invalid(vec![Problem {
             place: "trace".into(),
-            kind: ProblemKind::MissingField { field: "workflow.jobs".into() },
+            kind: ProblemKind::MissingField {
+                field: "workflow.jobs".into(),
+            },
         }]));
     };
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    if let Some(v) = raw.schema_version.as_deref().filter(|v| !v.starts_with("1.")) {
+    if let Some(v) = raw
+        .schema_version
+        .as_deref()
+        .filter(|v| !v.starts_with("1."))
+    {
         notes.push(format!("warning: schemaVersion {v}; read as schema 1.0"));
     }
 
@@ -96,15 +107,31 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
         };
         let job_name = j.name.clone().unwrap_or_default();
         if job_name.trim().is_empty() {
-            problems.push(Problem { place: place.clone(), kind: ProblemKind::MissingField { field: "name".into() } });
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::MissingField {
+                    field: "name".into(),
+                },
+            });
         } else if let Some(&first) = index.get(&job_name) {
-            problems.push(Problem { place: place.clone(), kind: ProblemKind::DuplicateStep { name: job_name.clone(), first_idx: first } });
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::DuplicateStep {
+                    name: job_name.clone(),
+                    first_idx: first,
+                },
+            });
         } else {
             index.insert(job_name.clone(), i);
         }
         let work_s = match j.runtime {
             None => {
-                problems.push(Problem { place: place.clone(), kind: ProblemKind::MissingField { field: "runtime".into() } });
+                problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::MissingField {
+                        field: "runtime".into(),
+                    },
+                });
                 1.0
             }
             Some(r) if !(r.is_finite() && r >= 0.0) => {
@@ -142,7 +169,9 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
                 None => {
                     problems.push(Problem {
                         place: place.clone(),
-                        kind: ProblemKind::MissingField { field: format!("files[{k}].size") },
+                        kind: ProblemKind::MissingField {
+                            field: format!("files[{k}].size"),
+                        },
                     });
                     0.0
                 }
@@ -159,7 +188,11 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
                 }),
             }
         }
-        let category = j.category.clone().filter(|c| !c.trim().is_empty()).unwrap_or_else(|| type_of(&job_name));
+        let category = j
+            .category
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| type_of(&job_name));
         jobs.push(Job {
             name: job_name,
             category,
@@ -179,7 +212,10 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
                 Some(&pi) => push_unique(&mut parents[i], pi),
                 None => problems.push(Problem {
                     place: place_of(i),
-                    kind: ProblemKind::UnknownStep { field: format!("parents[{k}]"), name: p.clone() },
+                    kind: ProblemKind::UnknownStep {
+                        field: format!("parents[{k}]"),
+                        name: p.clone(),
+                    },
                 }),
             }
         }
@@ -191,13 +227,19 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
                 Some(&ci) => push_unique(&mut parents[ci], i),
                 None => problems.push(Problem {
                     place: place.clone(),
-                    kind: ProblemKind::UnknownStep { field: format!("children[{k}]"), name: c.clone() },
+                    kind: ProblemKind::UnknownStep {
+                        field: format!("children[{k}]"),
+                        name: c.clone(),
+                    },
                 }),
             }
         }
     }
     if jobs.is_empty() {
-        problems.push(Problem { place: "trace".into(), kind: ProblemKind::Other("workflow.jobs is empty".into()) });
+        problems.push(Problem {
+            place: "trace".into(),
+            kind: ProblemKind::Other("workflow.jobs is empty".into()),
+        });
     }
     if !problems.is_empty() {
         return Err(invalid(problems));
@@ -225,13 +267,21 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
     };
     // Cycles (the only problem left) are found by the DAG validation; name jobs, not steps, in places.
     let wf = Workflow::from_spec(&per_job, source_name).map_err(|e| match e {
-        Error::Invalid { source_name, workflow, problems } => Error::Invalid {
+        Error::Invalid {
+            source_name,
+            workflow,
+            problems,
+        } => Error::Invalid {
             source_name,
             workflow,
             problems: problems
                 .into_iter()
                 .map(|p| Problem {
-                    place: p.place.replacen("step '", "job '", 1).replacen("(steps[", "(workflow.jobs[", 1),
+                    place: p.place.replacen("step '", "job '", 1).replacen(
+                        "(steps[",
+                        "(workflow.jobs[",
+                        1,
+                    ),
                     kind: p.kind,
                 })
                 .collect(),
@@ -246,22 +296,38 @@ pub(super) fn import(text: &str, source_name: &str, name: &str, opts: &ImportOpt
             .to_owned(),
     );
     if n_zero_runtime > 0 {
-        notes.push(format!("assumed: {n_zero_runtime} job(s) with runtime 0 get work_s = {MIN_WORK_S}"));
+        notes.push(format!(
+            "assumed: {n_zero_runtime} job(s) with runtime 0 get work_s = {MIN_WORK_S}"
+        ));
     }
     if let Some(m) = opts.memory_mb_per_worker {
         notes.push(format!("assumed: memory_mb_per_worker = {m} for every job"));
     }
-    let mut spec = if opts.group_jobs { group(&wf, &jobs, &mut notes, opts) } else { per_job };
+    let mut spec = if opts.group_jobs {
+        group(&wf, &jobs, &mut notes, opts)
+    } else {
+        per_job
+    };
     if !opts.group_jobs {
         notes.push(format!("one step per job ({} steps)", jobs.len()));
     }
-    spec.description = Some(describe("WorkflowHub", source_name, raw.name.as_deref(), &notes));
+    spec.description = Some(describe(
+        "WorkflowHub",
+        source_name,
+        raw.name.as_deref(),
+        &notes,
+    ));
     Ok(spec)
 }
 
 /// Groups jobs in topological order: a job joins the group of its type whose parent groups are exactly
 /// the groups of its parents. Groups only depend on groups created before them, so the result is acyclic.
-fn group(wf: &Workflow, jobs: &[Job], notes: &mut Vec<String>, opts: &ImportOptions) -> WorkflowSpec {
+fn group(
+    wf: &Workflow,
+    jobs: &[Job],
+    notes: &mut Vec<String>,
+    opts: &ImportOptions,
+) -> WorkflowSpec {
     struct Group {
         category: String,
         parents: BTreeSet<usize>,
@@ -272,10 +338,15 @@ fn group(wf: &Workflow, jobs: &[Job], notes: &mut Vec<String>, opts: &ImportOpti
     let mut group_of = vec![usize::MAX; jobs.len()];
     for &id in wf.topo_order() {
         let i = id.idx();
-        let parent_groups: BTreeSet<usize> = wf.preds(id).iter().map(|p| group_of[p.idx()]).collect();
+        let parent_groups: BTreeSet<usize> =
+            wf.preds(id).iter().map(|p| group_of[p.idx()]).collect();
         let key = (jobs[i].category.clone(), parent_groups);
         let g = *key_to_group.entry(key.clone()).or_insert_with(|| {
-            groups.push(Group { category: key.0, parents: key.1, members: Vec::new() });
+            groups.push(Group {
+                category: key.0,
+                parents: key.1,
+                members: Vec::new(),
+            });
             groups.len() - 1
         });
         groups[g].members.push(i);
@@ -296,7 +367,9 @@ fn group(wf: &Workflow, jobs: &[Job], notes: &mut Vec<String>, opts: &ImportOpti
             n
         })
         .collect();
-    let mean = |members: &[usize], f: &dyn Fn(&Job) -> f64| members.iter().map(|&m| f(&jobs[m])).sum::<f64>() / members.len() as f64;
+    let mean = |members: &[usize], f: &dyn Fn(&Job) -> f64| {
+        members.iter().map(|&m| f(&jobs[m])).sum::<f64>() / members.len() as f64
+    };
     notes.push(format!(
         "grouped {} jobs into {} fan-out steps: jobs of one type whose parents lie in the same groups form one \
          step (jobs = count; work_s, input_mb, output_mb = means); a step waits for all jobs of its parent steps",
@@ -313,7 +386,9 @@ fn group(wf: &Workflow, jobs: &[Job], notes: &mut Vec<String>, opts: &ImportOpti
                     .members
                     .iter()
                     .map(|&m| jobs[m].work_s)
-                    .fold((f64::INFINITY, 0.0f64), |(lo, hi), w| (lo.min(w), hi.max(w)));
+                    .fold((f64::INFINITY, 0.0f64), |(lo, hi), w| {
+                        (lo.min(w), hi.max(w))
+                    });
                 notes.push(format!(
                     "step '{name}': {} jobs, runtime mean {work_s:.3} s (min {lo:.3}, max {hi:.3})",
                     g.members.len()
@@ -333,13 +408,20 @@ fn group(wf: &Workflow, jobs: &[Job], notes: &mut Vec<String>, opts: &ImportOpti
             }
         })
         .collect();
-    WorkflowSpec { name: wf.name.clone(), slo_s: wf.slo_s, description: None, steps }
+    WorkflowSpec {
+        name: wf.name.clone(),
+        slo_s: wf.slo_s,
+        description: None,
+        steps,
+    }
 }
 
 /// A job's type from its name: the name without a trailing `_<digits>` (`mDiffFit_00000005` -> `mDiffFit`).
 fn type_of(name: &str) -> String {
     match name.rsplit_once('_') {
-        Some((head, tail)) if !head.is_empty() && !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => {
+        Some((head, tail))
+            if !head.is_empty() && !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             head.to_owned()
         }
         _ => name.to_owned(),
@@ -366,7 +448,10 @@ mod tests {
     #[test]
     fn job_types_drop_the_numeric_suffix() {
         assert_eq!(type_of("mDiffFit_00000005"), "mDiffFit");
-        assert_eq!(type_of("cycles_output_summary_00000044"), "cycles_output_summary");
+        assert_eq!(
+            type_of("cycles_output_summary_00000044"),
+            "cycles_output_summary"
+        );
         assert_eq!(type_of("merge"), "merge");
         assert_eq!(type_of("a_b"), "a_b");
         assert_eq!(type_of("_0001"), "_0001");

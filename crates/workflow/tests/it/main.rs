@@ -13,12 +13,16 @@ use workflow::{Workflow, WorkflowSpec};
 
 /// A file under the shared data folder (`/work/shared/data`, read-only, see its README for provenance).
 pub fn shared_data(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel)
 }
 
 /// A golden input under `tests/data/`.
 pub fn golden(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 /// The files in `dir` whose names start with `prefix` and end with `suffix`, sorted.
@@ -40,10 +44,12 @@ pub fn files_in(dir: &std::path::Path, prefix: &str, suffix: &str) -> Vec<PathBu
 pub fn round_trip(spec: &WorkflowSpec) -> Workflow {
     let wf = Workflow::from_spec(spec, "imported").unwrap_or_else(|e| panic!("{e}"));
     let yaml = spec.to_yaml();
-    let again = Workflow::from_str_auto(&yaml, "imported.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let again =
+        Workflow::from_str_auto(&yaml, "imported.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     assert_eq!(again, wf, "YAML round trip changed the workflow:\n{yaml}");
     let json = spec.to_json();
-    let again = Workflow::from_str_auto(&json, "imported.json").unwrap_or_else(|e| panic!("{e}\n{json}"));
+    let again =
+        Workflow::from_str_auto(&json, "imported.json").unwrap_or_else(|e| panic!("{e}\n{json}"));
     assert_eq!(again, wf, "JSON round trip changed the workflow");
     wf
 }
@@ -55,12 +61,17 @@ pub fn names(wf: &Workflow) -> Vec<&str> {
 
 /// The step called `name`; panics with the list of names if absent.
 pub fn step<'a>(wf: &'a Workflow, name: &str) -> &'a workflow::Step {
-    let id = wf.find(name).unwrap_or_else(|| panic!("no step '{name}' in {:?}", names(wf)));
+    let id = wf
+        .find(name)
+        .unwrap_or_else(|| panic!("no step '{name}' in {:?}", names(wf)));
     wf.step(id)
 }
 
 /// Names of the predecessors of `name`.
 pub fn after<'a>(wf: &'a Workflow, name: &str) -> Vec<&'a str> {
     let id = wf.find(name).unwrap_or_else(|| panic!("no step '{name}'"));
-    wf.preds(id).iter().map(|p| wf.step(*p).name.as_str()).collect()
+    wf.preds(id)
+        .iter()
+        .map(|p| wf.step(*p).name.as_str())
+        .collect()
 }

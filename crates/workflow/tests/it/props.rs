@@ -28,9 +28,19 @@ fn random_dag() -> impl Strategy<Value = (WorkflowSpec, Vec<f64>)> {
                     ..Default::default()
                 })
                 .collect();
-            let file_durations: Vec<f64> = perm.iter().map(|&i| f64::from(durations[i]) / 100.0).collect();
+            let file_durations: Vec<f64> = perm
+                .iter()
+                .map(|&i| f64::from(durations[i]) / 100.0)
+                .collect();
             assert_eq!(steps.len(), n);
-            (WorkflowSpec { name: "random".into(), steps, ..Default::default() }, file_durations)
+            (
+                WorkflowSpec {
+                    name: "random".into(),
+                    steps,
+                    ..Default::default()
+                },
+                file_durations,
+            )
         })
 }
 

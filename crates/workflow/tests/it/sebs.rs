@@ -1,14 +1,21 @@
 //! SeBS-Flow import: all five published definitions and malformed definitions.
 
-use workflow::import::{Format, ImportOptions, import_file, import_str};
 use workflow::StepKind;
+use workflow::import::{Format, ImportOptions, import_file, import_str};
 
 use crate::{after, files_in, names, round_trip, shared_data, step};
 
 fn import(file: &str) -> (workflow::WorkflowSpec, workflow::Workflow) {
-    let opts = ImportOptions { items: 8, ..Default::default() };
-    let spec = import_file(Format::Sebs, &shared_data(&format!("sebs-workflows/{file}")), &opts)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let opts = ImportOptions {
+        items: 8,
+        ..Default::default()
+    };
+    let spec = import_file(
+        Format::Sebs,
+        &shared_data(&format!("sebs-workflows/{file}")),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let wf = round_trip(&spec);
     (spec, wf)
 }
@@ -19,7 +26,8 @@ fn every_definition_imports() {
     assert_eq!(files.len(), 5);
     let expected_steps = [7, 3, 6, 6, 3];
     for (f, n) in files.iter().zip(expected_steps) {
-        let spec = import_file(Format::Sebs, f, &ImportOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let spec = import_file(Format::Sebs, f, &ImportOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let wf = round_trip(&spec);
         assert_eq!(wf.n_steps(), n, "{}: {:?}", f.display(), crate::names(&wf));
         assert!(spec.description.unwrap().contains("SeBS-Flow"));
@@ -41,10 +49,21 @@ fn genome_parallel_branches_join() {
     let (_, wf) = import("6100.1000-genome_definition.json");
     assert_eq!(
         names(&wf),
-        ["individuals", "merge_and_sifting", "individuals_merge", "sifting", "frequency_and_overlap", "frequency", "mutation_overlap"]
+        [
+            "individuals",
+            "merge_and_sifting",
+            "individuals_merge",
+            "sifting",
+            "frequency_and_overlap",
+            "frequency",
+            "mutation_overlap"
+        ]
     );
     assert_eq!(step(&wf, "merge_and_sifting").kind, StepKind::Pass);
-    assert_eq!(after(&wf, "frequency_and_overlap"), ["individuals_merge", "sifting"]);
+    assert_eq!(
+        after(&wf, "frequency_and_overlap"),
+        ["individuals_merge", "sifting"]
+    );
     assert_eq!(step(&wf, "frequency").jobs, 8);
     assert_eq!(step(&wf, "mutation_overlap").jobs, 8);
     assert_eq!(wf.sinks().count(), 2);
@@ -54,7 +73,17 @@ fn genome_parallel_branches_join() {
 fn nested_maps_and_sequential_loop() {
     let (spec, wf) = import("680.excamera_definition.json");
     // The map state and its task share the name `encode`: the nested one is prefixed.
-    assert_eq!(names(&wf), ["split", "encode", "encode/encode", "reencode-state", "reencode", "rebase"]);
+    assert_eq!(
+        names(&wf),
+        [
+            "split",
+            "encode",
+            "encode/encode",
+            "reencode-state",
+            "reencode",
+            "rebase"
+        ]
+    );
     assert_eq!(step(&wf, "encode/encode").jobs, 8);
     assert_eq!(step(&wf, "encode/encode").function, "encode");
     assert_eq!(after(&wf, "reencode-state"), ["encode/encode"]);
@@ -64,7 +93,17 @@ fn nested_maps_and_sequential_loop() {
     assert!(spec.description.unwrap().contains("loop 'rebase'"));
 
     let (_, wf) = import("660.map-reduce_definition.json");
-    assert_eq!(names(&wf), ["split", "map-state", "map", "shuffle", "reduce-state", "reduce"]);
+    assert_eq!(
+        names(&wf),
+        [
+            "split",
+            "map-state",
+            "map",
+            "shuffle",
+            "reduce-state",
+            "reduce"
+        ]
+    );
     assert_eq!(step(&wf, "reduce").jobs, 8);
 }
 
@@ -91,7 +130,16 @@ fn malformed_definitions_report_every_state() {
     }
     assert_eq!(err.problems().len(), 4, "{msg}");
 
-    let err = import_str(Format::Sebs, r#"{"root": "x", "states": {"a": {"type": "task", "func_name": "f"}}}"#, "r.json", &ImportOptions::default())
-        .unwrap_err();
-    assert!(err.to_string().contains("state machine: root: unknown step 'x'"), "{err}");
+    let err = import_str(
+        Format::Sebs,
+        r#"{"root": "x", "states": {"a": {"type": "task", "func_name": "f"}}}"#,
+        "r.json",
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("state machine: root: unknown step 'x'"),
+        "{err}"
+    );
 }

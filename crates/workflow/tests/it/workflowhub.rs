@@ -6,7 +6,10 @@ use workflow::{ProblemKind, Workflow};
 use crate::{after, files_in, golden, names, round_trip, shared_data, step};
 
 fn import(path: &std::path::Path, group_jobs: bool) -> (workflow::WorkflowSpec, Workflow) {
-    let opts = ImportOptions { group_jobs, ..Default::default() };
+    let opts = ImportOptions {
+        group_jobs,
+        ..Default::default()
+    };
     let spec = import_file(Format::WorkflowHub, path, &opts).unwrap_or_else(|e| panic!("{e}"));
     let wf = round_trip(&spec);
     (spec, wf)
@@ -25,7 +28,10 @@ const TRACES: [(&str, usize, usize, usize); 6] = [
 #[test]
 fn every_trace_imports_per_job_and_grouped() {
     let files = files_in(&shared_data("workflowhub"), "", ".json");
-    let listed: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let listed: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(listed, TRACES.map(|t| t.0));
     for (file, (_, n_jobs, n_edges, n_groups)) in files.iter().zip(TRACES) {
         let (_, per_job) = import(file, false);
@@ -38,10 +44,19 @@ fn every_trace_imports_per_job_and_grouped() {
         // Every job is in exactly one group, and the total work is kept.
         let jobs: u32 = grouped.steps().iter().map(|s| s.jobs).sum();
         assert_eq!(jobs as usize, n_jobs, "{}", file.display());
-        let work = |wf: &Workflow| wf.steps().iter().map(|s| f64::from(s.jobs) * s.work_s).sum::<f64>();
+        let work = |wf: &Workflow| {
+            wf.steps()
+                .iter()
+                .map(|s| f64::from(s.jobs) * s.work_s)
+                .sum::<f64>()
+        };
         let (a, b) = (work(&per_job), work(&grouped));
         // Group means are rounded to 1e-6 s.
-        assert!((a - b).abs() <= 1e-6 * n_jobs as f64, "{}: {a} vs {b}", file.display());
+        assert!(
+            (a - b).abs() <= 1e-6 * n_jobs as f64,
+            "{}: {a} vs {b}",
+            file.display()
+        );
         let d = spec.description.unwrap();
         assert!(d.contains("Imported from WorkflowHub file"), "{d}");
         assert!(d.contains("fan-out steps"), "{d}");
@@ -51,7 +66,19 @@ fn every_trace_imports_per_job_and_grouped() {
 #[test]
 fn montage_groups_into_its_eight_stages() {
     let (_, wf) = import(&shared_data("workflowhub/montage.json"), true);
-    assert_eq!(names(&wf), ["mProject", "mDiffFit", "mConcatFit", "mBgModel", "mBackground", "mImgtbl", "mAdd", "mViewer"]);
+    assert_eq!(
+        names(&wf),
+        [
+            "mProject",
+            "mDiffFit",
+            "mConcatFit",
+            "mBgModel",
+            "mBackground",
+            "mImgtbl",
+            "mAdd",
+            "mViewer"
+        ]
+    );
     let diff = step(&wf, "mDiffFit");
     assert_eq!(diff.jobs, 120);
     assert_eq!(after(&wf, "mDiffFit"), ["mProject"]);
@@ -81,7 +108,10 @@ fn golden_tiny_trace() {
     // work_00000004 has no parents, so it is not grouped with the workers after split.
     assert_eq!(names(&wf), ["split", "work", "work~2", "merge"]);
     let w = step(&wf, "work");
-    assert_eq!((w.jobs, w.work_s, w.input_mb, w.function.as_str()), (2, 1.5, 1.5, "work"));
+    assert_eq!(
+        (w.jobs, w.work_s, w.input_mb, w.function.as_str()),
+        (2, 1.5, 1.5, "work")
+    );
     assert_eq!(after(&wf, "merge"), ["work", "work~2"]);
     // A runtime of 0 gets a minimal positive work, and the description says so.
     assert_eq!(step(&wf, "merge").work_s, 1e-3);
@@ -93,14 +123,21 @@ fn golden_tiny_trace() {
     let (_, per_job) = import(&golden("workflowhub/tiny.json"), false);
     assert_eq!(per_job.n_steps(), 5);
     // `children` is honoured as well as `parents`.
-    assert_eq!(after(&per_job, "merge_00000005"), ["work_00000002", "work_00000003", "work_00000004"]);
+    assert_eq!(
+        after(&per_job, "merge_00000005"),
+        ["work_00000002", "work_00000003", "work_00000004"]
+    );
     assert_eq!(step(&per_job, "work_00000003").function, "work");
 }
 
 #[test]
 fn malformed_traces_report_every_job() {
-    let err = import_file(Format::WorkflowHub, &golden("workflowhub/malformed.json"), &ImportOptions::default())
-        .unwrap_err();
+    let err = import_file(
+        Format::WorkflowHub,
+        &golden("workflowhub/malformed.json"),
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
     let text = err.to_string();
     for needle in [
         "job 'work_00000002' (workflow.jobs[1]): runtime = -1",
@@ -114,8 +151,15 @@ fn malformed_traces_report_every_job() {
     }
     assert_eq!(err.problems().len(), 6, "{text}");
 
-    let err =
-        import_file(Format::WorkflowHub, &golden("workflowhub/cycle.json"), &ImportOptions::default()).unwrap_err();
-    assert!(matches!(&err.problems()[0].kind, ProblemKind::Cycle { path } if path.len() == 4), "{err}");
+    let err = import_file(
+        Format::WorkflowHub,
+        &golden("workflowhub/cycle.json"),
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err.problems()[0].kind, ProblemKind::Cycle { path } if path.len() == 4),
+        "{err}"
+    );
     assert!(err.problems()[0].place.starts_with("job '"), "{err}");
 }

@@ -38,7 +38,8 @@ pub struct AllocArgs {
     /// to an arrival rate by DeepRM's formula. Serverless: arrival-rate multiplier (default 1).
     #[arg(long, value_delimiter = ',')]
     pub load: Vec<f64>,
-    /// Allocation policies, comma-separated: fcfs, sjf, packer, tetris, random.
+    /// Allocation policies, comma-separated: fcfs, sjf, packer, tetris, random, and trained checkpoints
+    /// `rl:FILE` (greedy) or `rl-sample:FILE` (sampled; needs the `gnn` feature).
     #[arg(
         long,
         value_delimiter = ',',
@@ -92,6 +93,7 @@ pub fn run(args: AllocArgs) -> anyhow::Result<()> {
         // Check every name before running anything.
         make_policy(p, args.tetris_knob)?;
     }
+    check_scenarios(&args)?;
     let (rows, context) = match args.scenario {
         Scenario::Deeprm => run_deeprm(&args)?,
         Scenario::Serverless => run_serverless(&args)?,
@@ -104,13 +106,72 @@ pub fn run(args: AllocArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Builds a policy by name: a heuristic, or `rl:FILE` (a trained checkpoint, greedy) / `rl-sample:FILE`
+/// (sampling from the learned policy; draws from the run's `policy` stream).
 fn make_policy(name: &str, knob: f64) -> anyhow::Result<Box<dyn cluster::Policy>> {
+    if let Some((kind, file)) = name.split_once(':')
+        && (kind == "rl" || kind == "rl-sample")
+    {
+        return learned_policy(name, kind == "rl", std::path::Path::new(file));
+    }
     if name == "tetris" {
         return Ok(Box::new(
             scheduler::Tetris::new(knob).context("--tetris-knob")?,
         ));
     }
     scheduler::policy_by_name(name).context("--policies")
+}
+
+#[cfg(feature = "gnn")]
+fn learned_policy(
+    name: &str,
+    greedy: bool,
+    file: &std::path::Path,
+) -> anyhow::Result<Box<dyn cluster::Policy>> {
+    let (policy, _meta) = learn::LearnedPolicy::load(file, name, greedy)
+        .with_context(|| format!("--policies {name}"))?;
+    Ok(Box::new(policy))
+}
+
+#[cfg(not(feature = "gnn"))]
+fn learned_policy(
+    name: &str,
+    _greedy: bool,
+    _file: &std::path::Path,
+) -> anyhow::Result<Box<dyn cluster::Policy>> {
+    bail!(
+        "--policies {name}: learned policies need the `gnn` feature; run: cargo run --release \
+         --features gnn -- alloc ... --policies tetris,{name}"
+    )
+}
+
+/// The scenario a checkpoint was trained for, to refuse a DeepRM policy in serverless mode (and back).
+#[cfg(feature = "gnn")]
+fn check_scenarios(args: &AllocArgs) -> anyhow::Result<()> {
+    for p in &args.policies {
+        if let Some((kind, file)) = p.split_once(':')
+            && (kind == "rl" || kind == "rl-sample")
+        {
+            let (meta, _) = learn::checkpoint::read(std::path::Path::new(file))
+                .with_context(|| format!("--policies {p}"))?;
+            let want = match args.scenario {
+                Scenario::Deeprm => "deeprm",
+                Scenario::Serverless => "serverless",
+            };
+            if meta.config.scenario.name() != want {
+                bail!(
+                    "--policies {p}: trained for --scenario {}, not {want}",
+                    meta.config.scenario.name()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "gnn"))]
+fn check_scenarios(_args: &AllocArgs) -> anyhow::Result<()> {
+    Ok(())
 }
 
 fn run_deeprm(args: &AllocArgs) -> anyhow::Result<(Vec<Row>, BTreeMap<String, serde_json::Value>)> {

@@ -14,6 +14,8 @@ mod cmd_import;
 mod cmd_plan;
 mod cmd_simulate;
 mod cmd_sweep;
+#[cfg(feature = "gnn")]
+mod cmd_train;
 mod cmd_validate;
 mod predictor;
 mod table;
@@ -47,6 +49,17 @@ enum Command {
     Sweep(cmd_sweep::SweepArgs),
     /// Replay workloads against allocation and keep-alive policies (DeepRM or serverless mode).
     Alloc(cmd_alloc::AllocArgs),
+    /// Train a learned allocation policy (GNN + REINFORCE/A3C/PPO, or DQN) and write a checkpoint.
+    #[cfg(feature = "gnn")]
+    Train(cmd_train::TrainArgs),
+    /// Train a learned allocation policy (this binary was built without the `gnn` feature: see the
+    /// error it prints).
+    #[cfg(not(feature = "gnn"))]
+    Train {
+        /// Arguments, ignored.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -65,6 +78,13 @@ fn main() -> std::process::ExitCode {
         Command::Sweep(a) => cmd_sweep::run(a),
         Command::Alloc(a) => cmd_alloc::run(a),
         Command::Bench(a) => cmd_bench::run(a),
+        #[cfg(feature = "gnn")]
+        Command::Train(a) => cmd_train::run(a),
+        #[cfg(not(feature = "gnn"))]
+        Command::Train { .. } => Err(anyhow::anyhow!(
+            "faastune was built without the `gnn` feature (it adds the ML framework); run: \
+             cargo run --release --features gnn -- train --scenario deeprm --algo ppo --out FILE"
+        )),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -170,6 +170,7 @@ impl DeepRmEnv {
             running: Vec::new(),
             functions: Vec::new(),
             warm_idle: Vec::new(),
+            function_edges: Vec::new(),
         };
         let mut env = DeepRmEnv {
             avail: (0..settings.time_horizon).map(|_| capacity).collect(),

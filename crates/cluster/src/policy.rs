@@ -120,6 +120,10 @@ pub struct Observation {
     pub functions: Vec<FunctionView>,
     /// `warm_idle[machine_idx * n_functions + function_idx]`: idle warm instances.
     pub warm_idle: Vec<u32>,
+    /// Workflow dependencies between functions seen so far, `(parent_fn, child_fn)`, sorted, without
+    /// duplicates (serverless mode: recorded when a parent invocation finishes with an arrived child;
+    /// dependency edges of the graph state). Empty in DeepRM mode.
+    pub function_edges: Vec<(u32, u32)>,
 }
 
 impl Observation {

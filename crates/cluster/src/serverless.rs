@@ -369,6 +369,7 @@ impl<'a> ServerlessEnv<'a> {
                 })
                 .collect(),
             warm_idle: vec![0; nm * nf],
+            function_edges: Vec::new(),
         };
         let mut env = ServerlessEnv {
             machines: settings
@@ -662,8 +663,15 @@ impl<'a> ServerlessEnv<'a> {
         self.update_machine_view(m);
         // Workflow children.
         if let Some(kids) = self.children.get(&inst.inv.id).cloned() {
+            let parent_fn = inst.inv.function_idx;
             for c in kids {
                 if let Some(b) = self.blocked.get_mut(&c) {
+                    if let Some(child) = &b.inv {
+                        let edge = (parent_fn, child.function_idx);
+                        if let Err(at) = self.obs.function_edges.binary_search(&edge) {
+                            self.obs.function_edges.insert(at, edge);
+                        }
+                    }
                     b.n_parents_left = b.n_parents_left.saturating_sub(1);
                     b.ready_floor = b.ready_floor.max(now);
                     if b.n_parents_left == 0

@@ -18,12 +18,12 @@ use std::sync::Arc;
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::{leaky_relu, relu};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::graph::Graph;
+use crate::graph::{Graph, N_TYPE_SLOTS};
 use crate::ops;
 use crate::sparse::SparseStructure;
 
@@ -78,6 +78,15 @@ pub struct EncoderConfig {
     pub layer_norm: bool,
     /// Skip (residual) connections.
     pub skip: bool,
+    /// Typed edges: GCN scales each edge's weight by a learned `exp(g[type])` per layer; GAT adds a
+    /// learned per-type, per-head bias to its attention logits (self-loops have their own slot). Both
+    /// start at the untyped encoder (g = 0, bias = 0). MLP ignores it.
+    #[serde(default = "typed_default")]
+    pub typed_edges: bool,
+}
+
+fn typed_default() -> bool {
+    true
 }
 
 impl EncoderConfig {
@@ -92,6 +101,7 @@ impl EncoderConfig {
             dropout: 0.0,
             layer_norm: true,
             skip: true,
+            typed_edges: true,
         }
     }
 
@@ -245,6 +255,8 @@ struct Layer {
     att_dst: Option<Param<Tensor<2>>>,
     /// Skip projection when the input width differs from `hidden_dim`.
     skip_proj: Option<Dense>,
+    /// Typed edges: `N_TYPE_SLOTS x heads` (GCN: log-gain per type; GAT: logit bias per type and head).
+    type_param: Option<Param<Tensor<2>>>,
     norm: Option<LayerNorm>,
 }
 
@@ -253,6 +265,8 @@ pub(crate) struct GraphTensors {
     pub(crate) adjacency: Arc<SparseStructure>,
     pub(crate) features: Tensor<2>,
     pub(crate) gcn_weight: Tensor<2>,
+    /// Type slot of every adjacency edge.
+    pub(crate) edge_type: Tensor<1, Int>,
 }
 
 impl GraphTensors {
@@ -269,6 +283,17 @@ impl GraphTensors {
             ),
             gcn_weight: Tensor::from_data(
                 TensorData::new(graph.gcn_weight().to_vec(), [n_adj, 1]),
+                device,
+            ),
+            edge_type: Tensor::from_data(
+                TensorData::new(
+                    graph
+                        .adjacency_type()
+                        .iter()
+                        .map(|&t| i64::from(t))
+                        .collect::<Vec<_>>(),
+                    [n_adj],
+                ),
                 device,
             ),
             adjacency,
@@ -315,6 +340,14 @@ impl EncoderNet {
                 };
                 let skip_proj =
                     (config.skip && d_in != d).then(|| Dense::new(rng, d_in, d, false, device));
+                let type_param =
+                    (config.typed_edges && config.kind != EncoderKind::Mlp).then(|| {
+                        param2(
+                            vec![0.0; N_TYPE_SLOTS * n_heads],
+                            [N_TYPE_SLOTS, n_heads],
+                            device,
+                        )
+                    });
                 let norm = config.layer_norm.then(|| LayerNorm {
                     gamma: param1(vec![1.0; d], device),
                     beta: param1(vec![0.0; d], device),
@@ -324,6 +357,7 @@ impl EncoderNet {
                     att_src,
                     att_dst,
                     skip_proj,
+                    type_param,
                     norm,
                 }
             })
@@ -346,7 +380,13 @@ impl EncoderNet {
                 EncoderKind::Gcn => {
                     // Â (h W) = (Â h) W: aggregate whichever side is narrower (cost E x width).
                     let lin = &layer.lin;
-                    let agg = |t: Tensor<2>| ops::spmm(&g.adjacency, g.gcn_weight.clone(), t);
+                    let w = match &layer.type_param {
+                        Some(p) => {
+                            g.gcn_weight.clone() * p.val().select(0, g.edge_type.clone()).exp()
+                        }
+                        None => g.gcn_weight.clone(),
+                    };
+                    let agg = |t: Tensor<2>| ops::spmm(&g.adjacency, w.clone(), t);
                     let y = if lin.d_in() < config.hidden_dim {
                         lin.matmul(agg(h.clone()))
                     } else {
@@ -376,10 +416,13 @@ impl EncoderNet {
                     let a_dst = (zr * att_dst.unsqueeze::<3>())
                         .sum_dim(2)
                         .reshape([n, n_heads]);
-                    let scores = leaky_relu(
+                    let mut scores = leaky_relu(
                         ops::edge_scores(&g.adjacency, a_dst, a_src),
                         GAT_NEGATIVE_SLOPE,
                     );
+                    if let Some(p) = &layer.type_param {
+                        scores = scores + p.val().select(0, g.edge_type.clone());
+                    }
                     let alpha = ops::edge_softmax(&g.adjacency, scores);
                     ops::spmm(&g.adjacency, alpha, z)
                 }

@@ -37,6 +37,20 @@ pub enum Error {
         /// The value itself.
         value: f32,
     },
+    /// The allocation environment failed (building it or stepping it).
+    #[error("environment: {context}")]
+    Env {
+        /// What was being done, and the environment's message.
+        context: String,
+    },
+    /// A checkpoint could not be written or read, or does not fit the model it is loaded into.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The ML framework failed to hand back tensor data.
     #[error("tensor backend: {context}")]
     Backend {

@@ -47,7 +47,18 @@ pub struct Graph {
     adjacency: Arc<SparseStructure>,
     /// GCN weights of `adjacency`: `w / sqrt(deg(src) deg(dst))`, deg = weighted in-degree + 1.
     gcn_weight: Arc<Vec<f32>>,
+    /// Type slot of every `adjacency` edge: the user's type capped at [`MAX_EDGE_TYPE`], self-loops
+    /// [`SELF_LOOP_SLOT`].
+    adjacency_type: Arc<Vec<u8>>,
 }
+
+/// Largest edge type the typed encoders tell apart; larger types share this slot.
+pub const MAX_EDGE_TYPE: u8 = 14;
+/// The type slot of the encoders' self-loops.
+pub const SELF_LOOP_SLOT: u8 = MAX_EDGE_TYPE + 1;
+/// Number of type slots a typed encoder learns parameters for (edge types `0..=MAX_EDGE_TYPE` plus
+/// the self-loop).
+pub const N_TYPE_SLOTS: usize = SELF_LOOP_SLOT as usize + 1;
 
 impl Graph {
     /// Validates and builds a graph. `node_features` is `n_nodes x n_features`, row-major.
@@ -143,6 +154,7 @@ impl Graph {
         let mut a_ptr = Vec::with_capacity(n_nodes + 1);
         let mut a_col = Vec::with_capacity(n_adj);
         let mut a_w = Vec::with_capacity(n_adj);
+        let mut a_t = Vec::with_capacity(n_adj);
         a_ptr.push(0);
         for i in 0..n_nodes {
             let mut self_done = false;
@@ -150,14 +162,17 @@ impl Graph {
                 if !self_done && col_idx[e] as usize >= i {
                     a_col.push(i as u32);
                     a_w.push(1.0);
+                    a_t.push(SELF_LOOP_SLOT);
                     self_done = true;
                 }
                 a_col.push(col_idx[e]);
                 a_w.push(edge_weight[e]);
+                a_t.push(edge_type[e].min(MAX_EDGE_TYPE));
             }
             if !self_done {
                 a_col.push(i as u32);
                 a_w.push(1.0);
+                a_t.push(SELF_LOOP_SLOT);
             }
             a_ptr.push(a_col.len());
         }
@@ -193,7 +208,45 @@ impl Graph {
             edge_type,
             adjacency: Arc::new(adjacency),
             gcn_weight: Arc::new(gcn_weight),
+            adjacency_type: Arc::new(a_t),
         })
+    }
+
+    /// The disjoint union of `graphs` (a batch): node `k` of `graphs[g]` becomes node
+    /// `offsets[g] + k`; returns the union and the offsets. Every graph must have the same feature width.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when feature widths differ; [`Error::InvalidGraph`] past `u32::MAX` nodes.
+    pub fn disjoint_union(graphs: &[&Graph]) -> Result<(Graph, Vec<usize>)> {
+        let n_features = graphs.first().map_or(1, |g| g.n_features);
+        let mut offsets = Vec::with_capacity(graphs.len());
+        let mut features = Vec::new();
+        let mut edges = Vec::new();
+        let mut n = 0usize;
+        for g in graphs {
+            if g.n_features != n_features {
+                return Err(Error::ShapeMismatch {
+                    what: "disjoint_union: n_features of a graph",
+                    expected: n_features,
+                    got: g.n_features,
+                });
+            }
+            offsets.push(n);
+            features.extend_from_slice(&g.node_features);
+            for dst in 0..g.n_nodes() {
+                for e in g.row_ptr[dst]..g.row_ptr[dst + 1] {
+                    edges.push(Edge {
+                        src_idx: (n + g.col_idx[e] as usize) as u32,
+                        dst_idx: (n + dst) as u32,
+                        weight: g.edge_weight[e],
+                        edge_type: g.edge_type[e],
+                    });
+                }
+            }
+            n += g.n_nodes();
+        }
+        let union = Graph::new(n, n_features, features, &edges)?;
+        Ok((union, offsets))
     }
 
     /// A random graph for benchmarks and tests: `n_edges` edges with uniformly random endpoints (self
@@ -280,6 +333,10 @@ impl Graph {
 
     pub(crate) fn gcn_weight(&self) -> &Arc<Vec<f32>> {
         &self.gcn_weight
+    }
+
+    pub(crate) fn adjacency_type(&self) -> &Arc<Vec<u8>> {
+        &self.adjacency_type
     }
 }
 

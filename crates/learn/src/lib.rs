@@ -61,17 +61,29 @@
 #[cfg(not(feature = "cpu"))]
 compile_error!("learn needs a backend feature: enable `cpu` (the default)");
 
+pub mod checkpoint;
 pub mod diff;
+mod dqn;
 mod encoder;
 mod error;
 pub mod graph;
 mod ops;
+mod policy;
+pub mod rl;
+mod scenario;
 pub mod sparse;
+pub mod state;
 mod train;
 
+pub use checkpoint::{CheckpointMeta, LearnedPolicy};
+pub use dqn::{DqnConfig, DqnPolicy};
 pub use encoder::{Embeddings, Encoder, EncoderConfig, EncoderKind};
 pub use error::{Error, Result};
 pub use graph::{Edge, Graph};
+pub use policy::GnnPolicy;
+pub use rl::{Algo, EnvFactory, IterationStats, TrainConfig, Trainer};
+pub use scenario::{DeepRmScenario, Scenario, ServerlessScenario};
+pub use state::{GraphStateBuilder, StateConfig, StateGraph};
 pub use train::NodeRegressor;
 
 /// Threads of the rayon pool the kernels run on now (`RAYON_NUM_THREADS` or the core count, or the

@@ -1,9 +1,11 @@
 //! Integration tests of `learn`: the custom sparse ops' gradients, encoder shapes, determinism across
-//! thread counts, a small supervised training run, and input errors.
+//! thread counts, a small supervised training run, input errors, and learned allocation (graph state,
+//! RL algorithms, checkpoints).
 
 mod determinism;
 mod errors;
 mod gradients;
+mod rl;
 mod shapes;
 mod training;
 

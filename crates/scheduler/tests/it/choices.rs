@@ -43,6 +43,7 @@ fn deeprm_state(jobs: Vec<PendingView>) -> Observation {
         running: vec![],
         functions: vec![],
         warm_idle: vec![],
+        function_edges: vec![],
     }
 }
 
@@ -150,6 +151,7 @@ fn serverless_prefers_warm_machines() {
         running: vec![],
         functions: vec![f],
         warm_idle: vec![0, 1],
+        function_edges: vec![],
     };
     let warm = Action::Place {
         pending_idx: 0,

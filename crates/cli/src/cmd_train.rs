@@ -1,0 +1,237 @@
+//! `faastune train`: train a learned allocation policy (GNN + REINFORCE / A3C / PPO, or the flat DQN
+//! baseline) in the DeepRM or serverless environment; write the checkpoint (safetensors), its resolved
+//! config (`.json`) and the training curve (`.csv`) side by side.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use learn::{Algo, EncoderKind, IterationStats, Scenario, TrainConfig, Trainer};
+
+use crate::cmd_alloc::Scenario as ScenarioArg;
+
+/// Arguments of `faastune train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Environment: deeprm or serverless (synthetic workload).
+    #[arg(long, value_enum)]
+    pub scenario: Option<ScenarioArg>,
+    /// Load (DeepRM: per resource, 1.0 = 100%; serverless: arrival-rate multiplier).
+    #[arg(long)]
+    pub load: Option<f64>,
+    /// Several loads, comma-separated; episodes cycle through them.
+    #[arg(long, value_delimiter = ',')]
+    pub loads: Vec<f64>,
+    /// Arrival pattern: steady, bursty, periodic or mixed.
+    #[arg(long, default_value = "steady")]
+    pub workload: String,
+    /// Algorithm: reinforce, a3c, ppo or dqn.
+    #[arg(long, default_value = "ppo")]
+    pub algo: String,
+    /// GNN encoder: gcn, gat or mlp (ignored by dqn, whose network is an MLP over the flat state).
+    #[arg(long, default_value = "gcn")]
+    pub encoder: String,
+    /// Embedding width of the encoder.
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    /// Iterations in total (a resumed run continues up to this count).
+    #[arg(long, default_value_t = 100)]
+    pub iterations: u64,
+    /// Episodes per iteration.
+    #[arg(long, default_value_t = 8)]
+    pub episodes: usize,
+    /// A3C worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Root seed of the run (job sets, initial weights, action sampling).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Discount per decision.
+    #[arg(long, default_value_t = 0.99)]
+    pub gamma: f64,
+    /// Entropy bonus weight.
+    #[arg(long, default_value_t = 0.01)]
+    pub entropy: f64,
+    /// DeepRM: steps of arrivals per training episode (DeepRM trains with 50).
+    #[arg(long, default_value_t = 50)]
+    pub simu_len: usize,
+    /// Serverless: seconds of arrivals per training episode.
+    #[arg(long, default_value_t = 300.0)]
+    pub horizon_s: f64,
+    /// Write the checkpoint every N iterations as well as at the end.
+    #[arg(long, default_value_t = 10)]
+    pub save_every: u64,
+    /// The checkpoint to write (safetensors); `.json` and `.csv` go beside it.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from this checkpoint (its config is used; --iterations sets the new total).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Start from this checkpoint's weights but train with this command's settings (fine-tuning:
+    /// e.g. a policy trained on one workload pattern, tuned on another). Iterations count from 0.
+    #[arg(long, conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let Some(scenario_arg) = args.scenario else {
+        bail!("--scenario deeprm|serverless is required (unless --resume)");
+    };
+    let mut loads = args.loads.clone();
+    if let Some(l) = args.load {
+        loads.push(l);
+    }
+    if loads.is_empty() {
+        loads.push(match scenario_arg {
+            ScenarioArg::Deeprm => 1.3,
+            ScenarioArg::Serverless => 1.0,
+        });
+    }
+    let mut scenario = match scenario_arg {
+        ScenarioArg::Deeprm => Scenario::deeprm(loads, &args.workload),
+        ScenarioArg::Serverless => Scenario::serverless(loads, &args.workload),
+    };
+    match &mut scenario {
+        Scenario::Deeprm(d) => {
+            d.simu_len = args.simu_len;
+            d.episode_max_len = 4 * args.simu_len;
+        }
+        Scenario::Serverless(s) => s.horizon_s = args.horizon_s,
+    }
+    let algo: Algo = args.algo.parse().context("--algo")?;
+    let kind: EncoderKind = args.encoder.parse().context("--encoder")?;
+    let mut c = TrainConfig::new(algo, scenario, kind, args.seed);
+    c.encoder.hidden_dim = args.hidden;
+    c.iterations = args.iterations;
+    c.episodes_per_iteration = args.episodes;
+    c.workers = if algo == Algo::A3c { args.workers } else { 1 };
+    c.learning_rate = args.lr;
+    c.gamma = args.gamma;
+    c.entropy_coef = args.entropy;
+    c.validate().context("training config")?;
+    Ok(c)
+}
+
+/// Runs `faastune train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let command = format!(
+        "faastune {}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    let mut trainer = match &args.resume {
+        Some(path) => {
+            let mut t = learn::checkpoint::resume(path)
+                .with_context(|| format!("--resume {}", path.display()))?;
+            t.set_iterations(args.iterations);
+            t
+        }
+        None => {
+            let config = build_config(&args)?;
+            match &args.init_from {
+                Some(path) => learn::checkpoint::fine_tune(path, config)
+                    .with_context(|| format!("--init-from {}", path.display()))?,
+                None => Trainer::new(config)?,
+            }
+        }
+    };
+    let curve_path = learn::checkpoint::sidecar(&args.out, "csv");
+    let resumed = args.resume.is_some() && curve_path.is_file();
+    let mut curve = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(&curve_path)
+        .with_context(|| format!("writing {}", curve_path.display()))?;
+    if !resumed {
+        writeln!(curve, "{}", IterationStats::CSV_HEADER)?;
+    }
+    let c = trainer.config().clone();
+    eprintln!(
+        "# faastune train scenario={} algo={} encoder={} hidden={} seed={} iterations={} episodes/iteration={} workers={} loads={:?}",
+        c.scenario.name(),
+        c.algo.name(),
+        if c.algo == Algo::Dqn {
+            "flat-mlp".into()
+        } else {
+            format!("{:?}", c.encoder.kind).to_lowercase()
+        },
+        c.encoder.hidden_dim,
+        c.seed,
+        c.iterations,
+        c.episodes_per_iteration,
+        c.workers,
+        match &c.scenario {
+            Scenario::Deeprm(d) => d.loads.clone(),
+            Scenario::Serverless(s) => s.loads.clone(),
+        },
+    );
+    let start_it = trainer.iterations_done();
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(c.iterations.saturating_sub(start_it))
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} it  {msg}",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut write_error = None;
+    while trainer.iterations_done() < c.iterations {
+        let s = trainer.iterate()?;
+        if let Err(e) = writeln!(curve, "{}", s.csv_row()) {
+            write_error = Some(e);
+        }
+        bar.set_message(format!(
+            "reward {:.1}  slowdown {:.3}  {} {:.3}",
+            s.mean_reward,
+            s.mean_slowdown,
+            if c.algo == Algo::Dqn {
+                "eps"
+            } else {
+                "entropy"
+            },
+            s.entropy
+        ));
+        bar.inc(1);
+        if args.save_every > 0 && s.iteration.is_multiple_of(args.save_every) {
+            learn::checkpoint::save(&trainer, &args.out, Some(&command))
+                .context("saving the checkpoint")?;
+        }
+    }
+    bar.finish();
+    if let Some(e) = write_error {
+        return Err(e).with_context(|| format!("writing {}", curve_path.display()));
+    }
+    let meta = learn::checkpoint::save(&trainer, &args.out, Some(&command))
+        .context("saving the checkpoint")?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "wrote {} ({} parameters, {} iterations), {}, {}; {:.1} s for {} iterations",
+        args.out.display(),
+        meta.n_params,
+        meta.iterations_done,
+        learn::checkpoint::sidecar(&args.out, "json").display(),
+        curve_path.display(),
+        secs,
+        meta.iterations_done - start_it
+    );
+    if let Some(last) = trainer.curve().last() {
+        println!(
+            "iteration {} mean_reward {:.3} mean_slowdown {:.4} entropy {:.4}",
+            last.iteration, last.mean_reward, last.mean_slowdown, last.entropy
+        );
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 mod simulate;
 mod stepconf;
+mod train;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -40,3 +40,44 @@ fn child_of_missing_parent_is_reported_pending() {
     assert_eq!((m.n_arrived, m.n_finished, m.n_pending), (2, 1, 1));
     assert!(m.is_conserved());
 }
+
+#[test]
+fn observation_records_function_dependencies_once() {
+    use cluster::{Action, Environment, ServerlessEnv};
+    // Two functions: f0's invocations 0 and 1 are parents of f1's invocation 2 (arrived before they
+    // finish), so the observation gains the edge (0, 1) once the first parent finishes, and only once.
+    let fs = vec![
+        function("f0", 100.0, 128.0, 0.0, 10.0),
+        function("f1", 100.0, 128.0, 0.0, 10.0),
+    ];
+    let invs = vec![
+        inv(0, 0, 0.0, 1.0),
+        inv(1, 0, 0.0, 2.0),
+        inv(2, 1, 0.5, 1.0),
+    ];
+    let mut deps = BTreeMap::new();
+    deps.insert(2u64, vec![0u64, 1u64]);
+    let ka = scheduler::keep_alive_by_name("fixed", 2).unwrap();
+    let mut env = ServerlessEnv::new(
+        one_machine(1000.0, 1024.0),
+        fs,
+        Box::new(invs.into_iter()),
+        &deps,
+        ka,
+        1,
+    )
+    .unwrap();
+    assert!(env.observe().function_edges.is_empty());
+    while !env.is_done() {
+        let a = if env.observe().pending.is_empty() {
+            Action::Wait
+        } else {
+            Action::Place {
+                pending_idx: 0,
+                machine_idx: 0,
+            }
+        };
+        env.step(a).unwrap();
+    }
+    assert_eq!(env.observe().function_edges, vec![(0, 1)]);
+}

@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// Entropy bonus weight.
     #[arg(long, default_value_t = 0.01)]
     pub entropy: f64,
+    /// Advantage normalisation: batch (standard) or episode (every episode weighs the same; for
+    /// training one policy on several loads).
+    #[arg(long, default_value = "batch")]
+    pub adv_norm: String,
     /// DeepRM: steps of arrivals per training episode (DeepRM trains with 50).
     #[arg(long, default_value_t = 50)]
     pub simu_len: usize,
@@ -115,6 +119,7 @@ fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     c.learning_rate = args.lr;
     c.gamma = args.gamma;
     c.entropy_coef = args.entropy;
+    c.adv_norm = args.adv_norm.parse().context("--adv-norm")?;
     c.validate().context("training config")?;
     Ok(c)
 }

@@ -60,5 +60,47 @@ fn encoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, kernels, encoders);
+/// One allocation decision: graph state from an observation, and the whole policy decision (state,
+/// encoder, heads, choice), for a DeepRM state and a serverless state taken mid-episode.
+fn decisions(c: &mut Criterion) {
+    use cluster::{Action, Policy};
+    use learn::{Algo, Scenario, StateConfig, TrainConfig, Trainer};
+    let mut group = c.benchmark_group("decision");
+    for scenario in [
+        Scenario::deeprm(vec![1.3], "steady"),
+        Scenario::serverless(vec![2.0], "mixed"),
+    ] {
+        let name = scenario.name();
+        // An observation with several pending and running invocations.
+        let mut env = scenario.make_env(1, 0).expect("env");
+        let mut obs = env.observe().clone();
+        for _ in 0..2_000 {
+            if obs.pending.len() >= 4 && obs.running.len() >= 4 {
+                break;
+            }
+            env.step(Action::Wait).expect("step");
+            obs = env.observe().clone();
+        }
+        let mut builder =
+            learn::GraphStateBuilder::new(StateConfig::default()).expect("state config");
+        group.bench_function(BenchmarkId::new("graph_state", name), |b| {
+            b.iter(|| builder.build(&obs).expect("state"))
+        });
+        let trainer = Trainer::new(TrainConfig::new(
+            Algo::Ppo,
+            scenario.clone(),
+            EncoderKind::Gcn,
+            1,
+        ))
+        .expect("trainer");
+        let mut policy = trainer.policy("rl", true).expect("policy");
+        let mut rng = des::RngStreams::new(1).stream("bench");
+        group.bench_function(BenchmarkId::new("gnn_policy_decide", name), |b| {
+            b.iter(|| policy.decide(&obs, &mut rng))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, kernels, encoders, decisions);
 criterion_main!(benches);

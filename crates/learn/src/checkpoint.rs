@@ -19,8 +19,9 @@ use crate::error::{Error, Result};
 use crate::policy::GnnPolicy;
 use crate::rl::{Learner, TrainConfig, Trainer};
 
-/// Format tag of the metadata.
-pub const CHECKPOINT_FORMAT: &str = "faastune-rl/1";
+/// Format tag of the metadata; it changes whenever the state features change meaning, so an older
+/// checkpoint is refused instead of acting on features it was not trained on.
+pub const CHECKPOINT_FORMAT: &str = "faastune-rl/2";
 
 /// What a checkpoint says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -81,7 +81,7 @@ pub use encoder::{Embeddings, Encoder, EncoderConfig, EncoderKind};
 pub use error::{Error, Result};
 pub use graph::{Edge, Graph};
 pub use policy::GnnPolicy;
-pub use rl::{Algo, EnvFactory, IterationStats, TrainConfig, Trainer};
+pub use rl::{AdvNorm, Algo, EnvFactory, IterationStats, TrainConfig, Trainer};
 pub use scenario::{DeepRmScenario, Scenario, ServerlessScenario};
 pub use state::{GraphStateBuilder, StateConfig, StateGraph};
 pub use train::NodeRegressor;

@@ -77,6 +77,33 @@ impl std::str::FromStr for Algo {
     }
 }
 
+/// How advantages are normalised before the policy-gradient step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdvNorm {
+    /// Over all decisions of the batch (standard).
+    #[default]
+    Batch,
+    /// Within each episode first, then over the batch: every episode weighs the same, so episodes
+    /// at low load (small, low-variance returns) are not drowned by those at high load when one
+    /// policy trains on several loads.
+    Episode,
+}
+
+impl std::str::FromStr for AdvNorm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<AdvNorm> {
+        match s {
+            "batch" => Ok(AdvNorm::Batch),
+            "episode" => Ok(AdvNorm::Episode),
+            other => Err(Error::InvalidConfig {
+                field: "adv_norm",
+                reason: format!("unknown normalisation {other:?} (batch|episode)"),
+            }),
+        }
+    }
+}
+
 /// Everything that defines a training run (saved with every checkpoint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -116,6 +143,9 @@ pub struct TrainConfig {
     pub minibatches: usize,
     /// DQN settings.
     pub dqn: DqnConfig,
+    /// Advantage normalisation (policy-gradient algorithms).
+    #[serde(default)]
+    pub adv_norm: AdvNorm,
 }
 
 impl TrainConfig {
@@ -145,6 +175,7 @@ impl TrainConfig {
             ppo_epochs: 4,
             minibatches: 4,
             dqn: DqnConfig::default(),
+            adv_norm: AdvNorm::Batch,
         }
     }
 
@@ -397,7 +428,13 @@ pub(crate) fn targets(
             .iter()
             .map(|d| f64::from(d.value) * *ret_scale)
             .collect();
-        let (a, r) = gae(&rewards, &values, config.gamma, lambda);
+        let (mut a, r) = gae(&rewards, &values, config.gamma, lambda);
+        if config.adv_norm == AdvNorm::Episode {
+            let (mean, sd) = stats(&a);
+            for x in &mut a {
+                *x = (*x - mean) / sd.max(1e-8);
+            }
+        }
         adv_all.extend(a);
         ret_all.extend(r);
     }
@@ -785,7 +822,9 @@ fn a3c_iteration(
                         let episode = first_episode + e as u64;
                         let (snapshot, mut ret_scale, update_idx) = {
                             let s = shared.lock().map_err(|_| poisoned())?;
-                            (s.net.clone(), s.ret_scale, s.n_updates)
+                            // Fresh autodiff leaves (same parameter ids): two workers' backward passes
+                            // must not share graph nodes.
+                            (s.net.valid().train(), s.ret_scale, s.n_updates)
                         };
                         let env = make_env(config, factory, episode)?;
                         let mut rng =

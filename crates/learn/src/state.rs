@@ -1,7 +1,8 @@
 //! The graph state of seed paper section 3.1, built from a [`cluster::Observation`] at each decision.
 //!
 //! Nodes (one row of [`N_STATE_FEATURES`] features each; the first five are the node type one-hot):
-//! - one **global** node (queue length, backlog, utilisation, running count) that every node feeds, so
+//! - one **global** node (queue length, backlog, utilisation, running count, arrival rate so far) that
+//!   every node feeds, so
 //!   the policy's "wait" and value heads read a summary of the whole graph;
 //! - **resource** nodes, one per machine: capacity, free share now, DeepRM's look-ahead of free
 //!   resources pooled into six horizon bins per resource, idle warm memory, speed;
@@ -150,6 +151,24 @@ pub fn is_valid_placement(obs: &Observation, pending_idx: usize, machine_idx: us
     }
 }
 
+/// Arrivals per second so far, from the observation alone: both environments number invocations in
+/// arrival order from 0, so `largest id in the system + 1 + backlog` arrivals happened by `now`. The
+/// load the policy faces, which one snapshot does not otherwise show (a lone long job on an idle
+/// machine calls for placing it at low load and perhaps for holding it back at high load).
+pub fn arrival_rate(obs: &Observation) -> f64 {
+    let max_id = obs
+        .pending
+        .iter()
+        .map(|p| p.invocation_id)
+        .chain(obs.running.iter().map(|r| r.invocation_id))
+        .max();
+    let now_s = obs.now.as_us() as f64 / 1e6;
+    match max_id {
+        Some(id) if now_s > 0.0 => (id as f64 + 1.0 + obs.n_backlog as f64) / now_s.max(1.0),
+        _ => 0.0,
+    }
+}
+
 /// `ln(1 + x) / ln(1 + scale)`: compresses times and counts to about [0, 1] at `scale`.
 fn logn(x: f64, scale: f64) -> f32 {
     ((1.0 + x.max(0.0)).ln() / (1.0 + scale).ln()) as f32
@@ -263,6 +282,7 @@ impl GraphStateBuilder {
         }
         self.set(global, 9, logn(obs.running.len() as f64, 64.0));
         self.set(global, 10, logn(obs.pending.len() as f64, 64.0));
+        self.set(global, 11, logn(arrival_rate(obs), 10.0));
 
         // Machines.
         let mut machine_nodes = Vec::with_capacity(obs.machines.len());
@@ -494,7 +514,7 @@ impl GraphStateBuilder {
 
 /// The flat (non-graph) state of the DQN baseline: per machine its capacity share free now and over the
 /// horizon bins; per pending slot (up to `max_pending`) its demand, duration, waiting time, earliest
-/// start and validity per machine; backlog and running counts. Length [`flat_len`].
+/// start and validity per machine; backlog and running counts; arrival rate so far. Length [`flat_len`].
 pub fn flat_state(obs: &Observation, max_pending: usize, n_machines: usize, out: &mut Vec<f32>) {
     out.clear();
     let n_res = 2usize;
@@ -573,9 +593,10 @@ pub fn flat_state(obs: &Observation, max_pending: usize, n_machines: usize, out:
     }
     out.push(logn(obs.n_backlog as f64, 60.0));
     out.push(logn(obs.running.len() as f64, 64.0));
+    out.push(logn(arrival_rate(obs), 10.0));
 }
 
 /// Length of [`flat_state`]'s vector.
 pub fn flat_len(max_pending: usize, n_machines: usize) -> usize {
-    n_machines * (2 * 7 + 1) + max_pending * (1 + 2 + 2 + n_machines) + 2
+    n_machines * (2 * 7 + 1) + max_pending * (1 + 2 + 2 + n_machines) + 3
 }

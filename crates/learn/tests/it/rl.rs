@@ -132,6 +132,18 @@ fn graph_state_has_every_node_kind_edge_kind_and_the_right_mask() {
             cluster::Action::Wait
         };
         env.step(action).unwrap();
+        // The arrival-rate estimate never exceeds the true rate so far and sees every arrival while
+        // the newest job is still in the system.
+        let o = env.observe();
+        let true_rate = env.metrics().n_arrived as f64 / (o.now.as_us() as f64 / 1e6).max(1.0);
+        let est = learn::state::arrival_rate(o);
+        assert!(est <= true_rate + 1e-9, "estimate {est} > true {true_rate}");
+        if o.pending.iter().any(|p| p.ready == o.now) && o.n_backlog == 0 {
+            assert!(
+                (est - true_rate).abs() < 1e-9,
+                "estimate {est} vs {true_rate}"
+            );
+        }
     }
     assert!(seen_running);
 }
@@ -279,6 +291,33 @@ fn every_algorithm_trains_on_both_scenarios() {
             assert!(s.policy_loss.is_finite() && s.value_loss.is_finite());
         }
     }
+}
+
+#[test]
+fn a3c_workers_update_one_shared_model_concurrently() {
+    let mut c = small_config(Algo::A3c, Scenario::deeprm(vec![1.3], "steady"), 19);
+    c.workers = 2;
+    c.episodes_per_iteration = 8;
+    c.iterations = 4;
+    let mut t = Trainer::new(c).unwrap();
+    let before = learn::checkpoint::save(&t, &tmp("a3c-0.safetensors"), None).unwrap();
+    t.run(|_| {}).unwrap();
+    assert_eq!(t.curve().len(), 4);
+    assert!(t.curve().iter().all(|s| s.episodes == 8 && s.decisions > 0));
+    learn::checkpoint::save(&t, &tmp("a3c-4.safetensors"), None).unwrap();
+    assert_eq!(
+        before.n_params,
+        learn::checkpoint::read(&tmp("a3c-4.safetensors"))
+            .unwrap()
+            .1
+            .iter()
+            .map(|p| p.1.len())
+            .sum::<usize>()
+    );
+    assert_ne!(
+        std::fs::read(tmp("a3c-0.safetensors")).unwrap(),
+        std::fs::read(tmp("a3c-4.safetensors")).unwrap()
+    );
 }
 
 #[test]

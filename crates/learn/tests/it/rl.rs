@@ -387,6 +387,22 @@ fn bad_checkpoints_are_refused_with_the_file_named() {
         err.contains("mismatch.safetensors") && err.contains("shape"),
         "{err}"
     );
+    // A checkpoint of an older state-feature format.
+    let path = tmp("old-format.safetensors");
+    learn::checkpoint::save(&t, &path, None).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let needle = learn::checkpoint::CHECKPOINT_FORMAT.as_bytes();
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("format tag in the metadata");
+    bytes[at + needle.len() - 1] = b'0';
+    std::fs::write(&path, bytes).unwrap();
+    let err = learn::checkpoint::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("old-format.safetensors") && err.contains("format"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -253,11 +253,12 @@ pub struct IterationStats {
     pub mean_reward: f64,
     /// Mean slowdown over the jobs finished in this iteration's episodes.
     pub mean_slowdown: f64,
-    /// Mean policy entropy over the decisions (DQN: the exploration rate epsilon).
+    /// Policy entropy per decision at the first update (A3C: mean over its updates; DQN: the
+    /// exploration rate epsilon).
     pub entropy: f64,
-    /// Policy loss (DQN: TD loss) of the last update.
+    /// Policy loss of the last update (A3C: mean over the iteration's updates; DQN: TD loss).
     pub policy_loss: f64,
-    /// Value loss of the last update (DQN: 0).
+    /// Value loss of the last update (A3C: mean over the iteration's updates; DQN: 0).
     pub value_loss: f64,
 }
 
@@ -811,11 +812,11 @@ fn a3c_iteration(
         n_updates: g.n_updates,
     });
     let n_workers = config.workers.min(config.episodes_per_iteration).max(1);
-    let results: Vec<Result<Vec<(EpisodeRecord, f64)>>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<(EpisodeRecord, [f64; 3])>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n_workers)
             .map(|w| {
                 let shared = &shared;
-                scope.spawn(move || -> Result<Vec<(EpisodeRecord, f64)>> {
+                scope.spawn(move || -> Result<Vec<(EpisodeRecord, [f64; 3])>> {
                     let mut out = Vec::new();
                     let mut e = w;
                     while e < config.episodes_per_iteration {
@@ -840,7 +841,7 @@ fn a3c_iteration(
                         let tg = targets(&eps, config, config.gae_lambda, &mut ret_scale);
                         let decisions: Vec<&Decision> =
                             eps.iter().flat_map(|e| &e.decisions).collect();
-                        let mut entropy = 0.0;
+                        let mut losses = [0.0; 3];
                         if !decisions.is_empty() {
                             let all: Vec<usize> = (0..decisions.len()).collect();
                             // Gradients on the snapshot, outside the lock; the snapshot shares the
@@ -854,10 +855,10 @@ fn a3c_iteration(
                             s.net = s.optim.step(config.learning_rate, net, grads);
                             s.ret_scale = ret_scale;
                             s.n_updates += 1;
-                            entropy = l.entropy;
+                            losses = [l.entropy, l.policy, l.value];
                         }
                         drop(decisions);
-                        out.push((eps.into_iter().next().unwrap_or_default(), entropy));
+                        out.push((eps.into_iter().next().unwrap_or_default(), losses));
                         e += n_workers;
                     }
                     Ok(out)
@@ -870,11 +871,11 @@ fn a3c_iteration(
             .collect()
     });
     let mut episodes = Vec::new();
-    let mut entropies = Vec::new();
+    let mut losses = Vec::new();
     for r in results {
-        for (ep, ent) in r? {
+        for (ep, l) in r? {
             episodes.push(ep);
-            entropies.push(ent);
+            losses.push(l);
         }
     }
     let s = shared.into_inner().map_err(|_| poisoned())?;
@@ -883,7 +884,10 @@ fn a3c_iteration(
     g.ret_scale = s.ret_scale;
     g.n_updates = s.n_updates;
     let mut stats = episode_stats(&episodes);
-    stats.entropy = entropies.iter().sum::<f64>() / entropies.len().max(1) as f64;
+    let mean = |k: usize| losses.iter().map(|l| l[k]).sum::<f64>() / losses.len().max(1) as f64;
+    stats.entropy = mean(0);
+    stats.policy_loss = mean(1);
+    stats.value_loss = mean(2);
     Ok(stats)
 }
 

@@ -317,16 +317,8 @@ impl LearnedPolicy {
     /// # Errors
     /// As [`resume`].
     pub fn load(path: &Path, name: &str, greedy: bool) -> Result<(LearnedPolicy, CheckpointMeta)> {
+        let (meta, _) = read(path)?;
         let trainer = resume(path)?;
-        let (params, ret_scale) = learner_params(&trainer.learner);
-        let meta = CheckpointMeta {
-            format: CHECKPOINT_FORMAT.into(),
-            config: trainer.config.clone(),
-            iterations_done: trainer.iterations_done,
-            ret_scale,
-            n_params: params.iter().map(|p| p.2.len()).sum(),
-            command: None,
-        };
         Ok((
             policy_from_learner(&trainer.config, &trainer.learner, name, greedy)?,
             meta,

@@ -3,7 +3,8 @@
 //! For one decision with window pending invocations `p_1..p_W`, machines `m_1..m_M` and the global node
 //! `g` (embeddings `h`):
 //! 1. **which invocation, or wait**: logits `q_i = MLP([h(p_i), h(g)])` for every pending invocation with
-//!    at least one valid machine, and `q_wait = MLP(h(g))`; softmax over those.
+//!    at least one valid machine, and `q_wait = MLP(h(g))` (unless the window is work-conserving and a
+//!    placement is valid); softmax over those.
 //! 2. **where**: given `p_i`, logits `s_ij = (h(p_i) B) . h(m_j) + u . h(m_j)` over the machines where
 //!    the placement is valid; softmax over those.
 //! 3. **how much**: the environment's action carries no resource amount (an invocation is placed with
@@ -210,7 +211,9 @@ impl Batch {
                         .map_or(g, |&v| (off + v as usize) as i64),
                 );
             }
-            inv_mask[k * (width + 1) + width] = 0.0;
+            if s.wait_allowed {
+                inv_mask[k * (width + 1) + width] = 0.0;
+            }
         }
         Ok(Batch {
             graph: GraphTensors::new(&union, device),

@@ -150,11 +150,12 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// Defaults for `algo` in `scenario`: a 2-layer, 64-wide GCN with typed edges, the scenario's action
-    /// window, 8 episodes per iteration, Adam 1e-3, gamma 0.99, lambda 0.95, entropy 0.01.
+    /// window (work-conserving in serverless mode), 8 episodes per iteration, Adam 1e-3, gamma 0.99, lambda 0.95, entropy 0.01.
     pub fn new(algo: Algo, scenario: Scenario, kind: EncoderKind, seed: u64) -> TrainConfig {
         let state = StateConfig {
             max_pending: scenario.pending_window(),
             max_running: 32,
+            work_conserving: matches!(scenario, Scenario::Serverless(_)),
         };
         TrainConfig {
             algo,

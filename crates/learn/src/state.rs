@@ -59,6 +59,11 @@ pub struct StateConfig {
     pub max_pending: usize,
     /// Running invocations in the graph, latest started first.
     pub max_running: usize,
+    /// Work-conserving: "wait" is offered only when no placement is valid (the platform never idles
+    /// capacity an invocation could use). Off in DeepRM mode, where holding a job back is the point; the
+    /// default for serverless training.
+    #[serde(default)]
+    pub work_conserving: bool,
 }
 
 impl Default for StateConfig {
@@ -66,6 +71,7 @@ impl Default for StateConfig {
         StateConfig {
             max_pending: 16,
             max_running: 32,
+            work_conserving: false,
         }
     }
 }
@@ -105,6 +111,9 @@ pub struct StateGraph {
     pub machine_nodes: Vec<u32>,
     /// `valid[p * n_machines + m]`: placing pending `p` on machine `m` can be carried out now.
     pub valid: Vec<bool>,
+    /// True when "wait" is a choice here (always, unless the window is work-conserving and some
+    /// placement is valid).
+    pub wait_allowed: bool,
 }
 
 impl StateGraph {
@@ -166,6 +175,23 @@ pub fn arrival_rate(obs: &Observation) -> f64 {
     match max_id {
         Some(id) if now_s > 0.0 => (id as f64 + 1.0 + obs.n_backlog as f64) / now_s.max(1.0),
         _ => 0.0,
+    }
+}
+
+/// The divisor that turns resource `r` into slots (1 when the observation has none).
+fn resource_scale(obs: &Observation, r: usize) -> f64 {
+    let s = obs.resource_scale.get(r);
+    if s > 0.0 { s } else { 1.0 }
+}
+
+/// The linear time scale of the features: DeepRM's horizon in seconds, serverless a minute.
+fn time_scale_s(obs: &Observation) -> f64 {
+    match obs.mode {
+        Mode::DeepRm => obs
+            .machines
+            .first()
+            .map_or(20.0, |m| m.free_profile.len().max(1) as f64),
+        Mode::Serverless => 60.0,
     }
 }
 
@@ -241,18 +267,8 @@ impl GraphStateBuilder {
         self.features.clear();
         self.edges.clear();
         let n_res = obs.resource_scale.len().min(2);
-        let scale = |r: usize| {
-            let s = obs.resource_scale.get(r);
-            if s > 0.0 { s } else { 1.0 }
-        };
-        // DeepRM: the horizon in seconds; serverless: a minute as the linear time scale.
-        let horizon_s = match obs.mode {
-            Mode::DeepRm => obs
-                .machines
-                .first()
-                .map_or(20.0, |m| m.free_profile.len().max(1) as f64),
-            Mode::Serverless => 60.0,
-        };
+        let scale = |r: usize| resource_scale(obs, r);
+        let horizon_s = time_scale_s(obs);
         let now = obs.now;
         let secs = |a: des::SimTime, b: des::SimTime| (a.as_us() as f64 - b.as_us() as f64) / 1e6;
 
@@ -502,12 +518,14 @@ impl GraphStateBuilder {
             self.features.clone(),
             &self.edges,
         )?;
+        let wait_allowed = !(self.config.work_conserving && valid.iter().any(|&v| v));
         Ok(StateGraph {
             graph,
             global_node: global as u32,
             pending_nodes,
             machine_nodes,
             valid,
+            wait_allowed,
         })
     }
 }
@@ -518,17 +536,8 @@ impl GraphStateBuilder {
 pub fn flat_state(obs: &Observation, max_pending: usize, n_machines: usize, out: &mut Vec<f32>) {
     out.clear();
     let n_res = 2usize;
-    let scale = |r: usize| {
-        let s = obs.resource_scale.get(r);
-        if s > 0.0 { s } else { 1.0 }
-    };
-    let horizon_s = match obs.mode {
-        Mode::DeepRm => obs
-            .machines
-            .first()
-            .map_or(20.0, |m| m.free_profile.len().max(1) as f64),
-        Mode::Serverless => 60.0,
-    };
+    let scale = |r: usize| resource_scale(obs, r);
+    let horizon_s = time_scale_s(obs);
     for mi in 0..n_machines {
         match obs.machines.get(mi) {
             Some(m) => {

@@ -175,3 +175,45 @@ fn train_without_the_gnn_feature_says_how_to_build_it() {
     ]);
     assert!(e.contains("gnn"), "{e}");
 }
+
+/// The checkpoints shipped in `models/` come out of the commands recorded in them, weight for weight.
+/// Minutes each; only with RUN_SLOW_TESTS=1.
+#[cfg(feature = "gnn")]
+#[test]
+fn slow_shipped_models_reproduce_from_their_recorded_commands() {
+    if std::env::var("RUN_SLOW_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set RUN_SLOW_TESTS=1");
+        return;
+    }
+    let root = crate::root();
+    let mut n = 0;
+    for entry in std::fs::read_dir(root.join("models")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+            continue;
+        }
+        let (meta, weights) = learn::checkpoint::read(&path).unwrap();
+        let command = meta.command.expect("recorded command");
+        let mut args: Vec<String> = command
+            .split_whitespace()
+            .skip(1)
+            .map(String::from)
+            .collect();
+        let out = tmp(&format!("repro-{n}.safetensors"));
+        let at = args
+            .iter()
+            .position(|a| a == "--out")
+            .expect("--out in the command");
+        args[at + 1] = out.clone();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok_stdout(&args);
+        let (_, again) = learn::checkpoint::read(std::path::Path::new(&out)).unwrap();
+        assert!(
+            weights == again,
+            "{} does not reproduce from: {command}",
+            path.display()
+        );
+        n += 1;
+    }
+    assert!(n >= 3, "expected the shipped checkpoints, found {n}");
+}

@@ -89,6 +89,7 @@ fn graph_state_has_every_node_kind_edge_kind_and_the_right_mask() {
     let mut builder = GraphStateBuilder::new(StateConfig {
         max_pending: 10,
         max_running: 8,
+        work_conserving: false,
     })
     .unwrap();
     let mut seen_running = false;
@@ -153,6 +154,11 @@ fn serverless_graph_state_has_function_nodes_and_membership_edges() {
     let scenario = Scenario::serverless(vec![1.0], "steady");
     let mut env = scenario.make_env(2, 0).unwrap();
     let mut builder = GraphStateBuilder::new(StateConfig::default()).unwrap();
+    let mut conserving = GraphStateBuilder::new(StateConfig {
+        work_conserving: true,
+        ..StateConfig::default()
+    })
+    .unwrap();
     let mut checked = 0;
     for _ in 0..400 {
         if env.is_done() {
@@ -161,6 +167,9 @@ fn serverless_graph_state_has_function_nodes_and_membership_edges() {
         let obs = env.observe().clone();
         if !obs.pending.is_empty() {
             let s = builder.build(&obs).unwrap();
+            assert!(s.wait_allowed);
+            let c = conserving.build(&obs).unwrap();
+            assert_eq!(c.wait_allowed, !c.has_choice());
             let n_pending = s.n_pending();
             let n_running = obs.running.len().min(StateConfig::default().max_running);
             assert_eq!(

@@ -341,11 +341,11 @@ fn pick(logp: &[f32], greedy: bool, rng: &mut des::SimRng) -> usize {
     last_valid
 }
 
-/// Converts a chosen `(pending, machine)` to the environment's action.
-pub(crate) fn to_action(choice: Option<(usize, usize)>) -> Action {
+/// Converts a chosen `(window slot, machine)` of `state` to the environment's action.
+pub(crate) fn to_action(choice: Option<(usize, usize)>, state: &StateGraph) -> Action {
     match choice {
-        Some((pending_idx, machine_idx)) => Action::Place {
-            pending_idx,
+        Some((slot, machine_idx)) => Action::Place {
+            pending_idx: state.pending_idx[slot],
             machine_idx,
         },
         None => Action::Wait,
@@ -403,7 +403,7 @@ impl GnnPolicy {
         let (w, m) = (batch.width, batch.n_machines);
         let heads = self.net.forward(&self.config, &batch, None);
         let dist = Dist::from_heads(heads, w, m)?;
-        Ok(to_action(dist.choose(0, self.greedy, rng).0))
+        Ok(to_action(dist.choose(0, self.greedy, rng).0, &state))
     }
 }
 

@@ -348,7 +348,7 @@ pub(crate) fn rollout_gnn(
         let dist = Dist::from_heads(net.forward(encoder, &batch, None), w, m)?;
         for (k, (e, s)) in ready.into_iter().enumerate() {
             let (choice, logp) = dist.choose(k, greedy, &mut rngs[e]);
-            let out = envs[e].step(to_action(choice)).map_err(env_err)?;
+            let out = envs[e].step(to_action(choice, &s)).map_err(env_err)?;
             records[e].decisions.push(Decision {
                 state: s,
                 action: choice,

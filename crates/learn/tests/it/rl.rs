@@ -105,6 +105,7 @@ fn graph_state_has_every_node_kind_edge_kind_and_the_right_mask() {
         // global + machine + pending + running (no functions in DeepRM mode).
         assert_eq!(g.n_nodes(), 1 + 1 + s.n_pending() + n_running);
         for i in 0..s.n_pending() {
+            assert_eq!(s.pending_idx[i], i);
             assert_eq!(s.valid[i], is_valid_placement(&obs, i, 0));
         }
         // Every non-global node feeds the global node through a summary edge.
@@ -188,7 +189,7 @@ fn serverless_graph_state_has_function_nodes_and_membership_edges() {
                 for m in 0..obs.machines.len() {
                     assert_eq!(
                         s.valid[i * obs.machines.len() + m],
-                        is_valid_placement(&obs, i, m)
+                        is_valid_placement(&obs, s.pending_idx[i], m)
                     );
                 }
             }
@@ -208,6 +209,48 @@ fn serverless_graph_state_has_function_nodes_and_membership_edges() {
         checked > 10,
         "only {checked} states with pending invocations"
     );
+}
+
+#[test]
+fn a_long_queue_shows_its_oldest_and_its_shortest_invocations() {
+    // The mixed workload at load 3 builds queues far longer than the window of 16.
+    let scenario = Scenario::serverless(vec![3.0], "mixed");
+    let mut env = scenario.make_env(3, 0).unwrap();
+    let mut longest = 0;
+    for _ in 0..20_000 {
+        if env.is_done() {
+            break;
+        }
+        let obs = env.observe().clone();
+        let n = obs.pending.len();
+        if n > 16 {
+            longest = longest.max(n);
+            let w = learn::state::select_window(&obs, 16);
+            assert_eq!(w.len(), 16);
+            assert!(w.windows(2).all(|p| p[0] < p[1]));
+            assert_eq!(&w[..8], &(0..8).collect::<Vec<_>>()[..]);
+            // No invocation left out of the window is shorter than one taken for being short.
+            let picked_max = w[8..]
+                .iter()
+                .map(|&i| obs.pending[i].duration_estimate)
+                .max()
+                .unwrap();
+            for i in 8..n {
+                if !w.contains(&i) {
+                    assert!(obs.pending[i].duration_estimate >= picked_max);
+                }
+            }
+        }
+        // Place the oldest where it fits, else wait (FCFS-like, so the queue grows).
+        let a = (0..obs.machines.len())
+            .find(|&m| n > 0 && obs.fits_now(0, m))
+            .map_or(cluster::Action::Wait, |m| cluster::Action::Place {
+                pending_idx: 0,
+                machine_idx: m,
+            });
+        env.step(a).unwrap();
+    }
+    assert!(longest > 16, "queue never exceeded the window ({longest})");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! GNN encoders over sparse graphs, the custom sparse aggregation ops they share, and supervised
-//! training on top; the only crate with an ML framework (burn, kept behind this crate's API).
+//! GNN encoders over sparse graphs, the custom sparse aggregation ops they share, and learned
+//! allocation on top (graph state, GNN policy, REINFORCE / A3C / PPO and a flat DQN, checkpoints); the
+//! only crate with an ML framework (burn, kept behind this crate's API).
 //!
 //! # What is here
 //! - [`Graph`]: a validated node-feature matrix plus typed, weighted edges in CSR order by
@@ -11,9 +12,16 @@
 //!   with skip connections, layer normalisation and seeded dropout. [`Encoder::embed`] is inference.
 //! - [`NodeRegressor`]: encoder + linear head trained with Adam on per-node targets (the training
 //!   step the GNN benchmark times).
+//! - [`state`]: the graph state of an allocation decision (seed 001 section 3.1) from a
+//!   `cluster::Observation`, and the flat state of the DQN baseline.
+//! - [`GnnPolicy`], [`DqnPolicy`], [`LearnedPolicy`]: trained policies as `cluster::Policy`.
+//! - [`rl`]: [`TrainConfig`], [`Trainer`] (REINFORCE, A3C, PPO on the GNN policy; DQN on the flat
+//!   state) over a [`Scenario`] (DeepRM or serverless training episodes from the seed).
+//! - [`checkpoint`]: safetensors weights with the config in the metadata; save, read, resume,
+//!   fine-tune.
 //!
-//! Public signatures take and return plain Rust types ([`Embeddings`], `Vec<f32>`, `&[f32]`): burn
-//! never leaks out, so the framework or its backend can change without touching callers.
+//! Public signatures take and return plain Rust types ([`Embeddings`], `Vec<f32>`, `&[f32]`,
+//! `cluster` types): burn never leaks out, so the framework or its backend can change without touching callers.
 //!
 //! # Framework decision: burn 0.22.1, `flex` CPU backend
 //! Checked on crates.io (2026-11-23, `cargo info`): burn 0.22.1 is the latest release (0.23.0-pre.1

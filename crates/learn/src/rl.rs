@@ -1,7 +1,7 @@
 //! Deep RL for allocation: REINFORCE with a learned value baseline and entropy bonus, asynchronous
 //! advantage actor-critic (A3C: worker threads, each with its own environments and seed, updating one
-//! shared model), PPO (clipped surrogate, GAE) on the GNN policy of [`crate::policy`], and DQN over the
-//! flat state ([`crate::dqn`]) as the non-graph baseline.
+//! shared model), PPO (clipped surrogate, GAE) on the GNN policy ([`crate::GnnPolicy`]), and DQN over the
+//! flat state ([`crate::DqnPolicy`]) as the non-graph baseline.
 //!
 //! One **iteration** runs `episodes_per_iteration` episodes (fresh job sets from the training seed, see
 //! [`Scenario::make_env`]) and updates the model: REINFORCE one gradient step on all their decisions;

@@ -43,6 +43,9 @@ pub struct CheckpointMeta {
 /// One parameter: name, shape, values.
 pub(crate) type NamedParam = (String, Vec<usize>, Vec<f32>);
 
+/// Parameters in module order: shape and values of each.
+pub type ParamValues = Vec<(Vec<usize>, Vec<f32>)>;
+
 struct Collect {
     path: Vec<String>,
     out: Vec<NamedParam>,
@@ -204,7 +207,7 @@ pub fn save(trainer: &Trainer, path: &Path, command: Option<&str>) -> Result<Che
 /// # Errors
 /// [`Error::Checkpoint`] naming the file and what is wrong (missing, not safetensors, no or bad
 /// metadata, a non-f32 tensor).
-pub fn read(path: &Path) -> Result<(CheckpointMeta, Vec<(Vec<usize>, Vec<f32>)>)> {
+pub fn read(path: &Path) -> Result<(CheckpointMeta, ParamValues)> {
     let bytes = std::fs::read(path).map_err(|e| ck_err(path, e))?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| ck_err(path, format!("not a safetensors file: {e}")))?;
@@ -302,6 +305,8 @@ fn load_into(learner: &mut Learner, params: &[(Vec<usize>, Vec<f32>)], path: &Pa
 }
 
 /// A learned policy: the GNN policy or the DQN baseline, as a [`cluster::Policy`].
+// One policy per evaluation run: the variants' size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LearnedPolicy {
     /// GNN encoder + hierarchical heads (REINFORCE, A3C, PPO).

@@ -574,7 +574,8 @@ pub(crate) fn make_env(
     }
 }
 
-/// The model being trained.
+/// The model being trained (one per run: the variants' size difference does not matter).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Learner {
     Gnn(GnnLearner),
     Dqn(DqnLearner),
@@ -813,11 +814,13 @@ fn a3c_iteration(
         n_updates: g.n_updates,
     });
     let n_workers = config.workers.min(config.episodes_per_iteration).max(1);
-    let results: Vec<Result<Vec<(EpisodeRecord, [f64; 3])>>> = std::thread::scope(|scope| {
+    /// A worker's episodes with the entropy, policy loss and value loss of their updates.
+    type WorkerOutput = Result<Vec<(EpisodeRecord, [f64; 3])>>;
+    let results: Vec<WorkerOutput> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..n_workers)
             .map(|w| {
                 let shared = &shared;
-                scope.spawn(move || -> Result<Vec<(EpisodeRecord, [f64; 3])>> {
+                scope.spawn(move || -> WorkerOutput {
                     let mut out = Vec::new();
                     let mut e = w;
                     while e < config.episodes_per_iteration {

@@ -1,7 +1,9 @@
 //! `faastune train` and `alloc --policies rl:FILE` end to end (with the `gnn` feature), and the error a
 //! build without it gives.
 
-use crate::{err_stderr, ok_stdout};
+use crate::err_stderr;
+#[cfg(feature = "gnn")]
+use crate::ok_stdout;
 
 fn tmp(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("faastune-cli-train-{}", std::process::id()));

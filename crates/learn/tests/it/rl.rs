@@ -460,7 +460,8 @@ fn bad_checkpoints_are_refused_with_the_file_named() {
 #[test]
 fn invalid_training_configs_name_the_field() {
     let base = small_config(Algo::Ppo, Scenario::deeprm(vec![1.0], "steady"), 1);
-    let cases: Vec<(Box<dyn Fn(&mut TrainConfig)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut TrainConfig)>;
+    let cases: Vec<(Edit, &str)> = vec![
         (
             Box::new(|c| c.episodes_per_iteration = 0),
             "episodes_per_iteration",

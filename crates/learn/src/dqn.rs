@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoder::{Dense, device, to_vec};
 use crate::error::{Error, Result};
-use crate::rl::{EnvFactory, IterationStats, TrainConfig, make_env};
+use crate::rl::{EnvFactory, IterationStats, TrainConfig, env_err, make_env};
 use crate::state::{flat_len, flat_state, is_valid_placement};
 
 /// DQN's settings.
@@ -409,12 +409,6 @@ impl DqnLearner {
             self.sync_target();
         }
         Ok(loss_value)
-    }
-}
-
-fn env_err(e: cluster::Error) -> Error {
-    Error::Env {
-        context: e.to_string(),
     }
 }
 

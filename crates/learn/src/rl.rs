@@ -305,7 +305,8 @@ pub(crate) struct EpisodeRecord {
     pub(crate) n_finished: u64,
 }
 
-fn env_err(e: cluster::Error) -> Error {
+/// An environment failure as this crate's error.
+pub(crate) fn env_err(e: cluster::Error) -> Error {
     Error::Env {
         context: e.to_string(),
     }

@@ -91,9 +91,8 @@ pub fn run(args: AllocArgs) -> anyhow::Result<()> {
     }
     for p in &args.policies {
         // Check every name before running anything.
-        make_policy(p, args.tetris_knob)?;
+        make_policy(p, &args)?;
     }
-    check_scenarios(&args)?;
     let (rows, context) = match args.scenario {
         Scenario::Deeprm => run_deeprm(&args)?,
         Scenario::Serverless => run_serverless(&args)?,
@@ -108,28 +107,46 @@ pub fn run(args: AllocArgs) -> anyhow::Result<()> {
 
 /// Builds a policy by name: a heuristic, or `rl:FILE` (a trained checkpoint, greedy) / `rl-sample:FILE`
 /// (sampling from the learned policy; draws from the run's `policy` stream).
-fn make_policy(name: &str, knob: f64) -> anyhow::Result<Box<dyn cluster::Policy>> {
+fn make_policy(name: &str, args: &AllocArgs) -> anyhow::Result<Box<dyn cluster::Policy>> {
     if let Some((kind, file)) = name.split_once(':')
         && (kind == "rl" || kind == "rl-sample")
     {
-        return learned_policy(name, kind == "rl", std::path::Path::new(file));
+        return learned_policy(
+            name,
+            kind == "rl",
+            std::path::Path::new(file),
+            args.scenario,
+        );
     }
     if name == "tetris" {
         return Ok(Box::new(
-            scheduler::Tetris::new(knob).context("--tetris-knob")?,
+            scheduler::Tetris::new(args.tetris_knob).context("--tetris-knob")?,
         ));
     }
     scheduler::policy_by_name(name).context("--policies")
 }
 
+/// Loads a checkpoint as a policy, refusing one trained for the other scenario (a DeepRM policy in
+/// serverless mode, or back).
 #[cfg(feature = "gnn")]
 fn learned_policy(
     name: &str,
     greedy: bool,
     file: &std::path::Path,
+    scenario: Scenario,
 ) -> anyhow::Result<Box<dyn cluster::Policy>> {
-    let (policy, _meta) = learn::LearnedPolicy::load(file, name, greedy)
+    let (policy, meta) = learn::LearnedPolicy::load(file, name, greedy)
         .with_context(|| format!("--policies {name}"))?;
+    let want = match scenario {
+        Scenario::Deeprm => "deeprm",
+        Scenario::Serverless => "serverless",
+    };
+    if meta.config.scenario.name() != want {
+        bail!(
+            "--policies {name}: trained for --scenario {}, not {want}",
+            meta.config.scenario.name()
+        );
+    }
     Ok(Box::new(policy))
 }
 
@@ -138,40 +155,12 @@ fn learned_policy(
     name: &str,
     _greedy: bool,
     _file: &std::path::Path,
+    _scenario: Scenario,
 ) -> anyhow::Result<Box<dyn cluster::Policy>> {
     bail!(
         "--policies {name}: learned policies need the `gnn` feature; run: cargo run --release \
          --features gnn -- alloc ... --policies tetris,{name}"
     )
-}
-
-/// The scenario a checkpoint was trained for, to refuse a DeepRM policy in serverless mode (and back).
-#[cfg(feature = "gnn")]
-fn check_scenarios(args: &AllocArgs) -> anyhow::Result<()> {
-    for p in &args.policies {
-        if let Some((kind, file)) = p.split_once(':')
-            && (kind == "rl" || kind == "rl-sample")
-        {
-            let (meta, _) = learn::checkpoint::read(std::path::Path::new(file))
-                .with_context(|| format!("--policies {p}"))?;
-            let want = match args.scenario {
-                Scenario::Deeprm => "deeprm",
-                Scenario::Serverless => "serverless",
-            };
-            if meta.config.scenario.name() != want {
-                bail!(
-                    "--policies {p}: trained for --scenario {}, not {want}",
-                    meta.config.scenario.name()
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(not(feature = "gnn"))]
-fn check_scenarios(_args: &AllocArgs) -> anyhow::Result<()> {
-    Ok(())
 }
 
 fn run_deeprm(args: &AllocArgs) -> anyhow::Result<(Vec<Row>, BTreeMap<String, serde_json::Value>)> {
@@ -209,7 +198,7 @@ fn run_deeprm(args: &AllocArgs) -> anyhow::Result<(Vec<Row>, BTreeMap<String, se
             .sum::<f64>()
             / sets.len().max(1) as f64;
         for name in &args.policies {
-            let mut policy = make_policy(name, args.tetris_knob)?;
+            let mut policy = make_policy(name, args)?;
             let mut total = RunMetrics::default();
             for (i, set) in sets.iter().enumerate() {
                 let mut env =
@@ -328,7 +317,7 @@ fn run_serverless(
                 args.seed,
             )
             .context("serverless environment")?;
-            let mut policy = make_policy(name, args.tetris_knob)?;
+            let mut policy = make_policy(name, args)?;
             let mut rng = RngStreams::new(args.seed).stream("policy");
             let m = run_episode(&mut env, policy.as_mut(), &mut rng)?;
             rows.push(Row {

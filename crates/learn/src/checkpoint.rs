@@ -256,9 +256,14 @@ pub fn read(path: &Path) -> Result<(CheckpointMeta, ParamValues)> {
 /// As [`read`], plus a mismatch between the saved weights and the saved config's model.
 pub fn resume(path: &Path) -> Result<Trainer> {
     let (meta, params) = read(path)?;
+    trainer_from(&meta, &params, path)
+}
+
+/// The trainer a checkpoint's metadata and weights describe (`path` names it in errors).
+fn trainer_from(meta: &CheckpointMeta, params: &ParamValues, path: &Path) -> Result<Trainer> {
     let mut trainer = Trainer::new(meta.config.clone())?;
     trainer.iterations_done = meta.iterations_done;
-    load_into(&mut trainer.learner, &params, path)?;
+    load_into(&mut trainer.learner, params, path)?;
     if let Learner::Gnn(g) = &mut trainer.learner {
         g.ret_scale = meta.ret_scale;
     }
@@ -322,8 +327,8 @@ impl LearnedPolicy {
     /// # Errors
     /// As [`resume`].
     pub fn load(path: &Path, name: &str, greedy: bool) -> Result<(LearnedPolicy, CheckpointMeta)> {
-        let (meta, _) = read(path)?;
-        let trainer = resume(path)?;
+        let (meta, params) = read(path)?;
+        let trainer = trainer_from(&meta, &params, path)?;
         Ok((
             policy_from_learner(&trainer.config, &trainer.learner, name, greedy)?,
             meta,

@@ -753,7 +753,8 @@ fn pg_update(
         return Ok(stats);
     }
     let all: Vec<usize> = (0..decisions.len()).collect();
-    let mut entropies = Vec::new();
+    // Entropy at the first update (before this batch moves the policy).
+    let mut first_entropy = None;
     let mut last = None;
     match config.algo {
         Algo::Ppo => {
@@ -766,14 +767,14 @@ fn pg_update(
                     let mut idx = chunk.to_vec();
                     idx.sort_unstable();
                     let l = g.step(config, &decisions, &tg, &idx, true)?;
-                    entropies.push(l.entropy);
+                    first_entropy.get_or_insert(l.entropy);
                     last = Some(l);
                 }
             }
         }
         _ => {
             let l = g.step(config, &decisions, &tg, &all, false)?;
-            entropies.push(l.entropy);
+            first_entropy.get_or_insert(l.entropy);
             last = Some(l);
         }
     }
@@ -781,7 +782,7 @@ fn pg_update(
         stats.policy_loss = l.policy;
         stats.value_loss = l.value;
     }
-    stats.entropy = entropies.first().copied().unwrap_or(0.0);
+    stats.entropy = first_entropy.unwrap_or(0.0);
     Ok(stats)
 }
 

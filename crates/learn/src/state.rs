@@ -238,6 +238,15 @@ const T_FUNCTION: usize = 4;
 /// DeepRM horizon bins (start offsets) pooled per resource.
 const HORIZON_BINS: [usize; 7] = [0, 1, 2, 4, 8, 16, usize::MAX];
 
+/// Mean free amount of resource `r` over horizon bin `b` of `m`'s look-ahead (DeepRM), or `None` when
+/// the bin is empty (serverless machines have no look-ahead).
+fn horizon_bin_mean(m: &cluster::MachineView, r: usize, b: usize) -> Option<f64> {
+    let lo = HORIZON_BINS[b].min(m.free_profile.len());
+    let hi = HORIZON_BINS[b + 1].min(m.free_profile.len());
+    (hi > lo)
+        .then(|| m.free_profile[lo..hi].iter().map(|f| f.get(r)).sum::<f64>() / (hi - lo) as f64)
+}
+
 impl GraphStateBuilder {
     /// A builder with this window.
     ///
@@ -340,11 +349,7 @@ impl GraphStateBuilder {
                 );
                 if !m.free_profile.is_empty() && c > 0.0 {
                     for b in 0..6 {
-                        let lo = HORIZON_BINS[b].min(m.free_profile.len());
-                        let hi = HORIZON_BINS[b + 1].min(m.free_profile.len());
-                        if hi > lo {
-                            let mean = m.free_profile[lo..hi].iter().map(|f| f.get(r)).sum::<f64>()
-                                / (hi - lo) as f64;
+                        if let Some(mean) = horizon_bin_mean(m, r, b) {
                             self.set(v, 9 + 6 * r + b, (mean / c) as f32);
                         }
                     }
@@ -571,16 +576,7 @@ pub fn flat_state(obs: &Observation, max_pending: usize, n_machines: usize, out:
                     let frac = |x: f64| if c > 0.0 { (x / c) as f32 } else { 0.0 };
                     out.push(frac(m.free.get(r)));
                     for b in 0..6 {
-                        let lo = HORIZON_BINS[b].min(m.free_profile.len());
-                        let hi = HORIZON_BINS[b + 1].min(m.free_profile.len());
-                        out.push(if hi > lo {
-                            frac(
-                                m.free_profile[lo..hi].iter().map(|f| f.get(r)).sum::<f64>()
-                                    / (hi - lo) as f64,
-                            )
-                        } else {
-                            0.0
-                        });
+                        out.push(horizon_bin_mean(m, r, b).map_or(0.0, frac));
                     }
                 }
                 let mem = m.capacity.get(1);

@@ -7,6 +7,7 @@
 
 mod queue;
 mod rng;
+pub mod text;
 mod time;
 
 pub use queue::{EventQueue, Scheduled};

@@ -1,0 +1,70 @@
+//! Reading user text files (workflows, profiles, traces, samples) the same way everywhere: a UTF-8
+//! byte-order mark is dropped, and invalid UTF-8 is an error that names the byte offset and line.
+//!
+//! This lives in `des` because it is the one leaf every crate that reads files already depends on; it
+//! knows nothing of the formats.
+
+use std::io;
+use std::path::Path;
+
+/// The UTF-8 byte-order mark that some editors (Windows Notepad, PowerShell) write first.
+pub const UTF8_BOM: &str = "\u{feff}";
+
+/// Drops one leading UTF-8 byte-order mark, if present.
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix(UTF8_BOM).unwrap_or(text)
+}
+
+/// Decodes bytes as UTF-8 text without a byte-order mark.
+///
+/// # Errors
+/// `io::ErrorKind::InvalidData` whose message names the byte offset and the 1-based line of the first
+/// invalid byte.
+pub fn decode_text(bytes: Vec<u8>) -> io::Result<String> {
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with(UTF8_BOM) {
+                text.drain(..UTF8_BOM.len());
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not valid UTF-8 at byte {offset} (line {line})"),
+            ))
+        }
+    }
+}
+
+/// Reads a whole file as UTF-8 text, dropping a leading byte-order mark.
+///
+/// # Errors
+/// The operating system's error (missing file, permission), or `InvalidData` naming the byte offset and
+/// line of the first invalid UTF-8 byte. The path is for the caller to add, once.
+pub fn read_text(path: &Path) -> io::Result<String> {
+    decode_text(std::fs::read(path)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_is_dropped_once() {
+        assert_eq!(strip_bom("\u{feff}a: 1"), "a: 1");
+        assert_eq!(strip_bom("a: 1"), "a: 1");
+        let text = decode_text(b"\xef\xbb\xbf{\"a\": 1}".to_vec()).unwrap();
+        assert_eq!(text, "{\"a\": 1}");
+    }
+
+    #[test]
+    fn invalid_utf8_names_offset_and_line() {
+        let err = decode_text(b"ab\ncd\xff".to_vec()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(err.to_string(), "not valid UTF-8 at byte 5 (line 2)");
+    }
+}

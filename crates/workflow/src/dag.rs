@@ -4,6 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::limits::{
+    MAX_COLD_START_S, MAX_DATA_MB, MAX_FAN_OUT, MAX_JOBS, MAX_MEMORY_MB_PER_WORKER, MAX_SLO_S,
+    MAX_STEPS, MAX_WAIT_S, MAX_WORK_S,
+};
 use crate::spec::{ChoiceSpec, StepSpec, WorkflowSpec};
 use crate::{Error, Problem, ProblemKind};
 
@@ -113,9 +117,10 @@ pub struct Workflow {
 const DEFAULT_MEMORY_MB_PER_WORKER: u32 = 128;
 
 impl Workflow {
-    /// Reads a native workflow file (YAML, or JSON when the text starts with `{`).
+    /// Reads a native workflow file (YAML, or JSON when the text starts with `{`) through
+    /// [`des::text::read_text`]: a UTF-8 byte-order mark is dropped, invalid UTF-8 names its byte offset.
     pub fn load(path: &std::path::Path) -> Result<Workflow, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = des::text::read_text(path).map_err(|source| Error::Io {
             path: path.display().to_string(),
             source,
         })?;
@@ -128,7 +133,10 @@ impl Workflow {
         Self::from_spec(&spec, source_name)
     }
 
-    /// Validates a spec; on failure every problem found is reported at once.
+    /// Validates a spec; on failure every problem found is reported at once. Every number must be
+    /// finite and within the bounds of [`crate::limits`]; the given probabilities of a choice step must
+    /// sum to 1 when every branch has one, and to at most 1 otherwise (the branches without one share the
+    /// rest).
     pub fn from_spec(spec: &WorkflowSpec, source_name: &str) -> Result<Workflow, Error> {
         let mut problems = Vec::new();
         let wf_place = format!("workflow '{}'", spec.name);
@@ -141,12 +149,31 @@ impl Workflow {
             });
         }
         if let Some(slo) = spec.slo_s {
-            check_number(&mut problems, &wf_place, "slo_s", slo, Range::Positive);
+            check_number(
+                &mut problems,
+                &wf_place,
+                "slo_s",
+                slo,
+                Range::Positive(MAX_SLO_S),
+            );
         }
         if spec.steps.is_empty() {
             problems.push(Problem {
                 place: wf_place.clone(),
                 kind: ProblemKind::Other("no steps".into()),
+            });
+        }
+        if spec.steps.len() > MAX_STEPS {
+            return Err(Error::Invalid {
+                source_name: source_name.to_owned(),
+                workflow: spec.name.clone(),
+                problems: vec![Problem {
+                    place: wf_place,
+                    kind: ProblemKind::Other(format!(
+                        "{} steps, more than the {MAX_STEPS} allowed",
+                        spec.steps.len()
+                    )),
+                }],
             });
         }
 
@@ -179,6 +206,9 @@ impl Workflow {
         let n = spec.steps.len();
         let mut preds: Vec<Vec<StepId>> = vec![Vec::new(); n];
         let mut succs: Vec<Vec<StepId>> = vec![Vec::new(); n];
+        // `seen_by[d] == i + 1` when step `i` already lists `d`: repeated names in `after` are dropped
+        // in constant time, so a join of many branches stays linear.
+        let mut seen_by: Vec<usize> = vec![0; n];
         for (i, s) in spec.steps.iter().enumerate() {
             let place = step_place(s, i);
             for (j, dep) in s.after.iter().enumerate() {
@@ -190,7 +220,8 @@ impl Workflow {
                         },
                     }),
                     Some(&d) => {
-                        if !preds[i].contains(&d) {
+                        if seen_by[d.idx()] != i + 1 {
+                            seen_by[d.idx()] = i + 1;
                             preds[i].push(d);
                             succs[d.idx()].push(StepId(i as u32));
                         }
@@ -395,10 +426,10 @@ fn step_place(s: &StepSpec, i: usize) -> String {
 
 #[derive(Clone, Copy)]
 enum Range {
-    /// Finite and > 0.
-    Positive,
-    /// Finite and >= 0.
-    NonNegative,
+    /// Finite, > 0 and at most the bound.
+    Positive(f64),
+    /// Finite, >= 0 and at most the bound.
+    NonNegative(f64),
     /// In [0, 1].
     Fraction,
 }
@@ -411,11 +442,17 @@ fn check_number(
     range: Range,
 ) -> bool {
     let (ok, expected) = match range {
-        Range::Positive => (v.is_finite() && v > 0.0, "must be a finite number > 0"),
-        Range::NonNegative => (v.is_finite() && v >= 0.0, "must be a finite number >= 0"),
+        Range::Positive(max) => (
+            v.is_finite() && v > 0.0 && v <= max,
+            format!("must be a finite number > 0 and <= {}", fmt_number(max)),
+        ),
+        Range::NonNegative(max) => (
+            v.is_finite() && v >= 0.0 && v <= max,
+            format!("must be a finite number >= 0 and <= {}", fmt_number(max)),
+        ),
         Range::Fraction => (
             v.is_finite() && (0.0..=1.0).contains(&v),
-            "must be between 0 and 1",
+            "must be between 0 and 1".to_owned(),
         ),
     };
     if !ok {
@@ -423,8 +460,33 @@ fn check_number(
             place: place.to_owned(),
             kind: ProblemKind::BadNumber {
                 field: field.into(),
-                value: format!("{v}"),
-                expected: expected.into(),
+                value: fmt_number(v),
+                expected,
+            },
+        });
+    }
+    ok
+}
+
+/// A number as text for messages: plain up to 10^15, in exponent form beyond (`1e300`, not 301 digits).
+pub(crate) fn fmt_number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e15 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Reports an integer field outside `1..=max`.
+fn check_count(problems: &mut Vec<Problem>, place: &str, field: &str, v: u32, max: u32) -> bool {
+    let ok = (1..=max).contains(&v);
+    if !ok {
+        problems.push(Problem {
+            place: place.to_owned(),
+            kind: ProblemKind::BadNumber {
+                field: field.into(),
+                value: v.to_string(),
+                expected: format!("must be >= 1 and <= {max}"),
             },
         });
     }
@@ -462,12 +524,23 @@ fn check_step(
         Range::Fraction,
         0.0,
     );
-    let input_mb = opt("input_mb", s.input_mb, Range::NonNegative, 0.0);
-    let output_mb = opt("output_mb", s.output_mb, Range::NonNegative, 0.0);
-    let wait_s = opt("wait_s", s.wait_s, Range::NonNegative, 0.0);
-    let cold_start_s = s
-        .cold_start_s
-        .filter(|&c| check_number(problems, &place, "cold_start_s", c, Range::NonNegative));
+    let input_mb = opt("input_mb", s.input_mb, Range::NonNegative(MAX_DATA_MB), 0.0);
+    let output_mb = opt(
+        "output_mb",
+        s.output_mb,
+        Range::NonNegative(MAX_DATA_MB),
+        0.0,
+    );
+    let wait_s = opt("wait_s", s.wait_s, Range::NonNegative(MAX_WAIT_S), 0.0);
+    let cold_start_s = s.cold_start_s.filter(|&c| {
+        check_number(
+            problems,
+            &place,
+            "cold_start_s",
+            c,
+            Range::NonNegative(MAX_COLD_START_S),
+        )
+    });
 
     let (jobs, work_s) = if kind == StepKind::Task {
         let jobs = match s.jobs {
@@ -480,18 +553,8 @@ fn check_step(
                 });
                 1
             }
-            Some(0) => {
-                problems.push(Problem {
-                    place: place.clone(),
-                    kind: ProblemKind::BadNumber {
-                        field: "jobs".into(),
-                        value: "0".into(),
-                        expected: "must be >= 1".into(),
-                    },
-                });
-                1
-            }
-            Some(j) => j,
+            Some(j) if check_count(problems, &place, "jobs", j, MAX_JOBS) => j,
+            Some(_) => 1,
         };
         let work_s = match s.work_s {
             None => {
@@ -503,7 +566,9 @@ fn check_step(
                 });
                 1.0
             }
-            Some(w) if check_number(problems, &place, "work_s", w, Range::Positive) => w,
+            Some(w) if check_number(problems, &place, "work_s", w, Range::Positive(MAX_WORK_S)) => {
+                w
+            }
             Some(_) => 1.0,
         };
         (jobs, work_s)
@@ -511,30 +576,22 @@ fn check_step(
         (0, 0.0)
     };
     let memory_mb_per_worker = match s.memory_mb_per_worker {
-        Some(0) => {
-            problems.push(Problem {
-                place: place.clone(),
-                kind: ProblemKind::BadNumber {
-                    field: "memory_mb_per_worker".into(),
-                    value: "0".into(),
-                    expected: "must be >= 1".into(),
-                },
-            });
-            DEFAULT_MEMORY_MB_PER_WORKER
+        Some(m)
+            if check_count(
+                problems,
+                &place,
+                "memory_mb_per_worker",
+                m,
+                MAX_MEMORY_MB_PER_WORKER,
+            ) =>
+        {
+            m
         }
-        Some(m) => m,
-        None => DEFAULT_MEMORY_MB_PER_WORKER,
+        Some(_) | None => DEFAULT_MEMORY_MB_PER_WORKER,
     };
-    if s.max_fan_out == Some(0) {
-        problems.push(Problem {
-            place: place.clone(),
-            kind: ProblemKind::BadNumber {
-                field: "max_fan_out".into(),
-                value: "0".into(),
-                expected: "must be >= 1".into(),
-            },
-        });
-    }
+    let max_fan_out = s
+        .max_fan_out
+        .filter(|&m| check_count(problems, &place, "max_fan_out", m, MAX_FAN_OUT));
 
     let mut choices = Vec::new();
     if kind == StepKind::Choice {
@@ -542,6 +599,7 @@ fn check_step(
         let listed: Vec<&ChoiceSpec> = s.choices.iter().collect();
         let mut given_sum = 0.0;
         let mut n_unspecified = 0usize;
+        let mut n_bad = 0usize;
         let mut resolved: Vec<(StepId, Option<f64>)> = Vec::new();
         if listed.is_empty() {
             resolved = my_succs.iter().map(|&id| (id, None)).collect();
@@ -577,7 +635,7 @@ fn check_step(
                         {
                             given_sum += p;
                         }
-                        Some(_) => {}
+                        Some(_) => n_bad += 1,
                         None => n_unspecified += 1,
                     }
                     resolved.push((id, c.probability));
@@ -595,6 +653,16 @@ fn check_step(
                 place: place.clone(),
                 kind: ProblemKind::Other(format!(
                     "choice probabilities sum to {given_sum}, more than 1"
+                )),
+            });
+        } else if n_unspecified == 0 && n_bad == 0 && !resolved.is_empty() && given_sum < 1.0 - 1e-9
+        {
+            // Never renormalised silently: the file must say where the rest goes.
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other(format!(
+                    "choice probabilities sum to {given_sum}, less than 1 (give the rest to a branch, \
+                     or leave a branch without a probability to take it)"
                 )),
             });
         }
@@ -637,7 +705,7 @@ fn check_step(
         input_mb,
         output_mb,
         cold_start_s,
-        max_fan_out: s.max_fan_out.filter(|&m| m > 0),
+        max_fan_out,
         wait_s,
         choices,
     }

@@ -8,6 +8,7 @@
 mod dag;
 mod error;
 pub mod import;
+pub mod limits;
 mod spec;
 
 pub use dag::{Step, StepId, StepKind, Workflow};

@@ -101,9 +101,9 @@ pub struct ChoiceSpec {
 }
 
 impl WorkflowSpec {
-    /// Parses YAML (which also accepts most JSON).
+    /// Parses YAML (which also accepts most JSON); a leading UTF-8 byte-order mark is dropped.
     pub fn from_yaml_str(text: &str, source_name: &str) -> Result<Self, Error> {
-        serde_yaml_ng::from_str(text).map_err(|e| {
+        serde_yaml_ng::from_str(des::text::strip_bom(text)).map_err(|e| {
             let loc = e.location();
             Error::Parse {
                 source_name: source_name.to_owned(),
@@ -114,9 +114,9 @@ impl WorkflowSpec {
         })
     }
 
-    /// Parses JSON exactly.
+    /// Parses JSON exactly; a leading UTF-8 byte-order mark is dropped.
     pub fn from_json_str(text: &str, source_name: &str) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| Error::Parse {
+        serde_json::from_str(des::text::strip_bom(text)).map_err(|e| Error::Parse {
             source_name: source_name.to_owned(),
             line: Some(e.line()),
             column: Some(e.column()),
@@ -126,6 +126,7 @@ impl WorkflowSpec {
 
     /// Parses JSON if the text starts with `{`, YAML otherwise.
     pub fn from_str_auto(text: &str, source_name: &str) -> Result<Self, Error> {
+        let text = des::text::strip_bom(text);
         if text.trim_start().starts_with('{') {
             Self::from_json_str(text, source_name)
         } else {
@@ -133,14 +134,78 @@ impl WorkflowSpec {
         }
     }
 
-    /// Writes the native YAML format.
+    /// Writes the native YAML format. Names that YAML 1.1 readers (PyYAML, older tools) take for
+    /// booleans (`Yes`, `No`, `on`, `off`, `y`, `n`, ...) are single-quoted, so every reader sees strings.
     pub fn to_yaml(&self) -> String {
         // Serializing plain data structs with string keys cannot fail.
-        serde_yaml_ng::to_string(self).expect("workflow spec serializes to YAML")
+        let yaml = serde_yaml_ng::to_string(self).expect("workflow spec serializes to YAML");
+        quote_yaml11_booleans(&yaml)
     }
 
     /// Writes the native format as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("workflow spec serializes to JSON")
+    }
+}
+
+/// Plain scalars that YAML 1.1 reads as booleans; YAML 1.2 writers (serde_yaml_ng) leave them unquoted.
+const YAML11_BOOLEANS: [&str; 22] = [
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+];
+
+/// Single-quotes every plain scalar value of block-style YAML that YAML 1.1 reads as a boolean
+/// (`name: Yes`, `- on`). Block scalars (`|-` descriptions) are left untouched.
+fn quote_yaml11_booleans(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + 16);
+    // Indentation of the line that opened a block scalar, while inside one.
+    let mut block_parent: Option<usize> = None;
+    for line in yaml.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let indent = body.len() - body.trim_start().len();
+        if let Some(parent) = block_parent {
+            if body.trim().is_empty() || indent > parent {
+                out.push_str(line);
+                continue;
+            }
+            block_parent = None;
+        }
+        // The value starts after any `- ` list markers and one `key: `.
+        let mut rest = &body[indent..];
+        while let Some(r) = rest.strip_prefix("- ") {
+            rest = r;
+        }
+        let value = match rest.find(": ") {
+            Some(k) if !rest.starts_with(['\'', '"']) => &rest[k + 2..],
+            _ => rest,
+        };
+        if value.starts_with(['|', '>']) {
+            block_parent = Some(indent);
+        }
+        if YAML11_BOOLEANS.contains(&value) {
+            let at = body.len() - value.len();
+            out.push_str(&body[..at]);
+            out.push('\'');
+            out.push_str(value);
+            out.push('\'');
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml11_booleans_are_quoted_outside_block_scalars() {
+        let yaml = "name: Yes\ndescription: |-\n  a\n  - on\nsteps:\n- name: 'x'\n  after:\n  - No\n  - y2\n";
+        assert_eq!(
+            quote_yaml11_booleans(yaml),
+            "name: 'Yes'\ndescription: |-\n  a\n  - on\nsteps:\n- name: 'x'\n  after:\n  - 'No'\n  - y2\n"
+        );
     }
 }

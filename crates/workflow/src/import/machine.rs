@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
-use super::ImportOptions;
+use super::{ImportOptions, UniqueNames};
 use crate::{ChoiceSpec, Problem, ProblemKind, StepSpec};
 
 /// A JSON object whose keys keep their file order (serde_json's own map sorts them). Duplicate keys are
@@ -178,7 +178,7 @@ pub(crate) struct Flattener<'o> {
     pub used_task_defaults: bool,
     /// Whether a Map or loop used [`ImportOptions::items`].
     pub used_items_default: bool,
-    used: BTreeSet<String>,
+    used: UniqueNames,
     counts: BTreeMap<String, usize>,
 }
 
@@ -188,7 +188,10 @@ impl<'o> Flattener<'o> {
         let mut counts = BTreeMap::new();
         root.count_names(&mut counts);
         // Top-level names keep their own name; nested ones yield to them when they clash.
-        let used = root.states.iter().map(|s| s.name.clone()).collect();
+        let mut used = UniqueNames::default();
+        for s in &root.states {
+            used.reserve(&s.name);
+        }
         let mut f = Flattener {
             opts,
             problems: Vec::new(),
@@ -273,14 +276,7 @@ impl<'o> Flattener<'o> {
         } else {
             raw.to_owned()
         };
-        let mut name = base.clone();
-        let mut k = 2;
-        while self.used.contains(&name) {
-            name = format!("{base}~{k}");
-            k += 1;
-        }
-        self.used.insert(name.clone());
-        name
+        self.used.unique(&base)
     }
 
     /// Flattens one machine whose first state waits for `preds`; returns the steps the machine's
@@ -316,13 +312,12 @@ impl<'o> Flattener<'o> {
         let targets: Vec<Vec<usize>> = succ
             .iter()
             .map(|row| {
-                let mut t: Vec<usize> = Vec::new();
-                for x in row.iter().flatten() {
-                    if !t.contains(x) {
-                        t.push(*x);
-                    }
-                }
-                t
+                let mut seen = BTreeSet::new();
+                row.iter()
+                    .flatten()
+                    .copied()
+                    .filter(|x| seen.insert(*x))
+                    .collect()
             })
             .collect();
         let mut state = vec![0u8; n]; // 0 unseen, 1 on the stack, 2 done
@@ -400,7 +395,10 @@ impl<'o> Flattener<'o> {
             flat[v] = self.flat_name(&m.states[v].name, ctx);
         }
         let mut pending_after: Vec<Vec<String>> = vec![Vec::new(); n];
+        // The names already in each `pending_after` list, so that a join of many branches is linear.
+        let mut pending_seen: Vec<BTreeSet<String>> = vec![BTreeSet::new(); n];
         pending_after[start] = preds.to_vec();
+        pending_seen[start] = preds.iter().cloned().collect();
         let mut exits_of_machine = Vec::new();
         for &v in &order {
             let s = &m.states[v];
@@ -420,7 +418,7 @@ impl<'o> Flattener<'o> {
             }
             for t in targets {
                 for x in &exits {
-                    if !pending_after[t].contains(x) {
+                    if pending_seen[t].insert(x.clone()) {
                         pending_after[t].push(x.clone());
                     }
                 }

@@ -1,10 +1,20 @@
-//! WorkflowHub (WfCommons) trace import, schema 1.0: `workflow.jobs` with `name`, `runtime` (s),
-//! `parents`/`children` and `files` (`link` input/output, `size` in bytes).
+//! WorkflowHub / WfCommons instance import, schemas 1.0 to 1.5 (and 1.6, which only adds optional
+//! fields), as documented in wfcommons/WfFormat and its `wfcommons-migrate-instance.py`:
+//! - 1.0 to 1.2: `workflow.jobs`, each with `name`, `runtime` (s), `parents`/`children` (names) and
+//!   `files` (`link` input/output, `size` in bytes); 1.2 adds `id` and `category`;
+//! - 1.3: `jobs` renamed `tasks`; 1.4: `runtimeInSeconds` and file `sizeInBytes`;
+//! - 1.5: `workflow.specification.tasks` (`name`, `id`, `parents`/`children` by id, `inputFiles`/
+//!   `outputFiles` by file id), `workflow.specification.files` (`id`, `sizeInBytes`) and
+//!   `workflow.execution.tasks` (`id`, `runtimeInSeconds`).
+//!
+//! Any other `schemaVersion` is an error that names it; a file without one is read by its shape, with a
+//! note. Field spellings of neighbouring versions are accepted (`jobs` or `tasks`, `runtime` or
+//! `runtimeInSeconds`, `size` or `sizeInBytes`), since generators mixed them.
 //!
 //! A job's type is its `category` when given, else its name without the numeric suffix
-//! (`mDiffFit_00000005` -> `mDiffFit`); the type is the step's function, so jobs of one type share warm
-//! instances. `runtime` is taken as single-core work at one vCPU (`work_s`); file sizes become `input_mb`
-//! and `output_mb` (1 MB = 10^6 bytes).
+//! (`mDiffFit_00000005` and Pegasus' `individuals_ID0000001` -> `mDiffFit`, `individuals`); the type is
+//! the step's function, so jobs of one type share warm instances. The runtime is taken as single-core
+//! work at one vCPU (`work_s`); file sizes become `input_mb` and `output_mb` (1 MB = 10^6 bytes).
 //!
 //! With [`ImportOptions::group_jobs`] (the default) jobs of the same type whose parents lie in the same
 //! groups become one fan-out step: `jobs` = their count, `work_s`, `input_mb` and `output_mb` = the
@@ -15,32 +25,68 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{ImportOptions, describe, parse_error};
+use super::{ImportOptions, UniqueNames, describe, parse_error};
+use crate::dag::fmt_number;
+use crate::limits::MAX_WORK_S;
 use crate::{Error, Problem, ProblemKind, StepSpec, Workflow, WorkflowSpec};
 
 /// Bytes per MB in file sizes.
 const BYTES_PER_MB: f64 = 1e6;
 /// Jobs with a runtime of 0 s get this much work, since a task's `work_s` must be > 0.
 const MIN_WORK_S: f64 = 1e-3;
+/// The schema versions read.
+const SUPPORTED: [&str; 7] = ["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"];
 
 #[derive(Debug, Deserialize)]
 struct RawTrace {
     name: Option<String>,
     #[serde(rename = "schemaVersion")]
-    schema_version: Option<String>,
+    schema_version: Option<serde_json::Value>,
     workflow: Option<RawWorkflow>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawWorkflow {
-    #[serde(alias = "tasks")]
     jobs: Option<Vec<RawJob>>,
+    tasks: Option<Vec<RawJob>>,
+    specification: Option<RawSpecification>,
+    execution: Option<RawExecution>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSpecification {
+    tasks: Option<Vec<RawJob>>,
+    #[serde(default)]
+    files: Vec<RawSpecFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSpecFile {
+    id: Option<String>,
+    #[serde(rename = "sizeInBytes")]
+    size_in_bytes: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawExecution {
+    #[serde(default)]
+    tasks: Vec<RawExecTask>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawExecTask {
+    id: Option<String>,
+    #[serde(rename = "runtimeInSeconds", alias = "runtime")]
+    runtime_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawJob {
     name: Option<String>,
+    id: Option<String>,
     category: Option<String>,
+    #[serde(rename = "runtimeInSeconds")]
+    runtime_in_seconds: Option<f64>,
     runtime: Option<f64>,
     #[serde(default)]
     parents: Vec<String>,
@@ -48,12 +94,18 @@ struct RawJob {
     children: Vec<String>,
     #[serde(default)]
     files: Vec<RawFile>,
+    #[serde(rename = "inputFiles", default)]
+    input_files: Vec<String>,
+    #[serde(rename = "outputFiles", default)]
+    output_files: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawFile {
     link: Option<String>,
     size: Option<f64>,
+    #[serde(rename = "sizeInBytes")]
+    size_in_bytes: Option<f64>,
 }
 
 /// One job after checking.
@@ -63,6 +115,15 @@ struct Job {
     work_s: f64,
     input_mb: f64,
     output_mb: f64,
+}
+
+/// Where the jobs are in the file, by schema layout.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// `workflow.jobs` (1.0 to 1.2) or `workflow.tasks` (1.3, 1.4): everything inside each job.
+    Flat,
+    /// `workflow.specification` + `workflow.execution` (1.5 and later).
+    Split,
 }
 
 /// Imports a WorkflowHub trace; see [`super::import_str`].
@@ -78,41 +139,136 @@ pub(super) fn import(
         workflow: name.to_owned(),
         problems,
     };
-    let Some(raw_jobs) = raw.workflow.and_then(|w| w.jobs) else {
-        return Err(invalid(vec![Problem {
+    let trace_problem = |kind: ProblemKind| {
+        invalid(vec![Problem {
             place: "trace".into(),
-            kind: ProblemKind::MissingField {
-                field: "workflow.jobs".into(),
-            },
-        }]));
+            kind,
+        }])
+    };
+    let mut notes = Vec::new();
+    let version = match &raw.schema_version {
+        None => None,
+        Some(serde_json::Value::String(v)) if SUPPORTED.contains(&v.as_str()) => Some(v.clone()),
+        Some(v) => {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            return Err(trace_problem(ProblemKind::Other(format!(
+                "unsupported WfCommons schemaVersion '{v}' (supported: {})",
+                SUPPORTED.join(", ")
+            ))));
+        }
+    };
+    let Some(wfl) = raw.workflow else {
+        return Err(trace_problem(ProblemKind::MissingField {
+            field: "workflow".into(),
+        }));
+    };
+    let split = wfl.specification.is_some();
+    let layout = match version.as_deref() {
+        Some("1.5" | "1.6") => Layout::Split,
+        Some(_) => Layout::Flat,
+        None if split => Layout::Split,
+        None => Layout::Flat,
+    };
+    if version.is_none() {
+        notes.push(format!(
+            "warning: no schemaVersion; read as schema {} by its shape",
+            if layout == Layout::Split {
+                "1.5"
+            } else {
+                "1.0-1.4"
+            }
+        ));
+    }
+    let (raw_jobs, list_path, spec_files, exec_tasks) = match layout {
+        Layout::Flat => match (wfl.jobs, wfl.tasks) {
+            (Some(j), _) => (j, "workflow.jobs", Vec::new(), None),
+            (None, Some(t)) => (t, "workflow.tasks", Vec::new(), None),
+            (None, None) => {
+                return Err(trace_problem(ProblemKind::MissingField {
+                    field: "workflow.jobs (or workflow.tasks)".into(),
+                }));
+            }
+        },
+        Layout::Split => match wfl
+            .specification
+            .and_then(|s| s.tasks.map(|t| (t, s.files)))
+        {
+            Some((tasks, files)) => (
+                tasks,
+                "workflow.specification.tasks",
+                files,
+                wfl.execution.map(|e| e.tasks),
+            ),
+            None => {
+                return Err(trace_problem(ProblemKind::MissingField {
+                    field: "workflow.specification.tasks".into(),
+                }));
+            }
+        },
     };
     let mut problems = Vec::new();
-    let mut notes = Vec::new();
-    if let Some(v) = raw
-        .schema_version
-        .as_deref()
-        .filter(|v| !v.starts_with("1."))
-    {
-        notes.push(format!("warning: schemaVersion {v}; read as schema 1.0"));
+
+    // Schema 1.5: runtimes by task id from the execution part, sizes by file id from the specification.
+    let mut runtime_by_id: BTreeMap<&str, f64> = BTreeMap::new();
+    for (k, t) in exec_tasks.iter().flatten().enumerate() {
+        let place = format!("workflow.execution.tasks[{k}]");
+        match (&t.id, t.runtime_s) {
+            (Some(id), Some(r)) => {
+                runtime_by_id.insert(id.as_str(), r);
+            }
+            (None, _) => problems.push(missing(&place, "id")),
+            (Some(_), None) => problems.push(missing(&place, "runtimeInSeconds")),
+        }
+    }
+    let mut size_by_file: BTreeMap<&str, f64> = BTreeMap::new();
+    for (k, f) in spec_files.iter().enumerate() {
+        let place = format!("workflow.specification.files[{k}]");
+        match (&f.id, f.size_in_bytes) {
+            (Some(id), Some(b)) if b.is_finite() && b >= 0.0 => {
+                size_by_file.insert(id.as_str(), b);
+            }
+            (Some(_), Some(b)) => problems.push(Problem {
+                place,
+                kind: ProblemKind::BadNumber {
+                    field: "sizeInBytes".into(),
+                    value: fmt_number(b),
+                    expected: "must be a finite number of bytes >= 0".into(),
+                },
+            }),
+            (None, _) => problems.push(missing(&place, "id")),
+            (Some(_), None) => problems.push(missing(&place, "sizeInBytes")),
+        }
+    }
+    let no_execution = layout == Layout::Split && exec_tasks.is_none();
+    if no_execution {
+        notes.push(format!(
+            "assumed: work_s = {} for every task (the instance has no workflow.execution with runtimes)",
+            opts.work_s
+        ));
     }
 
-    // Check every job; keep one entry per job so that indices match `workflow.jobs[i]`.
+    // Check every job; keep one entry per job so that indices match the list in the file. Schema 1.5
+    // refers to tasks by id, earlier ones by name.
     let mut jobs = Vec::with_capacity(raw_jobs.len());
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut n_zero_runtime = 0usize;
     for (i, j) in raw_jobs.iter().enumerate() {
-        let place = match &j.name {
-            Some(n) => format!("job '{n}' (workflow.jobs[{i}])"),
-            None => format!("workflow.jobs[{i}]"),
+        let key = match layout {
+            Layout::Split => j.id.clone().or_else(|| j.name.clone()),
+            Layout::Flat => j.name.clone(),
         };
-        let job_name = j.name.clone().unwrap_or_default();
+        let place = match &key {
+            Some(n) => format!("job '{n}' ({list_path}[{i}])"),
+            None => format!("{list_path}[{i}]"),
+        };
+        let job_name = key.clone().unwrap_or_default();
         if job_name.trim().is_empty() {
-            problems.push(Problem {
-                place: place.clone(),
-                kind: ProblemKind::MissingField {
-                    field: "name".into(),
-                },
-            });
+            let field = if layout == Layout::Split {
+                "id"
+            } else {
+                "name"
+            };
+            problems.push(missing(&place, field));
         } else if let Some(&first) = index.get(&job_name) {
             problems.push(Problem {
                 place: place.clone(),
@@ -124,23 +280,32 @@ pub(super) fn import(
         } else {
             index.insert(job_name.clone(), i);
         }
-        let work_s = match j.runtime {
+        let runtime = match layout {
+            Layout::Flat => j.runtime_in_seconds.or(j.runtime),
+            Layout::Split if no_execution => Some(opts.work_s),
+            Layout::Split => runtime_by_id.get(job_name.as_str()).copied(),
+        };
+        let work_s = match runtime {
             None => {
-                problems.push(Problem {
-                    place: place.clone(),
-                    kind: ProblemKind::MissingField {
-                        field: "runtime".into(),
-                    },
-                });
+                let field = match layout {
+                    Layout::Flat => "runtime",
+                    Layout::Split => {
+                        "runtimeInSeconds (no workflow.execution.tasks entry with this id)"
+                    }
+                };
+                problems.push(missing(&place, field));
                 1.0
             }
-            Some(r) if !(r.is_finite() && r >= 0.0) => {
+            Some(r) if !(r.is_finite() && (0.0..=MAX_WORK_S).contains(&r)) => {
                 problems.push(Problem {
                     place: place.clone(),
                     kind: ProblemKind::BadNumber {
                         field: "runtime".into(),
-                        value: format!("{r}"),
-                        expected: "must be a finite number >= 0".into(),
+                        value: fmt_number(r),
+                        expected: format!(
+                            "must be a finite number >= 0 and <= {}",
+                            fmt_number(MAX_WORK_S)
+                        ),
                     },
                 });
                 1.0
@@ -153,26 +318,21 @@ pub(super) fn import(
         };
         let (mut input_bytes, mut output_bytes) = (0.0, 0.0);
         for (k, f) in j.files.iter().enumerate() {
-            let size = match f.size {
+            let size = match f.size_in_bytes.or(f.size) {
                 Some(s) if s.is_finite() && s >= 0.0 => s,
                 Some(s) => {
                     problems.push(Problem {
                         place: place.clone(),
                         kind: ProblemKind::BadNumber {
                             field: format!("files[{k}].size"),
-                            value: format!("{s}"),
+                            value: fmt_number(s),
                             expected: "must be a finite number of bytes >= 0".into(),
                         },
                     });
                     0.0
                 }
                 None => {
-                    problems.push(Problem {
-                        place: place.clone(),
-                        kind: ProblemKind::MissingField {
-                            field: format!("files[{k}].size"),
-                        },
-                    });
+                    problems.push(missing(&place, &format!("files[{k}].size")));
                     0.0
                 }
             };
@@ -188,11 +348,28 @@ pub(super) fn import(
                 }),
             }
         }
+        for (field, ids, total) in [
+            ("inputFiles", &j.input_files, &mut input_bytes),
+            ("outputFiles", &j.output_files, &mut output_bytes),
+        ] {
+            for (k, id) in ids.iter().enumerate() {
+                match size_by_file.get(id.as_str()) {
+                    Some(b) => *total += b,
+                    None => problems.push(Problem {
+                        place: place.clone(),
+                        kind: ProblemKind::Other(format!(
+                            "{field}[{k}]: file '{id}' is not in workflow.specification.files"
+                        )),
+                    }),
+                }
+            }
+        }
+        let type_source = j.name.as_deref().unwrap_or(&job_name);
         let category = j
             .category
             .clone()
             .filter(|c| !c.trim().is_empty())
-            .unwrap_or_else(|| type_of(&job_name));
+            .unwrap_or_else(|| type_of(type_source));
         jobs.push(Job {
             name: job_name,
             category,
@@ -201,11 +378,14 @@ pub(super) fn import(
             output_mb: output_bytes / BYTES_PER_MB,
         });
     }
+    if let Some(v) = &version {
+        notes.push(format!("WfCommons schema {v} ({list_path})"));
+    }
 
     // Dependencies: parents, and children listed on the other side (a trace may give either).
     // Parents first, then children, so that `after` lists a job's own parents in their order.
     let mut parents: Vec<Vec<usize>> = vec![Vec::new(); jobs.len()];
-    let place_of = |i: usize| format!("job '{}' (workflow.jobs[{i}])", jobs[i].name);
+    let place_of = |i: usize| format!("job '{}' ({list_path}[{i}])", jobs[i].name);
     for (i, j) in raw_jobs.iter().enumerate() {
         for (k, p) in j.parents.iter().enumerate() {
             match index.get(p) {
@@ -238,7 +418,7 @@ pub(super) fn import(
     if jobs.is_empty() {
         problems.push(Problem {
             place: "trace".into(),
-            kind: ProblemKind::Other("workflow.jobs is empty".into()),
+            kind: ProblemKind::Other(format!("{list_path} is empty")),
         });
     }
     if !problems.is_empty() {
@@ -279,7 +459,7 @@ pub(super) fn import(
                 .map(|p| Problem {
                     place: p.place.replacen("step '", "job '", 1).replacen(
                         "(steps[",
-                        "(workflow.jobs[",
+                        &format!("({list_path}["),
                         1,
                     ),
                     kind: p.kind,
@@ -353,20 +533,8 @@ fn group(
         group_of[i] = g;
     }
     // Names: the type, with `~2`, `~3` for later groups of the same type.
-    let mut used: BTreeSet<String> = BTreeSet::new();
-    let names: Vec<String> = groups
-        .iter()
-        .map(|g| {
-            let mut n = g.category.clone();
-            let mut k = 2;
-            while used.contains(&n) {
-                n = format!("{}~{k}", g.category);
-                k += 1;
-            }
-            used.insert(n.clone());
-            n
-        })
-        .collect();
+    let mut used = UniqueNames::default();
+    let names: Vec<String> = groups.iter().map(|g| used.unique(&g.category)).collect();
     let mean = |members: &[usize], f: &dyn Fn(&Job) -> f64| {
         members.iter().map(|&m| f(&jobs[m])).sum::<f64>() / members.len() as f64
     };
@@ -416,15 +584,28 @@ fn group(
     }
 }
 
-/// A job's type from its name: the name without a trailing `_<digits>` (`mDiffFit_00000005` -> `mDiffFit`).
+/// A job's type from its name: the name without a trailing `_<digits>` or Pegasus' `_ID<digits>`
+/// (`mDiffFit_00000005` -> `mDiffFit`, `individuals_ID0000001` -> `individuals`).
 fn type_of(name: &str) -> String {
     match name.rsplit_once('_') {
-        Some((head, tail))
-            if !head.is_empty() && !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            head.to_owned()
+        Some((head, tail)) if !head.is_empty() => {
+            let digits = tail.strip_prefix("ID").unwrap_or(tail);
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                head.to_owned()
+            } else {
+                name.to_owned()
+            }
         }
         _ => name.to_owned(),
+    }
+}
+
+fn missing(place: &str, field: &str) -> Problem {
+    Problem {
+        place: place.to_owned(),
+        kind: ProblemKind::MissingField {
+            field: field.into(),
+        },
     }
 }
 
@@ -455,5 +636,8 @@ mod tests {
         assert_eq!(type_of("merge"), "merge");
         assert_eq!(type_of("a_b"), "a_b");
         assert_eq!(type_of("_0001"), "_0001");
+        assert_eq!(type_of("individuals_ID0000001"), "individuals");
+        assert_eq!(type_of("sifting_ID"), "sifting_ID");
+        assert_eq!(type_of("a_IDx1"), "a_IDx1");
     }
 }

@@ -2,9 +2,13 @@
 //! reporting with places, round trips through the native format, and properties of random DAGs.
 
 mod asl;
+mod choices;
+mod limits;
+mod names;
 mod native;
 mod props;
 mod sebs;
+mod text;
 mod workflowhub;
 
 use std::path::PathBuf;

@@ -1,0 +1,25 @@
+//! Documented upper bounds on every number of a workflow, checked by [`crate::Workflow::from_spec`].
+//!
+//! The bounds keep every derived quantity finite and inside the simulator's integer time: the longest
+//! step, `MAX_JOBS x (MAX_WORK_S + MAX_WAIT_S)` seconds, is 2 x 10^12 s = 2 x 10^18 us, below
+//! `u64::MAX` microseconds (1.8 x 10^19). A number above its bound is a [`crate::ProblemKind::BadNumber`]
+//! with its place, never an overflow, an `inf` or a panic downstream.
+
+/// Most jobs one step may run: 1,000,000.
+pub const MAX_JOBS: u32 = 1_000_000;
+/// Most single-core CPU seconds per job: 10^6 s (about 11.6 days).
+pub const MAX_WORK_S: f64 = 1e6;
+/// Longest fixed delay of a step: 10^6 s.
+pub const MAX_WAIT_S: f64 = 1e6;
+/// Longest mean cold start: 3,600 s.
+pub const MAX_COLD_START_S: f64 = 3600.0;
+/// Most data read or written per job: 10^7 MB (10 TB).
+pub const MAX_DATA_MB: f64 = 1e7;
+/// Most memory per worker: 1,048,576 MB (1 TB).
+pub const MAX_MEMORY_MB_PER_WORKER: u32 = 1 << 20;
+/// Largest fan-out bound: [`MAX_JOBS`] (a larger bound than jobs can never bind).
+pub const MAX_FAN_OUT: u32 = MAX_JOBS;
+/// Longest end-to-end SLO: 10^8 s (about 3.2 years).
+pub const MAX_SLO_S: f64 = 1e8;
+/// Most steps in one workflow: 10,000,000.
+pub const MAX_STEPS: usize = 10_000_000;

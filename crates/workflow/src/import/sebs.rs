@@ -3,8 +3,8 @@
 //!
 //! Mapping: a task is a step; a map with `func_name` is one fan-out step (`jobs` = items of its array);
 //! a map with its own `root`/`states` is a `pass` fork step followed by the nested states, each task run
-//! once per item; a parallel is a fork step, one branch per entry of `parallel_functions`, joined by
-//! `next`; a switch is a choice step (cases and default, uniform). A **loop** (`func_name` over an
+//! once per item; a parallel is a fork step, one branch per entry of `parallel_functions` (an object of
+//! single states, or upstream's newer list of `{root, states}` sub-workflows), joined by `next`; a switch is a choice step (cases and default, uniform). A **loop** (`func_name` over an
 //! `array`, one element after the other: excamera's `rebase` carries state from segment to segment) and a
 //! **repeat** (`count` times) cannot fan out: each becomes one step of a single job whose `work_s` is
 //! iterations x the per-task work, so the planner sees the sequential time and cannot split it.
@@ -31,12 +31,37 @@ struct RawState {
     /// Map: the nested machine's first state and states.
     root: Option<String>,
     states: Option<Ordered<RawState>>,
-    parallel_functions: Option<Ordered<RawState>>,
+    parallel_functions: Option<RawParallel>,
     /// Repeat: how many times.
     count: Option<Value>,
     /// Switch.
     cases: Option<Vec<RawCase>>,
     default: Option<String>,
+}
+
+/// The branches of a parallel state, in either of upstream's two spellings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawParallel {
+    /// Newer definitions: a list of sub-workflows, each with its own `root` and `states`.
+    Workflows(Vec<RawBranch>),
+    /// Older definitions: an object of single states, each one branch.
+    States(Ordered<RawState>),
+}
+
+impl RawParallel {
+    fn is_empty(&self) -> bool {
+        match self {
+            RawParallel::Workflows(list) => list.is_empty(),
+            RawParallel::States(states) => states.0.is_empty(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawBranch {
+    root: Option<String>,
+    states: Option<Ordered<RawState>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,7 +271,7 @@ impl Converter {
                         branches: Vec::new(),
                     }
                 }
-                Some(funcs) if funcs.0.is_empty() => {
+                Some(p) if p.is_empty() => {
                     self.problem(
                         place,
                         ProblemKind::Other("parallel_functions is empty".into()),
@@ -255,7 +280,19 @@ impl Converter {
                         branches: Vec::new(),
                     }
                 }
-                Some(funcs) => {
+                Some(RawParallel::Workflows(list)) => {
+                    // Each sub-workflow is a branch, joined by this state's `next`.
+                    let branches = list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, b)| {
+                            let scope = nested_scope(m, name, &format!("parallel_functions[{i}]"));
+                            self.machine(b.root.as_ref(), b.states.as_ref(), scope)
+                        })
+                        .collect();
+                    Kind::Parallel { branches }
+                }
+                Some(RawParallel::States(funcs)) => {
                     // Each entry runs on its own, joined by this state's `next`.
                     let mut branches = Vec::new();
                     for (fname, f) in &funcs.0 {

@@ -3,12 +3,14 @@
 
 mod asl;
 mod choices;
+mod corpus;
 mod limits;
 mod names;
 mod native;
 mod props;
 mod sebs;
 mod text;
+mod wfcommons;
 mod workflowhub;
 
 use std::path::PathBuf;

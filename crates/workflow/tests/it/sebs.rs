@@ -143,3 +143,41 @@ fn malformed_definitions_report_every_state() {
         "{err}"
     );
 }
+
+#[test]
+fn parallel_functions_as_a_list_of_sub_workflows() {
+    let spec = import_file(
+        Format::Sebs,
+        &crate::golden("sebs/parallel_list.json"),
+        &ImportOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let wf = round_trip(&spec);
+    assert_eq!(
+        names(&wf),
+        ["start", "middle", "compute", "post", "sort", "end"]
+    );
+    assert_eq!(step(&wf, "middle").kind, StepKind::Pass);
+    assert_eq!(after(&wf, "compute"), ["middle"]);
+    assert_eq!(after(&wf, "post"), ["compute"]);
+    assert_eq!(after(&wf, "sort"), ["middle"]);
+    // The join waits for the last state of each sub-workflow.
+    assert_eq!(after(&wf, "end"), ["post", "sort"]);
+    assert_eq!(step(&wf, "post").function, "post");
+}
+
+#[test]
+fn parallel_sub_workflow_problems_name_their_branch() {
+    let text = r#"{"root": "p", "states": {"p": {"type": "parallel", "parallel_functions": [
+        {"root": "a", "states": {"a": {"type": "task"}}}, {"states": {"b": {"type": "task", "func_name": "b"}}}]}}}"#;
+    let err = import_str(Format::Sebs, text, "d.json", &ImportOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("state 'a' (in 'p' parallel_functions[0]): missing field 'func_name'"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("state machine in 'p' parallel_functions[1]: missing field 'root'"),
+        "{msg}"
+    );
+}

@@ -1,5 +1,14 @@
 //! AWS States Language (Step Functions) import: Task, Map, Parallel, Choice, Pass, Wait, Succeed, Fail,
-//! nested at any depth. See the module docs of [`super`] for how states map to steps.
+//! nested at any depth, in JSONPath or JSONata form (`"Seconds": "{% 10 %}"`, `Arguments.FunctionName`
+//! read like `Seconds` and `Parameters.FunctionName`; an expression only known at run time is noted as
+//! such). See the module docs of [`super`] for how states map to steps.
+//!
+//! `Catch` handlers are error paths: a Task, Parallel or Map with catchers is followed by a choice step
+//! `'<state> (catch)'` between its normal next state and each handler. A handler is taken with the
+//! catcher's (non-standard) `Probability`, default 0, so the error path is visible in the workflow but
+//! not simulated unless asked for.
+
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,6 +41,12 @@ struct RawState {
     resource: Option<String>,
     #[serde(rename = "Parameters")]
     parameters: Option<Value>,
+    /// JSONata form of `Parameters`.
+    #[serde(rename = "Arguments")]
+    arguments: Option<Value>,
+    /// JSONata form of `ItemsPath`: a literal array, or an expression.
+    #[serde(rename = "Items")]
+    items: Option<Value>,
     #[serde(rename = "Branches")]
     branches: Option<Vec<RawMachine>>,
     #[serde(rename = "Iterator")]
@@ -73,6 +88,18 @@ struct RawRule {
 struct RawCatcher {
     #[serde(rename = "Next")]
     next: Option<String>,
+    /// Non-standard: probability that the state fails with an error this catcher takes. Default 0.
+    #[serde(rename = "Probability")]
+    probability: Option<Value>,
+}
+
+/// The inside of a JSONata expression (`"{% $x + 1 %}"` -> `$x + 1`), if `v` is one.
+fn jsonata(v: &Value) -> Option<&str> {
+    v.as_str()?
+        .trim()
+        .strip_prefix("{%")?
+        .strip_suffix("%}")
+        .map(str::trim)
 }
 
 /// Imports an ASL document; see [`super::import_str`].
@@ -86,6 +113,8 @@ pub(super) fn import(
     let mut cv = Converter {
         problems: Vec::new(),
         notes: Vec::new(),
+        catchers: Vec::new(),
+        synthetic: BTreeSet::new(),
     };
     let root = cv.machine(&raw, String::new());
     let flat = Flattener::run(&root, opts);
@@ -117,6 +146,10 @@ pub(super) fn import(
 struct Converter {
     problems: Vec<Problem>,
     notes: Vec<String>,
+    /// The Catch edges of the state being converted (Task, Parallel, Map).
+    catchers: Vec<Edge>,
+    /// Names of the states the importer added (catch choices), unique in the file.
+    synthetic: BTreeSet<String>,
 }
 
 impl Converter {
@@ -154,11 +187,89 @@ impl Converter {
             let place = m.self_place();
             self.problem(place, ProblemKind::Other("States is empty".into()));
         }
+        let mut taken: BTreeSet<&str> = states.0.iter().map(|(n, _)| n.as_str()).collect();
+        let mut added = Vec::new();
         for (name, s) in &states.0 {
-            let st = self.state(&m, name, s);
+            let mut st = self.state(&m, name, s);
+            let catchers = std::mem::take(&mut self.catchers);
+            if !catchers.is_empty() {
+                added.extend(self.catch_path(&mut st, catchers, &mut taken));
+            }
             m.states.push(st);
         }
+        m.states.extend(added);
         m
+    }
+
+    /// Routes `st` through a choice state `'<name> (catch)'` between its normal next state and its
+    /// catchers' handlers; a state that ends gets a `'<name> (done)'` pass state as its normal next.
+    /// Returns the states added.
+    fn catch_path(
+        &mut self,
+        st: &mut State,
+        catchers: Vec<Edge>,
+        taken: &mut BTreeSet<&str>,
+    ) -> Vec<State> {
+        let mut fresh = |base: String| {
+            let mut name = base.clone();
+            let mut k = 2;
+            while taken.contains(name.as_str()) || self.synthetic.contains(&name) {
+                name = format!("{base}~{k}");
+                k += 1;
+            }
+            self.synthetic.insert(name.clone());
+            name
+        };
+        let choice = fresh(format!("{} (catch)", st.name));
+        let mut added = Vec::new();
+        let mut normal = std::mem::take(&mut st.edges);
+        if normal.is_empty() {
+            let done = fresh(format!("{} (done)", st.name));
+            added.push(State {
+                name: done.clone(),
+                kind: Kind::Pass { wait_s: None },
+                edges: Vec::new(),
+                unmodelled_refs: Vec::new(),
+            });
+            normal.push(Edge {
+                target: done,
+                field: "End".into(),
+                probability: None,
+            });
+        }
+        let described: Vec<String> = catchers
+            .iter()
+            .map(|c| {
+                format!(
+                    "'{}' ({} {})",
+                    c.target,
+                    c.field,
+                    c.probability.unwrap_or(0.0)
+                )
+            })
+            .collect();
+        self.notes.push(format!(
+            "error path: '{}' is followed by choice '{choice}' between its next state and its Catch handler(s) {} \
+             (failure probability from the catcher's Probability, default 0)",
+            st.name,
+            described.join(", ")
+        ));
+        for e in &mut normal {
+            e.probability = None;
+        }
+        normal.extend(catchers);
+        added.push(State {
+            name: choice.clone(),
+            kind: Kind::Choice,
+            edges: normal,
+            unmodelled_refs: Vec::new(),
+        });
+        st.edges = vec![Edge {
+            target: choice,
+            field: "Catch".into(),
+            probability: None,
+        }];
+        added
     }
 
     fn state(&mut self, m: &Machine, name: &str, s: &RawState) -> State {
@@ -169,8 +280,19 @@ impl Converter {
             edges: Vec::new(),
             unmodelled_refs: Vec::new(),
         };
+        let catches = matches!(s.ty.as_deref(), Some("Task" | "Parallel" | "Map"));
+        let mut catchers = Vec::new();
         for (i, c) in s.catch.iter().flatten().enumerate() {
+            let probability = c
+                .probability
+                .as_ref()
+                .and_then(|v| self.number(&place, &format!("Catch[{i}].Probability"), v, true));
             match &c.next {
+                Some(n) if catches => catchers.push(Edge {
+                    target: n.clone(),
+                    field: format!("Catch[{i}].Next"),
+                    probability: Some(probability.unwrap_or(0.0)),
+                }),
                 Some(n) => st
                     .unmodelled_refs
                     .push((format!("Catch[{i}].Next"), n.clone())),
@@ -182,6 +304,7 @@ impl Converter {
                 ),
             }
         }
+        self.catchers = catchers;
         let Some(ty) = s.ty.as_deref() else {
             self.problem(
                 place,
@@ -204,7 +327,7 @@ impl Converter {
                 let function = s
                     .resource
                     .as_deref()
-                    .and_then(|r| function_name(r, s.parameters.as_ref()));
+                    .and_then(|r| function_name(r, s.parameters.as_ref().or(s.arguments.as_ref())));
                 (
                     Kind::Task {
                         function,
@@ -217,9 +340,20 @@ impl Converter {
             "Succeed" => (Kind::Pass { wait_s: None }, Transitions::None),
             "Fail" => (Kind::Fail, Transitions::None),
             "Wait" => {
-                let wait_s = match &s.seconds {
-                    Some(v) => self.number(&place, "Seconds", v, false),
-                    None => {
+                let literal = s.seconds.as_ref().and_then(|v| {
+                    jsonata(v).map(|e| e.parse::<f64>().map(Value::from).unwrap_or(Value::Null))
+                });
+                let wait_s = match (&s.seconds, &literal) {
+                    (Some(_), Some(Value::Null)) => {
+                        self.notes.push(format!(
+                            "assumed: Wait '{name}' waits 0 s (its Seconds expression is only known at run time)"
+                        ));
+                        None
+                    }
+                    (Some(_), Some(v)) | (Some(v), None) => {
+                        self.number(&place, "Seconds", v, false)
+                    }
+                    (None, _) => {
                         let how = if s.seconds_path.is_some() {
                             "SecondsPath"
                         } else if s.timestamp.is_some() {
@@ -340,8 +474,16 @@ impl Converter {
                         }
                     }
                 };
-                let max_concurrency = match &s.max_concurrency {
-                    None => None,
+                let literal = s.max_concurrency.as_ref().and_then(|v| {
+                    jsonata(v).map(|e| e.parse::<u64>().map(Value::from).unwrap_or(Value::Null))
+                });
+                if literal == Some(Value::Null) {
+                    self.notes.push(format!(
+                        "assumed: Map '{name}' runs all items at once (its MaxConcurrency expression is only known at run time)"
+                    ));
+                }
+                let max_concurrency = match literal.as_ref().or(s.max_concurrency.as_ref()) {
+                    None | Some(Value::Null) => None,
                     Some(v) => match v.as_u64() {
                         Some(0) => None,
                         Some(c) => Some(u32::try_from(c).unwrap_or(u32::MAX)),
@@ -358,9 +500,15 @@ impl Converter {
                         }
                     },
                 };
+                // A literal `Items` array (JSONata) gives the item count; a path or expression does not.
+                let items = s
+                    .items
+                    .as_ref()
+                    .and_then(Value::as_array)
+                    .map(|a| u32::try_from(a.len()).unwrap_or(u32::MAX).max(1));
                 (
                     Kind::Map {
-                        items: None,
+                        items,
                         max_concurrency,
                         body,
                     },
@@ -452,7 +600,8 @@ fn nested_scope(m: &Machine, state: &str, part: &str) -> String {
 }
 
 /// The Lambda function a Task invokes: from a Lambda ARN (`...:function:NAME[:qualifier]`), or from
-/// `Parameters.FunctionName` of the `arn:aws:states:::lambda:invoke` integration.
+/// `Parameters.FunctionName` (JSONata: `Arguments.FunctionName`) of the `arn:aws:states:::lambda:invoke`
+/// integration; `None` when that is an expression known only at run time.
 fn function_name(resource: &str, parameters: Option<&Value>) -> Option<String> {
     let from_arn = |arn: &str| -> Option<String> {
         let rest = arn.split(":function:").nth(1)?;
@@ -463,6 +612,10 @@ fn function_name(resource: &str, parameters: Option<&Value>) -> Option<String> {
     };
     if resource.starts_with("arn:aws:states:::lambda:invoke") {
         let f = parameters?.get("FunctionName")?.as_str()?;
+        if jsonata(&Value::from(f)).is_some() {
+            // Only known at run time (the JSONata form of `FunctionName.$`).
+            return None;
+        }
         return from_arn(f)
             .or_else(|| Some(f.to_owned()).filter(|s| !s.is_empty() && !s.contains(':')));
     }

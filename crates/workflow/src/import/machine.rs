@@ -163,6 +163,8 @@ struct Ctx {
     concurrency: u64,
     /// Whether any enclosing Map bounds its concurrency.
     bounded: bool,
+    /// Expected executions per request of the enclosing loops (1 outside loops).
+    repeat: f64,
 }
 
 /// Turns [`Machine`]s into native steps; collects problems and notes (assumptions) on the way.
@@ -180,6 +182,8 @@ pub(crate) struct Flattener<'o> {
     pub used_items_default: bool,
     used: UniqueNames,
     counts: BTreeMap<String, usize>,
+    /// Names of the top-level states of the file, which keep their own names.
+    top_names: BTreeSet<String>,
 }
 
 impl<'o> Flattener<'o> {
@@ -192,6 +196,7 @@ impl<'o> Flattener<'o> {
         for s in &root.states {
             used.reserve(&s.name);
         }
+        let top_names = root.states.iter().map(|s| s.name.clone()).collect();
         let mut f = Flattener {
             opts,
             problems: Vec::new(),
@@ -201,6 +206,7 @@ impl<'o> Flattener<'o> {
             used_items_default: false,
             used,
             counts,
+            top_names,
         };
         f.check_refs(root);
         let ctx = Ctx {
@@ -208,6 +214,7 @@ impl<'o> Flattener<'o> {
             items: 1,
             concurrency: 1,
             bounded: false,
+            repeat: 1.0,
         };
         f.machine(root, &[], &ctx);
         f
@@ -268,8 +275,12 @@ impl<'o> Flattener<'o> {
 
     fn flat_name(&mut self, raw: &str, ctx: &Ctx) -> String {
         let Some(prefix) = &ctx.prefix else {
-            // Top level: reserved up front (duplicates are reported separately).
-            return raw.to_owned();
+            // Top level: reserved up front (duplicates are reported separately); states the importer
+            // adds (a loop's exit step) take a free name.
+            if self.top_names.contains(raw) {
+                return raw.to_owned();
+            }
+            return self.used.unique(raw);
         };
         let base = if self.counts.get(raw).copied().unwrap_or(0) > 1 {
             format!("{prefix}/{raw}")
@@ -282,6 +293,8 @@ impl<'o> Flattener<'o> {
     /// Flattens one machine whose first state waits for `preds`; returns the steps the machine's
     /// successor must wait for (its exits).
     fn machine(&mut self, m: &Machine, preds: &[String], ctx: &Ctx) -> Vec<String> {
+        let (planned, repeat) = self.plan_loops(m);
+        let m = planned.as_ref().unwrap_or(m);
         let n = m.states.len();
         // Problems with names and references were reported by `check_refs`; here they are skipped.
         let mut index: BTreeMap<&str, usize> = BTreeMap::new();
@@ -369,9 +382,9 @@ impl<'o> Flattener<'o> {
         for &(v, w) in &back {
             let s = &m.states[v];
             let what = if matches!(s.kind, Kind::Choice) {
-                "the loop body runs once"
+                "the choice's other branches renormalised"
             } else {
-                "the loop body runs once and the path ends there"
+                "the loop is modelled as described below"
             };
             let fields: Vec<&str> = s
                 .edges
@@ -409,7 +422,17 @@ impl<'o> Flattener<'o> {
                 .enumerate()
                 .filter_map(|(e, t)| t.filter(|t| !back.contains(&(v, *t))).map(|t| (e, t)))
                 .collect();
-            let exits = self.state(m, s, &name, after, &forward, &flat, ctx);
+            let in_loop;
+            let sctx = if repeat[v] == 1.0 {
+                ctx
+            } else {
+                in_loop = Ctx {
+                    repeat: ctx.repeat * repeat[v],
+                    ..ctx.clone()
+                };
+                &in_loop
+            };
+            let exits = self.state(m, s, &name, after, &forward, &flat, sctx);
             let mut targets: Vec<usize> = forward.iter().map(|&(_, t)| t).collect();
             let mut seen = BTreeSet::new();
             targets.retain(|t| seen.insert(*t));
@@ -454,7 +477,8 @@ impl<'o> Flattener<'o> {
                 };
                 let place = m.place(&s.name);
                 let mut jobs = u64::from(self.opts.jobs).saturating_mul(ctx.items);
-                let mut work_s = self.opts.work_s;
+                // A task inside a loop runs once per iteration, one after another: its work adds up.
+                let mut work_s = self.opts.work_s * ctx.repeat;
                 let max_fan_out = ctx.bounded.then_some(ctx.concurrency);
                 if sequential {
                     // A loop's iterations depend on each other: one job that does them all in turn.
@@ -487,7 +511,7 @@ impl<'o> Flattener<'o> {
             Kind::Pass { wait_s } => {
                 self.steps.push(StepSpec {
                     kind: Some("pass".into()),
-                    wait_s: wait_s.filter(|w| *w > 0.0),
+                    wait_s: wait_s.map(|w| w * ctx.repeat).filter(|w| *w > 0.0),
                     ..base
                 });
                 vec![name.to_owned()]
@@ -552,6 +576,7 @@ impl<'o> Flattener<'o> {
                         .concurrency
                         .saturating_mul(max_concurrency.map_or(n_items, u64::from)),
                     bounded: ctx.bounded || max_concurrency.is_some(),
+                    repeat: ctx.repeat,
                 };
                 let exits = self.machine(body, &[name.to_owned()], &inner);
                 if exits.is_empty() {
@@ -561,6 +586,179 @@ impl<'o> Flattener<'o> {
                 }
             }
         }
+    }
+
+    /// Plans the loops of `m` (its strongly connected states) before they are cut into a DAG.
+    ///
+    /// Every execution of a loop ends by taking one of its exits, so no state of the loop may end the
+    /// path once its back edge is cut. A loop whose only exits leave from its last state (a do-while:
+    /// work, then a Choice back or out) is kept as it is. Otherwise (a polling loop that checks first,
+    /// `Choice -> Wait -> Choice`, or exits from the middle) the exits move to one step the importer adds
+    /// after the loop body, `'<state> (loop exit)'`, which chooses among them; the states of the loop
+    /// wait for nothing else. The loop runs its expected number of iterations when the file gives the
+    /// probabilities of its one exiting Choice (non-standard `Probability`, 1 / P(exit)); otherwise one
+    /// pass. Work and waits of the loop's states are multiplied by that number. Each loop is described.
+    ///
+    /// Returns the machine with its exits moved (`None` when unchanged) and the repeat factor of every
+    /// state of the returned machine.
+    fn plan_loops(&mut self, m: &Machine) -> (Option<Machine>, Vec<f64>) {
+        let n = m.states.len();
+        let mut repeat = vec![1.0; n];
+        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, s) in m.states.iter().enumerate() {
+            index.entry(s.name.as_str()).or_insert(i);
+        }
+        let Some(start) = m.start_at.as_deref().and_then(|x| index.get(x).copied()) else {
+            return (None, repeat);
+        };
+        let succ: Vec<Vec<Option<usize>>> = m
+            .states
+            .iter()
+            .map(|s| {
+                s.edges
+                    .iter()
+                    .map(|e| index.get(e.target.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        let targets: Vec<Vec<usize>> = succ
+            .iter()
+            .map(|row| {
+                let mut seen = BTreeSet::new();
+                row.iter()
+                    .flatten()
+                    .copied()
+                    .filter(|x| seen.insert(*x))
+                    .collect()
+            })
+            .collect();
+        let components = loops(&targets, start);
+        if components.is_empty() {
+            return (None, repeat);
+        }
+        let mut planned: Option<Machine> = None;
+        for (entry, members) in components {
+            let inside = |t: usize| members.binary_search(&t).is_ok();
+            // Exit edges (state, edge) and the loop's sinks once its back edges are cut, found by the
+            // same depth-first order as the flattening (targets last to first, from the entry).
+            let exits: Vec<(usize, usize)> = members
+                .iter()
+                .flat_map(|&u| {
+                    succ[u]
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| t.is_some_and(|t| !inside(t)))
+                        .map(move |(e, _)| (u, e))
+                })
+                .collect();
+            let sinks = loop_sinks(&targets, entry, &members);
+            let sources: BTreeSet<usize> = exits.iter().map(|&(u, _)| u).collect();
+            let names = |set: &mut dyn Iterator<Item = usize>| {
+                set.map(|u| format!("'{}'", m.states[u].name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let what = format!(
+                "loop{} through {}",
+                scope_suffix(m),
+                names(&mut members.iter().copied())
+            );
+            if exits.is_empty() {
+                self.notes.push(format!(
+                    "{what}: no way out of it in the file (it ends by error or timeout); modelled as one pass"
+                ));
+                continue;
+            }
+            // Iterations: 1 / P(exit) when the one exiting state is a Choice whose file gives probabilities.
+            let mut iterations = None;
+            if let [u] = sources.iter().copied().collect::<Vec<_>>()[..]
+                && matches!(m.states[u].kind, Kind::Choice)
+                && let Some(p) = edge_probabilities(&m.states[u].edges)
+            {
+                let p_exit: f64 = succ[u]
+                    .iter()
+                    .zip(&p)
+                    .filter(|(t, _)| t.is_some_and(|t| !inside(t)))
+                    .map(|(_, p)| p)
+                    .sum();
+                if p_exit > 0.0 {
+                    iterations = Some((1.0 / p_exit, 1.0 - p_exit));
+                } else {
+                    self.problems.push(Problem {
+                        place: m.place(&m.states[u].name),
+                        kind: ProblemKind::Other(
+                            "the loop's exits all have probability 0: it never ends".into(),
+                        ),
+                    });
+                }
+            }
+            let how = match iterations {
+                Some((k, p_stay)) => {
+                    for &u in &members {
+                        repeat[u] = k;
+                    }
+                    format!(
+                        "modelled as {} expected iterations (the file gives it probability {} of going round \
+                         again): work and waits of its states x {}",
+                        round3(k),
+                        round3(p_stay),
+                        round3(k)
+                    )
+                }
+                None => "modelled as one pass (the file does not give its number of iterations)"
+                    .to_owned(),
+            };
+            let do_while = sources.len() == 1 && sinks.len() == 1 && sources.contains(&sinks[0]);
+            if do_while {
+                self.notes.push(format!("{what}: {how}"));
+                continue;
+            }
+            // Move the exits after the loop body.
+            let mm = planned.get_or_insert_with(|| m.clone());
+            let first = exits[0].0;
+            let mut exit_name = format!("{} (loop exit)", m.states[first].name);
+            let mut k = 2;
+            while mm.states.iter().any(|s| s.name == exit_name) {
+                exit_name = format!("{} (loop exit)~{k}", m.states[first].name);
+                k += 1;
+            }
+            let mut moved = Vec::new();
+            for &(u, e) in exits.iter().rev() {
+                let mut edge = mm.states[u].edges.remove(e);
+                edge.field = format!("{} {}", m.states[u].name, edge.field);
+                moved.push(edge);
+            }
+            moved.reverse();
+            let n_targets = moved
+                .iter()
+                .map(|e| &e.target)
+                .collect::<BTreeSet<_>>()
+                .len();
+            let fields: Vec<String> = moved.iter().map(|e| e.field.clone()).collect();
+            mm.states.push(State {
+                name: exit_name.clone(),
+                kind: if n_targets > 1 {
+                    Kind::Choice
+                } else {
+                    Kind::Pass { wait_s: None }
+                },
+                edges: moved,
+                unmodelled_refs: Vec::new(),
+            });
+            repeat.push(1.0);
+            for &t in &sinks {
+                mm.states[t].edges.push(Edge {
+                    target: exit_name.clone(),
+                    field: "loop exit".into(),
+                    probability: None,
+                });
+            }
+            self.notes.push(format!(
+                "{what}: {how}; its exits ({}) are taken after the loop body, by step '{exit_name}'",
+                fields.join(", ")
+            ));
+        }
+        (planned, repeat)
     }
 
     fn items_or_default(&mut self, n: Option<u32>) -> u32 {
@@ -643,6 +841,134 @@ impl<'o> Flattener<'o> {
             })
             .collect()
     }
+}
+
+/// The loops reachable from `start`: strongly connected sets of states with more than one state or a
+/// self-loop, each as (its entry, the first state a depth-first search from `start` reaches, members
+/// sorted). Iterative Tarjan, linear in states and edges.
+fn loops(targets: &[Vec<usize>], start: usize) -> Vec<(usize, Vec<usize>)> {
+    const NONE: usize = usize::MAX;
+    let n = targets.len();
+    let mut disc = vec![NONE; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut out = Vec::new();
+    let mut counter = 0;
+    disc[start] = counter;
+    low[start] = counter;
+    counter += 1;
+    stack.push(start);
+    on_stack[start] = true;
+    let mut call: Vec<(usize, usize)> = vec![(start, 0)];
+    while let Some(&mut (v, ref mut k)) = call.last_mut() {
+        if *k < targets[v].len() {
+            let w = targets[v][*k];
+            *k += 1;
+            if disc[w] == NONE {
+                disc[w] = counter;
+                low[w] = counter;
+                counter += 1;
+                stack.push(w);
+                on_stack[w] = true;
+                call.push((w, 0));
+            } else if on_stack[w] {
+                low[v] = low[v].min(disc[w]);
+            }
+        } else {
+            call.pop();
+            if let Some(&(u, _)) = call.last() {
+                low[u] = low[u].min(low[v]);
+            }
+            if low[v] == disc[v] {
+                let mut members = Vec::new();
+                loop {
+                    let x = stack
+                        .pop()
+                        .expect("the component's states are on the stack");
+                    on_stack[x] = false;
+                    members.push(x);
+                    if x == v {
+                        break;
+                    }
+                }
+                if members.len() > 1 || targets[v].contains(&v) {
+                    members.sort_unstable();
+                    // Invariant: the root of a Tarjan component is its first-discovered state.
+                    out.push((v, members));
+                }
+            }
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// The states of a loop with no edge forward inside it once its back edges are cut: a depth-first
+/// search from `entry` over the loop's own edges, targets last to first as in the flattening.
+fn loop_sinks(targets: &[Vec<usize>], entry: usize, members: &[usize]) -> Vec<usize> {
+    let inside = |t: usize| members.binary_search(&t).is_ok();
+    let mut state: BTreeMap<usize, u8> = BTreeMap::new(); // 1 on the stack, 2 done
+    let mut has_forward: BTreeSet<usize> = BTreeSet::new();
+    let mut stack: Vec<(usize, usize)> = vec![(entry, 0)];
+    state.insert(entry, 1);
+    while let Some(&mut (v, ref mut k)) = stack.last_mut() {
+        let inner: Vec<usize> = targets[v].iter().copied().filter(|&t| inside(t)).collect();
+        if *k < inner.len() {
+            let w = inner[inner.len() - 1 - *k];
+            *k += 1;
+            match state.get(&w) {
+                None => {
+                    has_forward.insert(v);
+                    state.insert(w, 1);
+                    stack.push((w, 0));
+                }
+                Some(2) => {
+                    has_forward.insert(v);
+                }
+                _ => {} // a back edge
+            }
+        } else {
+            state.insert(v, 2);
+            stack.pop();
+        }
+    }
+    members
+        .iter()
+        .copied()
+        .filter(|u| !has_forward.contains(u))
+        .collect()
+}
+
+/// The probability of each edge of a choice when the file gives at least one (non-standard
+/// `Probability`), the rest shared by the edges without one; `None` when it gives none or a bad one.
+fn edge_probabilities(edges: &[Edge]) -> Option<Vec<f64>> {
+    let valid = |p: f64| p.is_finite() && (0.0..=1.0).contains(&p);
+    if edges.iter().all(|e| e.probability.is_none())
+        || edges
+            .iter()
+            .any(|e| e.probability.is_some_and(|p| !valid(p)))
+    {
+        return None;
+    }
+    let given: f64 = edges.iter().filter_map(|e| e.probability).sum();
+    let n_free = edges.iter().filter(|e| e.probability.is_none()).count();
+    let share = if n_free > 0 {
+        (1.0 - given).max(0.0) / n_free as f64
+    } else {
+        0.0
+    };
+    Some(
+        edges
+            .iter()
+            .map(|e| e.probability.unwrap_or(share))
+            .collect(),
+    )
+}
+
+/// Rounds to 3 decimals for descriptions.
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 fn scope_suffix(m: &Machine) -> String {

@@ -2,8 +2,11 @@
 //! reporting with places, round trips through the native format, and properties of random DAGs.
 
 mod asl;
+mod asl_catch;
+mod asl_loops;
 mod choices;
 mod corpus;
+mod jsonata;
 mod limits;
 mod names;
 mod native;

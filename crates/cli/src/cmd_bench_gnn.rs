@@ -87,6 +87,7 @@ fn median(xs: &[f64]) -> f64 {
 }
 
 fn time_ms<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
+    #[allow(clippy::disallowed_methods)] // wall clock: the benchmark measures forward/backward time
     let t0 = Instant::now();
     let out = f()?;
     Ok((t0.elapsed().as_secs_f64() * 1e3, out))

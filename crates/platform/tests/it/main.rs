@@ -6,6 +6,7 @@ mod choice;
 mod determinism;
 mod examples;
 mod hand_computed;
+mod sim_fuzz;
 
 use platform::{
     Arrivals, Platform, PlatformSpec, SimOptions, SimReport, Simulation, StaticPolicy, StepConfig,

@@ -129,9 +129,7 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
         last = Some(report);
     }
     let report = last.expect("at least one repetition");
-    let mut sorted = walls.clone();
-    sorted.sort_by(f64::total_cmp);
-    let wall = sorted[sorted.len() / 2];
+    let wall = des::stats::median(&mut walls.clone()).unwrap_or(0.0);
     let result = SimBenchResult {
         bench: "sim",
         workflow: wf.name.clone(),

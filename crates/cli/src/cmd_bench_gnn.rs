@@ -81,9 +81,7 @@ struct GnnBenchResult {
 }
 
 fn median(xs: &[f64]) -> f64 {
-    let mut s = xs.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[s.len() / 2]
+    des::stats::median(&mut xs.to_vec()).unwrap_or(0.0)
 }
 
 fn time_ms<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {

@@ -99,6 +99,9 @@ struct FunctionRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     cost_mean_rel_error: Option<f64>,
     model: StepModel,
+    /// Fallbacks the fit took for too few samples (also printed to stderr).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -158,6 +161,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
                     cost_max_rel_error: Some(e.cost.max_rel_error),
                     cost_mean_rel_error: Some(e.cost.mean_rel_error),
                     model: model.step(id).clone(),
+                    warnings: Vec::new(),
                 }
             })
             .collect();
@@ -215,8 +219,12 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
             } else {
                 ErrorReport::default()
             };
-            let m = fit_function(&name, &s, &facts, fit)
-                .with_context(|| format!("fitting function '{name}'"))?;
+            let perfmodel::fit::FunctionFit { model: m, warnings } =
+                fit_function(&name, &s, &facts, fit)
+                    .with_context(|| format!("fitting function '{name}'"))?;
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
             functions.push(FunctionRow {
                 function: name,
                 n_samples: s.len(),
@@ -226,6 +234,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
                 cost_max_rel_error: None,
                 cost_mean_rel_error: None,
                 model: m.clone(),
+                warnings,
             });
             steps.push(m);
         }

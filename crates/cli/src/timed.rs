@@ -22,14 +22,9 @@ impl<P: Policy> Timed<P> {
 
     /// Nearest-rank percentile `p` (0..=100) of decision times, microseconds (0 with no decisions).
     pub fn decision_us_percentile(&self, p: f64) -> f64 {
-        if self.decision_ns.is_empty() {
-            return 0.0;
-        }
         let mut v = self.decision_ns.clone();
         v.sort_unstable();
-        let n = v.len();
-        let rank = ((p / 100.0 * n as f64).ceil() as usize).clamp(1, n);
-        v[rank - 1] as f64 / 1e3
+        des::stats::percentile_sorted(&v, p).map_or(0.0, |ns| ns as f64 / 1e3)
     }
 
     /// Number of decisions made.

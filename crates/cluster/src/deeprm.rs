@@ -8,12 +8,19 @@
 use std::collections::VecDeque;
 
 use des::SimTime;
-use workload::{DeepRmJob, DeepRmJobDist, DeepRmJobSet};
+use workload::{
+    DeepRmJob, DeepRmJobDist, DeepRmJobSet, MAX_DEEPRM_SIMU_LEN, MAX_DEEPRM_STEPS_OR_SLOTS,
+};
 
 use crate::policy::{
     Action, Environment, MachineView, Mode, Observation, PendingView, RunningView, StepOutcome,
 };
 use crate::{Error, MAX_RESOURCES, Resources, RunMetrics};
+
+/// Largest `n_visible` of [`DeepRmSettings`] (one action per visible slot).
+pub const MAX_VISIBLE: usize = 10_000;
+/// Largest `backlog_size` of [`DeepRmSettings`].
+pub const MAX_BACKLOG: usize = 1_000_000;
 
 /// DeepRM's parameters; every one a setting. Defaults: DeepRM's `parameters.py` overridden as its load
 /// sweep `run_script.py` does (10 visible slots, `simu_len` 200, `eps_max_len` = 4 x `simu_len` = 800);
@@ -49,7 +56,10 @@ impl Default for DeepRmSettings {
 }
 
 impl DeepRmSettings {
-    /// Checks every setting.
+    /// Checks every setting, with documented upper bounds (the environment allocates per horizon step,
+    /// visible slot and arrival step): `time_horizon <= `[`workload::MAX_DEEPRM_STEPS_OR_SLOTS`],
+    /// `n_visible <= `[`MAX_VISIBLE`], `backlog_size <= `[`MAX_BACKLOG`],
+    /// `simu_len <= `[`workload::MAX_DEEPRM_SIMU_LEN`], and the job distribution's own bounds.
     pub fn validate(&self) -> Result<(), Error> {
         self.dist.validate()?;
         if self.dist.n_resources > MAX_RESOURCES {
@@ -67,11 +77,32 @@ impl DeepRmSettings {
                 format!("shorter than the longest job ({max_len})"),
             ));
         }
-        if self.n_visible == 0 {
+        if self.time_horizon > MAX_DEEPRM_STEPS_OR_SLOTS as usize {
+            return Err(Error::setting(
+                "time_horizon",
+                self.time_horizon,
+                format!("at most {MAX_DEEPRM_STEPS_OR_SLOTS} (the machine image is kept per step)"),
+            ));
+        }
+        if !(1..=MAX_VISIBLE).contains(&self.n_visible) {
             return Err(Error::setting(
                 "n_visible",
-                0,
-                "need at least one visible slot",
+                self.n_visible,
+                format!("need 1..={MAX_VISIBLE} visible slots"),
+            ));
+        }
+        if self.backlog_size > MAX_BACKLOG {
+            return Err(Error::setting(
+                "backlog_size",
+                self.backlog_size,
+                format!("at most {MAX_BACKLOG}"),
+            ));
+        }
+        if self.simu_len > MAX_DEEPRM_SIMU_LEN {
+            return Err(Error::setting(
+                "simu_len",
+                self.simu_len,
+                format!("at most {MAX_DEEPRM_SIMU_LEN}"),
             ));
         }
         if self.episode_max_len < self.simu_len {
@@ -83,6 +114,30 @@ impl DeepRmSettings {
         }
         Ok(())
     }
+}
+
+/// DeepRM's earliest-start rule (`environment.py`, `allocate_job`): the first step offset `t` such
+/// that `demand` fits in the free resources of every step `t .. t + len_steps`, where
+/// `free_profile[s]` is what is free `s` steps from now (the machine image of the look-ahead).
+/// `None` when the job is longer than the look-ahead or fits nowhere in it.
+///
+/// The one statement of the rule: [`DeepRmEnv`] places a job at this offset, and policies and the
+/// learned state read it through [`Observation::earliest_start`], so they see exactly what the
+/// environment will do.
+pub fn earliest_start(
+    demand: &Resources,
+    len_steps: usize,
+    free_profile: &[Resources],
+) -> Option<usize> {
+    let h = free_profile.len();
+    if len_steps > h {
+        return None;
+    }
+    (0..=h - len_steps).find(|&t| {
+        free_profile[t..t + len_steps]
+            .iter()
+            .all(|f| demand.fits_in(f))
+    })
 }
 
 /// A job's record after an episode.
@@ -261,10 +316,7 @@ impl DeepRmEnv {
             return false;
         };
         let len = job.len_steps as usize;
-        let h = self.settings.time_horizon;
-        let Some(offset) =
-            (0..=h - len).find(|&t| (t..t + len).all(|s| job.demand.fits_in(&self.avail[s])))
-        else {
+        let Some(offset) = earliest_start(&job.demand, len, self.avail.make_contiguous()) else {
             return false;
         };
         for s in offset..offset + len {

@@ -23,7 +23,7 @@ mod policy;
 mod resources;
 mod serverless;
 
-pub use deeprm::{DeepRmEnv, DeepRmSettings, JobRecord};
+pub use deeprm::{DeepRmEnv, DeepRmSettings, JobRecord, MAX_BACKLOG, MAX_VISIBLE, earliest_start};
 pub use error::Error;
 pub use keepalive::{KeepAliveDecision, KeepAlivePolicy};
 pub use metrics::{RunMetrics, SlowdownStats};
@@ -33,6 +33,6 @@ pub use policy::{
 };
 pub use resources::{MAX_RESOURCES, Resources};
 pub use serverless::{
-    ColdStartSpec, FunctionSpec, MachineSpec, Pricing, ServerlessEnv, ServerlessSettings,
-    default_machines,
+    ColdStartSpec, FunctionSpec, MAX_MACHINE_FUNCTION_PAIRS, MachineSpec, Pricing, ServerlessEnv,
+    ServerlessSettings, default_machines,
 };

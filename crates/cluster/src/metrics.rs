@@ -70,18 +70,18 @@ impl SlowdownStats {
         (self.n > 0).then(|| self.sum / self.n as f64)
     }
 
-    /// The `q`-quantile (nearest rank): exact up to 2^20 values, beyond within 0.05% relative (the lower
-    /// edge of the histogram bucket, clamped to the smallest and largest value seen); `None` when empty.
+    /// The `q`-quantile by the project's one definition (nearest rank, [`des::stats`]): exact up to
+    /// 2^20 values; beyond, the same rank looked up in the log histogram, which is a different
+    /// estimator of the same quantity (the lower edge of the bucket holding that rank, clamped to the
+    /// smallest and largest value seen: within 0.05% relative). `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if self.n == 0 {
             return None;
         }
-        let rank = ((q.clamp(0.0, 1.0) * self.n as f64).ceil() as u64).max(1);
         if let Some(v) = &self.values {
-            let mut sorted = v.clone();
-            sorted.sort_by(f64::total_cmp);
-            return Some(sorted[(rank - 1) as usize]);
+            return des::stats::quantile(&mut v.clone(), q);
         }
+        let rank = des::stats::nearest_rank(self.n, q);
         let mut seen = 0;
         for (&b, &c) in &self.buckets {
             seen += c;

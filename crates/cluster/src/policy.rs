@@ -151,7 +151,7 @@ impl Observation {
         };
         match self.mode {
             Mode::DeepRm => {
-                let len = p.duration_estimate.as_us().div_ceil(1_000_000).max(1) as usize;
+                let len = deeprm_len_steps(p);
                 len <= m.free_profile.len()
                     && m.free_profile[..len].iter().all(|f| p.demand.fits_in(f))
             }
@@ -165,6 +165,15 @@ impl Observation {
         }
     }
 
+    /// DeepRM mode: the step offset within the look-ahead at which the environment would start pending
+    /// invocation `pending_idx` on `machine_idx` ([`crate::earliest_start`] on the machine's
+    /// `free_profile`), or `None` (it fits nowhere, or an index is out of range).
+    pub fn earliest_start(&self, pending_idx: usize, machine_idx: usize) -> Option<usize> {
+        let p = self.pending.get(pending_idx)?;
+        let m = self.machines.get(machine_idx)?;
+        crate::deeprm::earliest_start(&p.demand, deeprm_len_steps(p), &m.free_profile)
+    }
+
     /// DeepRM's alignment score (Packer, Tetris): free resources now dotted with the demand, both in slots.
     pub fn alignment(&self, pending_idx: usize, machine_idx: usize) -> f64 {
         let (Some(p), Some(m)) = (
@@ -175,6 +184,11 @@ impl Observation {
         };
         m.free.dot_scaled(&p.demand, &self.resource_scale)
     }
+}
+
+/// A DeepRM job's length in whole steps (its duration estimate in seconds, rounded up, at least 1).
+fn deeprm_len_steps(p: &PendingView) -> usize {
+    p.duration_estimate.as_us().div_ceil(1_000_000).max(1) as usize
 }
 
 /// A policy's decision.

@@ -161,6 +161,18 @@ impl ServerlessSettings {
         if self.machines.is_empty() {
             return Err(Error::setting("machines", 0, "need at least one machine"));
         }
+        // The observation keeps idle warm instances per (machine, function).
+        if self.machines.len().saturating_mul(functions.len()) > MAX_MACHINE_FUNCTION_PAIRS {
+            return Err(Error::setting(
+                "machines",
+                self.machines.len(),
+                format!(
+                    "{} machines x {} functions exceeds {MAX_MACHINE_FUNCTION_PAIRS} pairs",
+                    self.machines.len(),
+                    functions.len()
+                ),
+            ));
+        }
         for m in &self.machines {
             let ok = |v: f64| v.is_finite() && v > 0.0;
             if !(ok(m.cpu_millicores) && ok(m.memory_mb) && ok(m.speed)) {
@@ -206,6 +218,10 @@ impl ServerlessSettings {
         Ok(())
     }
 }
+
+/// Largest number of (machine, function) pairs of a serverless environment: the observation keeps a
+/// count of idle warm instances per pair.
+pub const MAX_MACHINE_FUNCTION_PAIRS: usize = 10_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InstState {

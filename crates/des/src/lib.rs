@@ -7,6 +7,7 @@
 
 mod queue;
 mod rng;
+pub mod stats;
 pub mod text;
 mod time;
 

@@ -49,6 +49,33 @@ pub fn read_text(path: &Path) -> io::Result<String> {
     decode_text(std::fs::read(path)?)
 }
 
+/// 1-based line numbers of byte offsets in one text (a binary search over its newline offsets), for
+/// readers whose parser reports byte offsets but miscounts lines (the `csv` crate leaves blank lines
+/// out of its line count).
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the line breaks (`\n`) of `text`.
+    pub fn new(text: &str) -> Self {
+        LineIndex {
+            newlines: text
+                .bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    /// The 1-based line holding byte `offset` (an offset past the end is on the last line).
+    pub fn line(&self, offset: usize) -> usize {
+        1 + self.newlines.partition_point(|&nl| nl < offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +86,15 @@ mod tests {
         assert_eq!(strip_bom("a: 1"), "a: 1");
         let text = decode_text(b"\xef\xbb\xbf{\"a\": 1}".to_vec()).unwrap();
         assert_eq!(text, "{\"a\": 1}");
+    }
+
+    #[test]
+    fn line_index_counts_newlines_before_an_offset() {
+        let idx = LineIndex::new("ab\n\ncd\n");
+        assert_eq!(
+            [0, 2, 3, 4, 7, 99].map(|o| idx.line(o)),
+            [1, 1, 2, 3, 4, 4]
+        );
     }
 
     #[test]

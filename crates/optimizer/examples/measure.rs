@@ -39,11 +39,7 @@ impl Policy for Timed {
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((p / 100.0 * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
+    des::stats::quantile(v, p / 100.0).unwrap_or(0.0)
 }
 
 struct Row {

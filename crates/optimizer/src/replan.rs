@@ -289,10 +289,8 @@ impl Policy for ReplanPolicy {
         g.push_back(ratio);
         let global_high = if g.len() >= self.options.min_samples {
             let mut sorted: Vec<f64> = g.iter().copied().collect();
-            sorted.sort_by(f64::total_cmp);
-            sorted[((self.options.global_robust_quantile * sorted.len() as f64).ceil() as usize)
-                .clamp(1, sorted.len())
-                - 1]
+            des::stats::quantile(&mut sorted, self.options.global_robust_quantile)
+                .unwrap_or(self.options.initial_robust_factor)
         } else {
             self.options.initial_robust_factor
         };
@@ -308,10 +306,9 @@ impl Policy for ReplanPolicy {
             )
         } else {
             let mut sorted: Vec<f64> = w.iter().copied().collect();
-            sorted.sort_by(f64::total_cmp);
-            let at = |q: f64| {
-                sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
-            };
+            des::stats::sort(&mut sorted);
+            // `w` is not empty (a ratio was just pushed), so every quantile exists.
+            let at = |q: f64| des::stats::quantile_sorted(&sorted, q).unwrap_or(1.0);
             let mult = at(self.options.quantile)
                 .clamp(self.options.min_multiplier, self.options.max_multiplier);
             let high = at(self.options.robust_quantile)

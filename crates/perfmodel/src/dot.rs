@@ -191,17 +191,19 @@ impl Lexer<'_> {
     }
 }
 
-/// Reads a DOT file.
+/// Reads a DOT file through [`des::text::read_text`] (byte-order mark dropped, invalid UTF-8 named with
+/// its byte offset and line).
 pub fn read_dot(path: &std::path::Path) -> Result<DotGraph, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = des::text::read_text(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
     })?;
     parse_dot(&text, &path.display().to_string())
 }
 
-/// Parses DOT text labelled `source_name` in errors.
+/// Parses DOT text labelled `source_name` in errors (a leading byte-order mark is dropped).
 pub fn parse_dot(text: &str, source_name: &str) -> Result<DotGraph, Error> {
+    let text = des::text::strip_bom(text);
     let mut lx = Lexer {
         src: text.as_bytes(),
         pos: 0,
@@ -469,10 +471,15 @@ pub fn parse_perf_profile(
                 t.trim()
             ))
         })?;
-        if memory_mb == 0 || !ms.is_finite() || ms <= 0.0 {
+        let max_ms = crate::sample::MAX_DURATION_S * 1e3;
+        if memory_mb == 0
+            || memory_mb > crate::sample::MAX_MEMORY_MB
+            || !(ms > 0.0 && ms <= max_ms)
+        {
             return Err(err(format!(
-                "perf_profile entry {} ({memory_mb}: {ms}): memory and duration must be > 0",
-                i + 1
+                "perf_profile entry {} ({memory_mb}: {ms}): memory and duration must be > 0 (memory at most {} MB, duration at most {max_ms:e} ms)",
+                i + 1,
+                crate::sample::MAX_MEMORY_MB
             )));
         }
         out.push((memory_mb, ms / 1e3));

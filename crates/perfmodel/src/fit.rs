@@ -19,7 +19,13 @@
 //!   polished by Levenberg–Marquardt over all parameters (module `lm`, hand-written). Every parameter is kept
 //!   `>= 0` (durations, delays and decay rates are not negative), which keeps the denominator of case
 //!   2 positive for every `k`.
-//! - A segment with fewer than 3 samples takes the other segment's fit.
+//! - Fewer samples than a case needs fall back to a simpler fit, each with a warning in
+//!   [`FunctionFit::warnings`] (never a panic, never an error while one sample is left):
+//!   - a segment with 1 or 2 samples takes the other segment's fit (its samples are not fitted);
+//!   - when neither segment has 3 samples, one case-2 curve is fitted to all samples and serves both
+//!     segments (with 1 or 2 samples the fit is underdetermined: the tiny ridge of [`crate::lm`] picks
+//!     the smallest parameters that reproduce the samples);
+//!   - case 1 (4 parameters) is tried only on a segment with at least 4 samples; below, case 2 only.
 //! - [`ModelChoice::Auto`] also fits our Amdahl form ([`DurationModel::Amdahl`], linear in its
 //!   parameters apart from the tail) and keeps whichever form has the lower 5-fold cross-validated
 //!   squared relative error on the training samples (Eq. 1 with fewer than 10 samples).
@@ -85,6 +91,16 @@ impl Default for FitOptions {
             mapping: None,
         }
     }
+}
+
+/// A fitted model of one function and the simplifications the fit had to make.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionFit {
+    /// The fitted model.
+    pub model: StepModel,
+    /// One sentence per fallback taken because of too few samples (see the module docs), naming the
+    /// function; empty for a full fit.
+    pub warnings: Vec<String>,
 }
 
 /// Relative prediction errors `|predicted - actual| / actual` over a set of held-out samples.
@@ -513,7 +529,7 @@ fn fit_segment(
     shared: Shared,
 ) -> Option<SegmentFit> {
     let c2 = fit_case(pts, facts, features, 2, shared);
-    if low {
+    if low || pts.len() < CASE1_MIN_POINTS {
         return c2;
     }
     let c1 = fit_case(pts, facts, features, 1, shared);
@@ -535,16 +551,81 @@ fn fit_segment(
     }
 }
 
+/// Samples a segment needs to be fitted on its own (case 2 has 3 parameters).
 const MIN_SEGMENT_POINTS: usize = 3;
+/// Samples a segment needs before case 1 (4 parameters) is tried.
+const CASE1_MIN_POINTS: usize = 4;
 
 /// A fitted duration model with its shared terms.
 type Fitted = (DurationModel, MappingDelay, FanOutTail);
 
-fn fit_eq1(pts: &[Pt], facts: &PlatformFacts, features: Features, free: Shared) -> Option<Fitted> {
+/// Where fallbacks are reported: the function's name and the list they go to.
+struct Warn<'a> {
+    function: &'a str,
+    out: &'a mut Vec<String>,
+}
+
+impl Warn<'_> {
+    fn push(&mut self, message: String) {
+        if !self.out.contains(&message) {
+            self.out.push(message);
+        }
+    }
+}
+
+fn fit_eq1(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    features: Features,
+    free: Shared,
+    warn: &mut Warn<'_>,
+) -> Option<Fitted> {
     let (low, high): (Vec<Pt>, Vec<Pt>) =
         pts.iter().partition(|p| p.memory_mb < facts.vcpu_full_mb);
     let low_ok = low.len() >= MIN_SEGMENT_POINTS;
     let high_ok = high.len() >= MIN_SEGMENT_POINTS;
+    let m_s = facts.vcpu_full_mb;
+    let f = warn.function;
+    if !low_ok && !high_ok {
+        // Neither segment can be fitted on its own: one case-2 curve over all samples.
+        warn.push(format!(
+            "function '{f}': {} sample(s) below m_s = {m_s} MB and {} at or above, fewer than the {MIN_SEGMENT_POINTS} each memory segment needs: one case-2 curve fitted to all {} samples serves both segments{}",
+            low.len(),
+            high.len(),
+            pts.len(),
+            if pts.len() < MIN_SEGMENT_POINTS {
+                " (underdetermined: the smallest parameters that reproduce the samples)"
+            } else {
+                ""
+            }
+        ));
+        let fit = fit_segment(pts, facts, features, true, free)?;
+        return Some((
+            DurationModel::Eq1 {
+                features,
+                low: fit.eq,
+                high: fit.eq,
+            },
+            fit.mapping,
+            fit.tail,
+        ));
+    }
+    for (n, ok, side, other) in [
+        (low.len(), low_ok, "below", "at or above"),
+        (high.len(), high_ok, "at or above", "below"),
+    ] {
+        if n > 0 && !ok {
+            warn.push(format!(
+                "function '{f}': {n} sample(s) {side} m_s = {m_s} MB, fewer than the {MIN_SEGMENT_POINTS} a memory segment needs: that segment uses the fit of the samples {other} m_s (its samples are not fitted)"
+            ));
+        }
+    }
+    if high_ok && high.len() < CASE1_MIN_POINTS {
+        warn.push(format!(
+            "function '{f}': {} samples at or above m_s = {m_s} MB, fewer than the {CASE1_MIN_POINTS} case 1 needs: case 2 only",
+            high.len()
+        ));
+    }
     // The segment with more samples fits the mapping delay (and tail).
     let primary_low = low_ok && (!high_ok || low.len() > high.len());
     let (lo, hi, mapping, tl) = if primary_low {
@@ -566,8 +647,8 @@ fn fit_eq1(pts: &[Pt], facts: &PlatformFacts, features: Features, free: Shared) 
         };
         (l.eq, h, l.mapping, l.tail)
     } else {
-        let hpts = if high_ok { &high } else { &low };
-        let h = fit_segment(hpts, facts, features, !high_ok, free)?;
+        // Invariant: here `high_ok` (neither segment ok returned above; `low_ok` alone is primary).
+        let h = fit_segment(&high, facts, features, false, free)?;
         let l = if low_ok {
             fit_segment(
                 &low,
@@ -657,6 +738,7 @@ fn fit_form(
     facts: &PlatformFacts,
     choice: ModelChoice,
     opts: FitOptions,
+    warn: &mut Warn<'_>,
 ) -> Option<Fitted> {
     let shared = Shared {
         map: opts.mapping.map_or(MapMode::Free, MapMode::Fixed),
@@ -668,7 +750,7 @@ fn fit_form(
     };
     match choice {
         ModelChoice::Amdahl => fit_amdahl(pts, facts, shared),
-        _ => fit_eq1(pts, facts, opts.features, shared),
+        _ => fit_eq1(pts, facts, opts.features, shared, warn),
     }
 }
 
@@ -697,7 +779,14 @@ fn cv_score(
             .filter(|(i, _)| i % k != fold)
             .map(|(_, p)| *p)
             .collect();
-        let Some((duration, mapping, tail)) = fit_form(&train, facts, choice, opts) else {
+        // Folds' fallbacks are not reported: the fit on all samples reports its own.
+        let mut ignored = Vec::new();
+        let mut warn = Warn {
+            function: "",
+            out: &mut ignored,
+        };
+        let Some((duration, mapping, tail)) = fit_form(&train, facts, choice, opts, &mut warn)
+        else {
             return f64::INFINITY;
         };
         let model = StepModel {
@@ -726,7 +815,7 @@ fn fit_points(
     pts: &[Pt],
     facts: &PlatformFacts,
     opts: FitOptions,
-) -> Result<StepModel, Error> {
+) -> Result<FunctionFit, Error> {
     if pts.is_empty() {
         return Err(Error::NotEnoughSamples {
             function: name.to_owned(),
@@ -747,29 +836,43 @@ fn fit_points(
         ModelChoice::Auto => ModelChoice::Eq1,
         c => c,
     };
-    let (duration, mapping, tail) =
-        fit_form(pts, facts, choice, opts).ok_or_else(|| Error::NotEnoughSamples {
+    let mut warnings = Vec::new();
+    let mut warn = Warn {
+        function: name,
+        out: &mut warnings,
+    };
+    let (duration, mapping, tail) = fit_form(pts, facts, choice, opts, &mut warn).ok_or_else(
+        || Error::NotEnoughSamples {
             function: name.to_owned(),
             message: format!("least squares failed on {} samples", pts.len()),
-        })?;
-    Ok(StepModel {
-        name: name.to_owned(),
-        jobs,
-        duration,
-        mapping,
-        tail,
+        },
+    )?;
+    Ok(FunctionFit {
+        model: StepModel {
+            name: name.to_owned(),
+            jobs,
+            duration,
+            mapping,
+            tail,
+        },
+        warnings,
     })
 }
 
 /// Fits one model to `samples` (all of one function). The model's `jobs` is the largest `jobs` among
 /// the samples (predictions by [`StepModel::duration_s`] use it; fit with samples of one job count for
 /// a workflow step).
+///
+/// # Errors
+/// [`Error::NotEnoughSamples`] without samples or when least squares finds no solution;
+/// [`Error::Invalid`] naming the sample for an invalid or out-of-range sample. Too few samples for a
+/// case or a segment is not an error: the fit falls back and says so in [`FunctionFit::warnings`].
 pub fn fit_function(
     name: &str,
     samples: &[Sample],
     facts: &PlatformFacts,
     opts: FitOptions,
-) -> Result<StepModel, Error> {
+) -> Result<FunctionFit, Error> {
     check_samples(name, samples)?;
     let pts: Vec<Pt> = samples.iter().map(Pt::of).collect();
     let jobs = samples.iter().map(|s| s.jobs).max().unwrap_or(1);
@@ -780,17 +883,11 @@ pub fn fit_function(
 /// panic later in the fit.
 fn check_samples(name: &str, samples: &[Sample]) -> Result<(), Error> {
     for (i, s) in samples.iter().enumerate() {
-        let ok = s.memory_mb > 0
-            && s.fan_out > 0
-            && s.workers > 0
-            && s.jobs >= s.fan_out
-            && s.duration_s.is_finite()
-            && s.duration_s > 0.0;
-        if !ok {
+        if let Err(why) = crate::sample::check_sample(s) {
             return Err(Error::Invalid {
                 place: format!("function '{name}', sample {i}"),
                 message: format!(
-                    "memory_mb = {}, fan_out = {}, workers = {}, jobs = {}, duration_s = {}: need memory, fan-out and workers >= 1, jobs >= fan-out, a finite duration > 0",
+                    "memory_mb = {}, fan_out = {}, workers = {}, jobs = {}, duration_s = {}: {why}",
                     s.memory_mb, s.fan_out, s.workers, s.jobs, s.duration_s
                 ),
             });
@@ -835,7 +932,7 @@ pub fn cross_validate(
             .filter(|(i, _)| i % k != fold)
             .map(|(_, p)| *p)
             .collect();
-        let model = fit_points(name, 1, &train, facts, opts)?;
+        let model = fit_points(name, 1, &train, facts, opts)?.model;
         for pt in pts
             .iter()
             .enumerate()
@@ -895,7 +992,8 @@ mod tests {
                 ..FitOptions::default()
             },
         )
-        .unwrap();
+        .unwrap()
+        .model;
         let DurationModel::Eq1 {
             low:
                 Eq1::Case2 {

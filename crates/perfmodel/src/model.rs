@@ -537,7 +537,7 @@ impl PerfModel {
 
     /// Parses a model from JSON labelled `source_name` in errors.
     pub fn from_json(text: &str, source_name: &str) -> Result<Self, crate::Error> {
-        let m: PerfModel = serde_json::from_str(text).map_err(|e| crate::Error::Model {
+        let m: PerfModel = serde_json::from_str(des::text::strip_bom(text)).map_err(|e| crate::Error::Model {
             source_name: source_name.to_owned(),
             message: e.to_string(),
         })?;
@@ -552,7 +552,7 @@ impl PerfModel {
 
     /// Reads a model file written by [`PerfModel::to_json`].
     pub fn load(path: &std::path::Path) -> Result<Self, crate::Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| crate::Error::Io {
+        let text = des::text::read_text(path).map_err(|source| crate::Error::Io {
             path: path.display().to_string(),
             source,
         })?;

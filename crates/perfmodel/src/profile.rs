@@ -282,7 +282,9 @@ pub fn fit_workflow(
                 message: "no configuration of the training grid is feasible for this step".into(),
             });
         }
-        steps.push(fit_function(&step.name, &samples, &facts, fit)?);
+        // The training grid gives every segment its samples; a step whose feasible configurations do not
+        // still fits (with the fallbacks of `fit`), and its warnings are not reported here.
+        steps.push(fit_function(&step.name, &samples, &facts, fit)?.model);
     }
     Ok(PerfModel {
         workflow: workflow.name.clone(),

@@ -1,11 +1,13 @@
 //! Measured or simulated samples (`Sample`: one configuration of one function and its mean duration)
 //! and the samples CSV format.
 //!
-//! CSV (comma-separated, double quotes allowed, one record per line) columns (header required, any order): `function,memory_mb,fan_out,workers,jobs,duration_s`.
+//! CSV (RFC 4180 as the `csv` crate reads it, one record per line: comma-separated, double-quoted
+//! fields may hold commas and quotes) with a header naming the columns, in any order:
+//! `function,memory_mb,fan_out,workers,jobs,duration_s`.
 //! `function`, `memory_mb` and `duration_s` are required; a missing `fan_out` or `workers` column
 //! means one instance and one worker, a missing `jobs` column means one job per instance
-//! (`jobs = fan_out`). Blank lines and lines starting with `#` are skipped. Every error names the file
-//! and the 1-based line.
+//! (`jobs = fan_out`). Blank lines and lines whose first field starts with `#` are skipped; fields are trimmed. Values
+//! are bounded (`MAX_*` constants, [`check_sample`]). Every error names the file and the 1-based line.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,35 +39,90 @@ impl Sample {
     }
 }
 
-/// Reads a samples CSV file (see the module docs for the format).
+/// Largest accepted `memory_mb` (1 TiB): far above any FaaS platform, and small enough that every
+/// product the fit and the cost model form stays exact in `f64`.
+pub const MAX_MEMORY_MB: u32 = 1 << 20;
+/// Largest accepted `fan_out` (instances of one step).
+pub const MAX_FAN_OUT: u32 = 1_000_000;
+/// Largest accepted `workers` (processes per instance).
+pub const MAX_WORKERS: u32 = 65_536;
+/// Largest accepted `jobs` (jobs of one step).
+pub const MAX_JOBS: u32 = 1_000_000_000;
+/// Largest accepted `duration_s` (about 116 days): a step longer than that is a unit mistake, and
+/// larger values would overflow the fit's sums of squares.
+pub const MAX_DURATION_S: f64 = 1e7;
+
+/// Checks one sample against the format's rules and bounds: memory, fan-out and workers `>= 1`,
+/// `jobs >= fan_out`, a finite `duration_s > 0`, and every value at most its `MAX_*` bound. The error
+/// says what is wrong (the caller adds the place).
+pub fn check_sample(s: &Sample) -> Result<(), String> {
+    let mut why = Vec::new();
+    for (name, v, max) in [
+        ("memory_mb", s.memory_mb, MAX_MEMORY_MB),
+        ("fan_out", s.fan_out, MAX_FAN_OUT),
+        ("workers", s.workers, MAX_WORKERS),
+        ("jobs", s.jobs, MAX_JOBS),
+    ] {
+        if v == 0 || v > max {
+            why.push(format!("{name} must be in 1..={max}"));
+        }
+    }
+    if s.jobs < s.fan_out {
+        why.push("jobs must be >= fan_out (every instance needs a job)".into());
+    }
+    if !(s.duration_s > 0.0 && s.duration_s <= MAX_DURATION_S) {
+        why.push(format!(
+            "duration_s must be finite, > 0 and <= {MAX_DURATION_S:e}"
+        ));
+    }
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(why.join("; "))
+    }
+}
+
+/// Reads a samples CSV file (see the module docs for the format) through [`des::text::read_text`]
+/// (a UTF-8 byte-order mark is dropped; invalid UTF-8 names its byte offset and line).
+///
+/// # Errors
+/// [`Error::Io`] naming the path when the file cannot be read or is not UTF-8; [`Error::Csv`] naming
+/// the file and line of the first malformed record.
 pub fn read_csv(path: &std::path::Path) -> Result<Vec<Sample>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = des::text::read_text(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
     })?;
     parse_csv(&text, &path.display().to_string())
 }
 
-/// Parses samples CSV text labelled `source_name` in errors.
+/// Parses samples CSV text labelled `source_name` in errors (a leading byte-order mark is dropped).
+///
+/// # Errors
+/// [`Error::Csv`] with the 1-based line of the first problem: a missing or unknown column, a field
+/// count that differs from the header's, a value that is not a number or is out of range (bounds:
+/// [`check_sample`]).
 pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
+    let text = des::text::strip_bom(text);
     let err = |line: u64, message: String| Error::Csv {
         source_name: source_name.to_owned(),
         line,
         message,
     };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i as u64 + 1, l))
-        .filter(|(_, l)| {
-            let t = l.trim();
-            !t.is_empty() && !t.starts_with('#')
-        });
-    let Some((header_line, header)) = lines.next() else {
+    // Records with their 1-based line, blank and comment lines skipped. Comments are skipped here
+    // rather than by the `csv` crate's `comment` option, which leaves them out of its line count.
+    let all = csv_records(text).map_err(|(line, message)| err(line, message))?;
+    let mut records = all.into_iter().filter(|(_, rec)| {
+        let blank = rec.iter().all(str::is_empty);
+        let comment = rec.get(0).is_some_and(|f| f.starts_with('#'));
+        !blank && !comment
+    });
+    let Some(first) = records.next() else {
         return Err(err(1, "empty file: expected a header line".into()));
     };
-    let headers = split_fields(header).map_err(|m| err(header_line, m))?;
-    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (header_line, header) = first;
+    let headers: Vec<&str> = header.iter().collect();
+    let col = |name: &str| headers.iter().position(|h| *h == name);
     let known = [
         "function",
         "memory_mb",
@@ -75,7 +132,7 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
         "duration_s",
     ];
     for h in &headers {
-        if !known.contains(&h.as_str()) {
+        if !known.contains(h) {
             return Err(err(
                 header_line,
                 format!(
@@ -95,40 +152,40 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
     };
     let (c_p, c_q, c_jobs) = (col("fan_out"), col("workers"), col("jobs"));
     let mut out = Vec::new();
-    for (line, text_line) in lines {
-        let rec = split_fields(text_line).map_err(|m| err(line, m))?;
+    for (line, rec) in records {
         if rec.len() != headers.len() {
             return Err(err(
                 line,
                 format!("{} fields, the header has {}", rec.len(), headers.len()),
             ));
         }
-        let field = |c: usize| rec.get(c).map_or("", String::as_str);
-        let uint = |c: Option<usize>, name: &str, default: Option<u32>| -> Result<u32, Error> {
-            match c {
-                None => default.ok_or_else(|| err(line, format!("missing {name}"))),
-                Some(c) => {
-                    let v: u32 = field(c).parse().map_err(|_| {
-                        err(
-                            line,
-                            format!("{name} = '{}': expected a positive integer", field(c)),
-                        )
-                    })?;
-                    if v == 0 {
-                        return Err(err(line, format!("{name} = 0: must be >= 1")));
-                    }
-                    Ok(v)
-                }
+        let field = |c: usize| rec.get(c).unwrap_or("");
+        let uint = |c: Option<usize>, name: &str, default: Option<u32>, max: u32| {
+            let v = match c {
+                None => default.ok_or_else(|| err(line, format!("missing {name}")))?,
+                Some(c) => field(c).parse::<u32>().map_err(|_| {
+                    err(
+                        line,
+                        format!(
+                            "{name} = '{}': expected an integer in 1..={max}",
+                            field(c)
+                        ),
+                    )
+                })?,
+            };
+            if v == 0 || v > max {
+                return Err(err(line, format!("{name} = {v}: must be in 1..={max}")));
             }
+            Ok(v)
         };
         let function = field(c_fn).to_owned();
         if function.is_empty() {
             return Err(err(line, "function is empty".into()));
         }
-        let memory_mb = uint(Some(c_mem), "memory_mb", None)?;
-        let fan_out = uint(c_p, "fan_out", Some(1))?;
-        let workers = uint(c_q, "workers", Some(1))?;
-        let jobs = uint(c_jobs, "jobs", Some(fan_out))?;
+        let memory_mb = uint(Some(c_mem), "memory_mb", None, MAX_MEMORY_MB)?;
+        let fan_out = uint(c_p, "fan_out", Some(1), MAX_FAN_OUT)?;
+        let workers = uint(c_q, "workers", Some(1), MAX_WORKERS)?;
+        let jobs = uint(c_jobs, "jobs", Some(fan_out), MAX_JOBS)?;
         if jobs < fan_out {
             return Err(err(
                 line,
@@ -141,10 +198,13 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
                 format!("duration_s = '{}': expected a number", field(c_dur)),
             )
         })?;
-        if !duration_s.is_finite() || duration_s <= 0.0 {
+        if !(duration_s > 0.0 && duration_s <= MAX_DURATION_S) {
             return Err(err(
                 line,
-                format!("duration_s = {duration_s}: must be finite and > 0"),
+                format!(
+                    "duration_s = {}: must be finite, > 0 and <= {MAX_DURATION_S:e}",
+                    field(c_dur)
+                ),
             ));
         }
         out.push(Sample {
@@ -159,58 +219,69 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
     Ok(out)
 }
 
-/// Splits one CSV line into trimmed fields; a field may be double-quoted (`""` is a quote inside).
-fn split_fields(line: &str) -> Result<Vec<String>, String> {
+/// Every record of CSV `text` (fields trimmed) with the 1-based line it starts on, or the line and
+/// message of the first problem. One record per line: a quoted field that spans lines, or that runs to
+/// the end of the text with an odd number of quotes, is an unterminated quote (the `csv` crate would
+/// silently swallow the rest of the file into it).
+pub(crate) fn csv_records(text: &str) -> Result<Vec<(u64, csv::StringRecord)>, (u64, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let lines = des::text::LineIndex::new(text);
+    // The `csv` crate reports a record at the offset before the blank lines it skipped (and leaves
+    // them out of its own line count): the record starts at the first byte that is no line break.
+    let start_of = |pos: Option<&csv::Position>| {
+        let at = pos.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        let at = at.min(text.len());
+        at + text.as_bytes()[at..]
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count()
+    };
+    let unterminated = || "unterminated quoted field (a field may not span lines)".to_owned();
     let mut out = Vec::new();
-    let mut chars = line.trim_end_matches('\r').chars().peekable();
+    let mut last_start = None;
+    let mut rec = csv::StringRecord::new();
     loop {
-        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
-            chars.next();
-        }
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    None => return Err("unterminated quoted field".into()),
-                    Some('"') if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
+        match reader.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let start = start_of(rec.position());
+                let line = lines.line(start) as u64;
+                last_start = Some(start);
+                if rec.iter().any(|f| f.contains(['\n', '\r'])) {
+                    return Err((line, unterminated()));
                 }
+                out.push((line, rec.clone()));
             }
-            while chars.peek().is_some_and(|c| *c != ',') {
-                let c = chars.next().unwrap_or(' ');
-                if !c.is_whitespace() {
-                    return Err(format!("unexpected '{c}' after a quoted field"));
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                field.push(c);
-                chars.next();
-            }
-            field = field.trim().to_owned();
-        }
-        out.push(field);
-        if chars.next().is_none() {
-            return Ok(out);
+            Err(e) => return Err((lines.line(start_of(e.position())) as u64, e.to_string())),
         }
     }
+    // The last record runs to the end of the text: an odd number of quotes there is a quote left
+    // open (the `csv` crate closes it silently).
+    if let Some(start) = last_start
+        && text[start..].bytes().filter(|&b| b == b'"').count() % 2 == 1
+    {
+        return Err((lines.line(start) as u64, unterminated()));
+    }
+    Ok(out)
 }
 
-/// Writes samples as CSV text (all six columns, in file order), the format [`parse_csv`] reads.
+/// Writes samples as CSV text (all six columns, in file order), the format [`parse_csv`] reads; a
+/// function name with a comma or a quote, or starting with `#`, is quoted.
 pub fn to_csv(samples: &[Sample]) -> String {
     let mut s = String::from("function,memory_mb,fan_out,workers,jobs,duration_s\n");
     for x in samples {
+        let name = if x.function.contains([',', '"']) || x.function.starts_with('#') {
+            format!("\"{}\"", x.function.replace('"', "\"\""))
+        } else {
+            x.function.clone()
+        };
         s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            x.function, x.memory_mb, x.fan_out, x.workers, x.jobs, x.duration_s
+            "{name},{},{},{},{},{}\n",
+            x.memory_mb, x.fan_out, x.workers, x.jobs, x.duration_s
         ));
     }
     s
@@ -261,6 +332,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("s.csv:2:") && e.contains("finite"), "{e}");
+        let e = parse_csv("function,memory_mb,duration_s\n\nf,1024,1e308\n", "s.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s.csv:3:") && e.contains("<= 1e7"), "{e}");
         let e = parse_csv("function,memory,duration_s\n", "s.csv")
             .unwrap_err()
             .to_string();

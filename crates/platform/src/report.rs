@@ -25,15 +25,16 @@ impl Distribution {
         if values.is_empty() {
             return Distribution::default();
         }
-        values.sort_by(f64::total_cmp);
-        let n = values.len();
-        let rank = |p: f64| values[((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1];
+        // The project's one percentile definition (nearest rank): `des::stats`.
+        let Some(s) = des::stats::Summary::of(values) else {
+            return Distribution::default();
+        };
         Distribution {
-            mean: values.iter().sum::<f64>() / n as f64,
-            p50: rank(50.0),
-            p95: rank(95.0),
-            p99: rank(99.0),
-            max: values[n - 1],
+            mean: s.mean,
+            p50: s.p50,
+            p95: s.p95,
+            p99: s.p99,
+            max: s.max,
         }
     }
 }

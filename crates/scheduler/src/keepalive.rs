@@ -99,6 +99,11 @@ impl Default for HistogramSettings {
     }
 }
 
+/// Largest number of bins (`range / bin`) of a [`HybridHistogram`] (the paper: 240 one-minute bins).
+pub const MAX_HISTOGRAM_BINS: u64 = 100_000;
+/// Largest bins x functions of a [`HybridHistogram`] (one histogram per function is kept).
+pub const MAX_HISTOGRAM_CELLS: u64 = 100_000_000;
+
 #[derive(Debug, Clone, Default)]
 struct FunctionHistogram {
     bins: Vec<u64>,
@@ -147,7 +152,17 @@ impl HybridHistogram {
         if !(0.0..1.0).contains(&settings.margin) {
             return bad("margin", settings.margin, "must be in [0, 1)");
         }
-        let n_bins = (settings.range.as_us() / settings.bin.as_us()) as usize;
+        let n_bins = settings.range.as_us() / settings.bin.as_us();
+        if n_bins > MAX_HISTOGRAM_BINS
+            || n_bins.saturating_mul(n_functions as u64) > MAX_HISTOGRAM_CELLS
+        {
+            return bad(
+                "bin",
+                settings.bin.as_secs_f64(),
+                "range / bin must be at most 100000 bins, and bins x functions at most 10^8",
+            );
+        }
+        let n_bins = n_bins as usize;
         let f = FunctionHistogram {
             bins: vec![0; n_bins],
             ..Default::default()
@@ -198,8 +213,9 @@ impl HybridHistogram {
         if cv < s.cv_threshold {
             return self.standard();
         }
+        // The bin holding the nearest-rank percentile (`des::stats`' definition) of the in-range times.
         let pct_bin = |pct: f64| -> usize {
-            let rank = ((pct / 100.0 * h.n_in_range as f64).ceil() as u64).max(1);
+            let rank = des::stats::nearest_rank(h.n_in_range, pct / 100.0);
             let mut seen = 0;
             for (i, &c) in h.bins.iter().enumerate() {
                 seen += c;

@@ -17,5 +17,6 @@ pub use heuristics::{
     Fcfs, POLICY_NAMES, Packer, RandomPolicy, Sjf, TETRIS_KNOB_DEFAULT, Tetris, policy_by_name,
 };
 pub use keepalive::{
-    FixedTtl, HistogramSettings, HybridHistogram, KEEP_ALIVE_NAMES, keep_alive_by_name,
+    FixedTtl, HistogramSettings, HybridHistogram, KEEP_ALIVE_NAMES, MAX_HISTOGRAM_BINS,
+    MAX_HISTOGRAM_CELLS, keep_alive_by_name,
 };

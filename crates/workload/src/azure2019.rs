@@ -11,7 +11,9 @@ use des::{RngStreams, SimRng, SimTime};
 use rand::Rng;
 
 use crate::csvline::{CsvFile, parse_nonneg_f64};
-use crate::invocation::MIN_DURATION_MS;
+use crate::invocation::{
+    MAX_DURATION_MS, MAX_INVOCATIONS_PER_MINUTE, MAX_LOAD_SCALE, MAX_MEMORY_MB, MIN_DURATION_MS,
+};
 use crate::{Error, FunctionProfile, Invocation, Percentiles};
 
 /// A parsed Azure 2019 trace directory.
@@ -52,11 +54,12 @@ fn percentiles_row(
     line: usize,
     fields: &[String],
     cols: &[(&str, f64)],
+    max: f64,
 ) -> Result<Percentiles, Error> {
-    let mut points = Vec::with_capacity(cols.len());
+    let mut points = Vec::new();
     for &(name, q) in cols {
         let idx = file.column(path, name)?;
-        points.push((q, parse_nonneg_f64(path, line, name, &fields[idx])?));
+        points.push((q, parse_nonneg_f64(path, line, name, &fields[idx], max)?));
     }
     Percentiles::new(points).ok_or_else(|| Error::Parse {
         path: path.to_path_buf(),
@@ -68,9 +71,10 @@ fn percentiles_row(
 impl Azure2019Trace {
     /// Reads `dir/invocations.csv`, `dir/durations.csv` and `dir/memory.csv`.
     ///
-    /// Fails with the file and line on a malformed row (wrong field count, a count that is not a
-    /// non-negative integer, decreasing percentiles), and when a function of `invocations.csv` has no
-    /// durations or memory row.
+    /// Fails with the file and line on a malformed row (wrong field count, a count that is not an
+    /// integer in `0..=`[`MAX_INVOCATIONS_PER_MINUTE`], a duration above [`crate::MAX_DURATION_MS`] or a
+    /// memory above [`crate::MAX_MEMORY_MB`], decreasing percentiles), and when a function of
+    /// `invocations.csv` has no durations or memory row.
     pub fn read(dir: &Path) -> Result<Azure2019Trace, Error> {
         let inv_path = dir.join("invocations.csv");
         let dur_path = dir.join("durations.csv");
@@ -112,21 +116,25 @@ impl Azure2019Trace {
 
         let dur_fn = dur.column(&dur_path, "HashFunction")?;
         let mem_fn = mem.column(&mem_path, "HashFunction")?;
-        let mut functions = Vec::with_capacity(inv.rows.len());
-        let mut counts = Vec::with_capacity(inv.rows.len());
+        let mut functions = Vec::new();
+        let mut counts = Vec::new();
         for (line, fields) in &inv.rows {
             let name = fields[fn_col].clone();
-            let mut row_counts = Vec::with_capacity(minute_cols.len());
+            let mut row_counts = Vec::new();
             for (m, &idx) in minute_cols.iter().enumerate() {
                 let text = fields[idx].trim();
-                let c: u32 = text.parse().map_err(|_| Error::Parse {
-                    path: inv_path.clone(),
-                    line: *line,
-                    message: format!(
-                        "minute {}: {text:?} is not a non-negative integer count",
-                        m + 1
-                    ),
-                })?;
+                let c = text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&c| c <= MAX_INVOCATIONS_PER_MINUTE)
+                    .ok_or_else(|| Error::Parse {
+                        path: inv_path.clone(),
+                        line: *line,
+                        message: format!(
+                            "minute {}: {text:?} is not an integer count in 0..={MAX_INVOCATIONS_PER_MINUTE}",
+                            m + 1
+                        ),
+                    })?;
                 row_counts.push(c);
             }
             let (dline, drow) = dur
@@ -147,8 +155,16 @@ impl Azure2019Trace {
                     function: name.clone(),
                     needed_by: inv_path.clone(),
                 })?;
-            let duration_ms = percentiles_row(&dur_path, &dur, *dline, drow, &DURATION_COLS)?;
-            let memory_mb_dist = percentiles_row(&mem_path, &mem, *mline, mrow, &MEMORY_COLS)?;
+            let duration_ms = percentiles_row(
+                &dur_path,
+                &dur,
+                *dline,
+                drow,
+                &DURATION_COLS,
+                MAX_DURATION_MS,
+            )?;
+            let memory_mb_dist =
+                percentiles_row(&mem_path, &mem, *mline, mrow, &MEMORY_COLS, MAX_MEMORY_MB)?;
             let memory_mb = memory_mb_dist.quantile(0.99).ceil().max(1.0) as u32;
             functions.push(FunctionProfile {
                 name,
@@ -188,11 +204,11 @@ impl Azure2019Trace {
         load_scale: f64,
         n_minutes: Option<usize>,
     ) -> Result<Azure2019Stream<'_>, Error> {
-        if !(load_scale >= 0.0 && load_scale.is_finite()) {
+        if !(0.0..=MAX_LOAD_SCALE).contains(&load_scale) {
             return Err(Error::param(
                 "load_scale",
                 load_scale,
-                "must be finite and non-negative",
+                "must be in [0, 1000] (MAX_LOAD_SCALE)",
             ));
         }
         let streams = RngStreams::new(seed);
@@ -231,7 +247,7 @@ impl Azure2019Stream<'_> {
         self.buf.clear();
         self.pos = 0;
         let minute = self.minute;
-        let t0_us = minute as u64 * 60_000_000;
+        let t0_us = (minute as u64).saturating_mul(60_000_000);
         for (f, rng) in self.rngs.iter_mut().enumerate() {
             let raw = self.trace.counts[f][minute] as f64 * self.load_scale;
             let mut n = raw.floor() as u64;
@@ -246,7 +262,7 @@ impl Azure2019Stream<'_> {
                 self.buf.push(Invocation {
                     id: 0,
                     function_idx: f as u32,
-                    arrival: SimTime(t0_us + offset_us),
+                    arrival: SimTime(t0_us.saturating_add(offset_us)),
                     duration: SimTime::from_secs_f64(dur_ms / 1e3),
                     memory_mb: mem,
                 });

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use des::SimTime;
 
 use crate::csvline::{CsvFile, parse_nonneg_f64};
-use crate::invocation::MIN_DURATION_MS;
+use crate::invocation::{MAX_DURATION_MS, MAX_TIMESTAMP_S, MIN_DURATION_MS};
 use crate::{Error, FunctionProfile, Invocation, Percentiles};
 
 /// A parsed Azure 2021 trace file.
@@ -23,8 +23,8 @@ pub struct Azure2021Trace {
 
 impl Azure2021Trace {
     /// Reads `path`. Every function gets `default_memory_mb` of memory. Fails with the file and line on
-    /// a row with the wrong number of fields or a timestamp or duration that is not a finite non-negative
-    /// number.
+    /// a row with the wrong number of fields, a timestamp that is not a number in
+    /// `[0, `[`crate::MAX_TIMESTAMP_S`]`]` or a duration (seconds) above [`crate::MAX_DURATION_MS`]` / 1000`.
     pub fn read(path: &Path, default_memory_mb: u32) -> Result<Azure2021Trace, Error> {
         let file = CsvFile::read(path)?;
         file.check_widths(path)?;
@@ -35,10 +35,22 @@ impl Azure2021Trace {
         // (app, func) -> function index; a Vec keeps first-appearance order (few functions per file).
         let mut keys: Vec<(String, String)> = Vec::new();
         let mut durations_ms: Vec<Vec<f64>> = Vec::new();
-        let mut rows = Vec::with_capacity(file.rows.len());
+        let mut rows = Vec::new();
         for (line, fields) in &file.rows {
-            let end_s = parse_nonneg_f64(path, *line, "end_timestamp", &fields[end_col])?;
-            let dur_s = parse_nonneg_f64(path, *line, "duration", &fields[dur_col])?;
+            let end_s = parse_nonneg_f64(
+                path,
+                *line,
+                "end_timestamp",
+                &fields[end_col],
+                MAX_TIMESTAMP_S,
+            )?;
+            let dur_s = parse_nonneg_f64(
+                path,
+                *line,
+                "duration",
+                &fields[dur_col],
+                MAX_DURATION_MS / 1e3,
+            )?;
             let key = (fields[app_col].clone(), fields[func_col].clone());
             let f = match keys.iter().position(|k| *k == key) {
                 Some(f) => f,
@@ -69,8 +81,9 @@ impl Azure2021Trace {
             .into_iter()
             .zip(durations_ms)
             .map(|((app, func), mut d)| {
-                d.sort_by(f64::total_cmp);
-                let q = |p: f64| d[((d.len() - 1) as f64 * p).round() as usize];
+                des::stats::sort(&mut d);
+                // Invariant: `d` is not empty (a function exists because a row named it).
+                let q = |p: f64| des::stats::quantile_sorted(&d, p).unwrap_or(MIN_DURATION_MS);
                 let points = [0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0]
                     .iter()
                     .map(|&p| (p, q(p)))

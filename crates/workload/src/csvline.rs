@@ -1,5 +1,6 @@
-//! A minimal CSV reader for the trace formats (RFC 4180 fields, one record per line), which keeps the
-//! line number of every record so errors can name it.
+//! The CSV layer of the trace readers: the `csv` crate (RFC 4180, one record per line: quoted fields
+//! may hold commas and quotes) over text read by [`des::text::read_text`], keeping the 1-based line
+//! number of every record so errors can name it.
 
 use std::path::Path;
 
@@ -12,9 +13,10 @@ pub(crate) struct CsvFile {
 }
 
 impl CsvFile {
-    /// Reads `path`; a UTF-8 byte-order mark and blank lines are skipped, `\r\n` endings accepted.
+    /// Reads `path` through [`des::text::read_text`] (a UTF-8 byte-order mark is dropped; invalid UTF-8
+    /// is an error naming its byte offset and line). Blank lines are skipped, `\r\n` endings accepted.
     pub fn read(path: &Path) -> Result<CsvFile, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = des::text::read_text(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -22,31 +24,64 @@ impl CsvFile {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<CsvFile, Error> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let text = des::text::strip_bom(text);
+        let parse_err = |line: usize, message: String| Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let lines = des::text::LineIndex::new(text);
+        // The `csv` crate reports a record at the offset before the blank lines it skipped (and leaves
+        // them out of its own line count): the record starts at the first byte that is no line break.
+        let start_of = |pos: Option<&csv::Position>| {
+            let at = pos.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+            let at = at.min(text.len());
+            at + text.as_bytes()[at..]
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count()
+        };
         let mut header = None;
         let mut rows = Vec::new();
-        for (idx, raw) in text.lines().enumerate() {
-            let line_no = idx + 1;
-            let raw = raw.strip_suffix('\r').unwrap_or(raw);
-            if raw.trim().is_empty() {
+        let mut record = csv::StringRecord::new();
+        let unterminated = "unterminated quoted field (a field may not span lines)";
+        let mut last_start = None;
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(parse_err(lines.line(start_of(e.position())), e.to_string())),
+            }
+            let start = start_of(record.position());
+            let line = lines.line(start);
+            last_start = Some(start);
+            // One record per line: a field with a line break is an unterminated quote that
+            // swallowed the lines after it.
+            if record.iter().any(|f| f.contains(['\n', '\r'])) {
+                return Err(parse_err(line, unterminated.into()));
+            }
+            // A line of spaces is a record of one blank field: skipped like an empty line.
+            if record.len() == 1 && record[0].trim().is_empty() {
                 continue;
             }
-            let fields = split(raw).map_err(|message| Error::Parse {
-                path: path.to_path_buf(),
-                line: line_no,
-                message,
-            })?;
             if header.is_none() {
-                header = Some(fields.into_iter().map(|f| f.trim().to_string()).collect());
+                header = Some(record.iter().map(|f| f.trim().to_string()).collect());
             } else {
-                rows.push((line_no, fields));
+                rows.push((line, record.iter().map(str::to_string).collect()));
             }
         }
-        let header = header.ok_or_else(|| Error::Parse {
-            path: path.to_path_buf(),
-            line: 1,
-            message: "empty file, expected a header".into(),
-        })?;
+        // The last record runs to the end of the text: an odd number of quotes there is a quote
+        // left open (the `csv` crate closes it silently).
+        if let Some(start) = last_start
+            && text[start..].bytes().filter(|&b| b == b'"').count() % 2 == 1
+        {
+            return Err(parse_err(lines.line(start), unterminated.into()));
+        }
+        let header = header.ok_or_else(|| parse_err(1, "empty file, expected a header".into()))?;
         Ok(CsvFile { header, rows })
     }
 
@@ -81,62 +116,27 @@ impl CsvFile {
     }
 }
 
-/// Parses a finite, non-negative float field.
+/// Parses a finite, non-negative float field of at most `max` (a documented bound of the format).
 pub(crate) fn parse_nonneg_f64(
     path: &Path,
     line: usize,
     column: &str,
     text: &str,
+    max: f64,
 ) -> Result<f64, Error> {
     let v: f64 = text.trim().parse().map_err(|_| Error::Parse {
         path: path.to_path_buf(),
         line,
         message: format!("column {column}: {text:?} is not a number"),
     })?;
-    if !v.is_finite() || v < 0.0 {
+    if !(0.0..=max).contains(&v) {
         return Err(Error::Parse {
             path: path.to_path_buf(),
             line,
-            message: format!("column {column}: {text:?} must be finite and non-negative"),
+            message: format!("column {column}: {text:?} must be in [0, {max:e}]"),
         });
     }
     Ok(v)
-}
-
-fn split(line: &str) -> Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut in_quotes = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    in_quotes = false;
-                }
-            } else {
-                cur.push(c);
-            }
-        } else if c == '"' && at_field_start {
-            in_quotes = true;
-            at_field_start = false;
-        } else if c == ',' {
-            fields.push(std::mem::take(&mut cur));
-            at_field_start = true;
-        } else {
-            cur.push(c);
-            at_field_start = false;
-        }
-    }
-    if in_quotes {
-        return Err("unterminated quoted field".into());
-    }
-    fields.push(cur);
-    Ok(fields)
 }
 
 #[cfg(test)]
@@ -151,9 +151,12 @@ mod tests {
             f.rows,
             vec![(3, vec!["1".to_string(), "x,\"y\"".to_string()])]
         );
-        let e = CsvFile::parse(Path::new("x.csv"), "a\n\"open\n")
-            .err()
-            .unwrap();
-        assert_eq!(e.to_string(), "x.csv:2: unterminated quoted field");
+        for text in ["a\n\n\"open\n", "a\n\n\"open", "a\n\n\"open\nb\n"] {
+            let e = CsvFile::parse(Path::new("x.csv"), text).err().unwrap();
+            assert_eq!(
+                e.to_string(),
+                "x.csv:3: unterminated quoted field (a field may not span lines)"
+            );
+        }
     }
 }

@@ -8,6 +8,14 @@ use rand::Rng;
 
 use crate::{Error, Pattern, RateProfile};
 
+/// Largest `n_resources` of a [`DeepRmJobDist`] (every job carries one demand per resource).
+pub const MAX_DEEPRM_RESOURCES: usize = 64;
+/// Largest `res_slots` and job length (steps) of a [`DeepRmJobDist`]: the environment keeps an image
+/// of `time_horizon >= longest job` steps.
+pub const MAX_DEEPRM_STEPS_OR_SLOTS: u32 = 100_000;
+/// Largest `simu_len` of a job set (steps, one optional job each, kept in memory).
+pub const MAX_DEEPRM_SIMU_LEN: usize = 100_000_000;
+
 /// One DeepRM job: its length in time steps and its demand in slots per resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeepRmJob {
@@ -65,14 +73,22 @@ pub struct LoadRate {
 }
 
 impl DeepRmJobDist {
-    /// Checks ranges (non-empty, lengths and demands positive, demands within the machine).
+    /// Checks ranges (non-empty, lengths and demands positive, demands within the machine) and the
+    /// documented upper bounds ([`MAX_DEEPRM_RESOURCES`], [`MAX_DEEPRM_STEPS_OR_SLOTS`]).
     pub fn validate(&self) -> Result<(), Error> {
-        let range_ok = |r: (u32, u32)| r.0 >= 1 && r.0 <= r.1;
-        if self.n_resources == 0 {
+        let range_ok = |r: (u32, u32)| r.0 >= 1 && r.0 <= r.1 && r.1 <= MAX_DEEPRM_STEPS_OR_SLOTS;
+        if !(1..=MAX_DEEPRM_RESOURCES).contains(&self.n_resources) {
             return Err(Error::param(
                 "n_resources",
                 self.n_resources,
-                "must be at least 1",
+                "must be in 1..=64 (MAX_DEEPRM_RESOURCES)",
+            ));
+        }
+        if !(1..=MAX_DEEPRM_STEPS_OR_SLOTS).contains(&self.res_slots) {
+            return Err(Error::param(
+                "res_slots",
+                self.res_slots,
+                "must be in 1..=100000 (MAX_DEEPRM_STEPS_OR_SLOTS)",
             ));
         }
         if !(0.0..=1.0).contains(&self.small_prob) {
@@ -92,7 +108,7 @@ impl DeepRmJobDist {
                 return Err(Error::param(
                     name,
                     format!("{}..={}", r.0, r.1),
-                    "need 1 <= lower <= upper",
+                    "need 1 <= lower <= upper <= 100000 (MAX_DEEPRM_STEPS_OR_SLOTS)",
                 ));
             }
         }
@@ -193,6 +209,13 @@ impl DeepRmJobSet {
         dist.validate()?;
         if !(0.0..=1.0).contains(&rate) {
             return Err(Error::param("rate", rate, "must be in [0, 1]"));
+        }
+        if simu_len > MAX_DEEPRM_SIMU_LEN {
+            return Err(Error::param(
+                "simu_len",
+                simu_len,
+                "must be at most 10^8 (MAX_DEEPRM_SIMU_LEN)",
+            ));
         }
         let streams = RngStreams::new(seed);
         let mut rng: SimRng = streams.indexed("deeprm.arrivals", index);

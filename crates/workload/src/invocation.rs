@@ -20,6 +20,10 @@ pub struct Invocation {
 
 /// An empirical distribution given by percentile points, sampled by linear interpolation between them
 /// (inverse-CDF sampling of the piecewise-linear CDF through the points).
+///
+/// This is a distribution read from a trace's published percentiles, not a statistic of a sample:
+/// percentiles *of a sample* use the project's one definition, nearest rank ([`des::stats`]), as the
+/// Azure 2021 reader does to build these points.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Percentiles {
     /// `(quantile in [0, 1], value)`, quantiles strictly increasing, values non-decreasing.
@@ -112,6 +116,25 @@ impl FunctionProfile {
 
 /// The smallest duration a stream emits (1 ms): the Azure traces round to whole ms and report zeros.
 pub(crate) const MIN_DURATION_MS: f64 = 1.0;
+
+/// Largest duration a trace may give, ms (about 116 days; Azure Functions' longest plans stop at hours):
+/// larger values are unit mistakes and would overflow the arithmetic on times. Trace readers reject
+/// them with the file and line.
+pub const MAX_DURATION_MS: f64 = 1e10;
+
+/// Largest memory a trace may give, MB (10 TB).
+pub const MAX_MEMORY_MB: f64 = 1e7;
+
+/// Largest timestamp a trace may give, seconds since its start (about 31 years).
+pub const MAX_TIMESTAMP_S: f64 = 1e9;
+
+/// Largest invocation count of one function in one minute of an Azure 2019 trace (10^7, about 170,000
+/// per second; the published trace's busiest function stays far below): a minute's invocations are
+/// buffered, so a larger count would be an allocation a file could demand.
+pub const MAX_INVOCATIONS_PER_MINUTE: u32 = 10_000_000;
+
+/// Largest `load_scale` of a trace stream (each minute's counts are multiplied by it).
+pub const MAX_LOAD_SCALE: f64 = 1000.0;
 
 #[cfg(test)]
 mod tests {

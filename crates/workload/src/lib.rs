@@ -18,11 +18,20 @@ mod synth;
 
 pub use azure2019::{Azure2019Stream, Azure2019Trace};
 pub use azure2021::Azure2021Trace;
-pub use deeprm::{DeepRmJob, DeepRmJobDist, DeepRmJobSet, LoadRate};
+pub use deeprm::{
+    DeepRmJob, DeepRmJobDist, DeepRmJobSet, LoadRate, MAX_DEEPRM_RESOURCES, MAX_DEEPRM_SIMU_LEN,
+    MAX_DEEPRM_STEPS_OR_SLOTS,
+};
 pub use error::Error;
-pub use invocation::{FunctionProfile, Invocation, Percentiles};
-pub use pattern::{Pattern, RateProfile};
-pub use synth::{FunctionClass, SyntheticSpec, SyntheticWorkload};
+pub use invocation::{
+    FunctionProfile, Invocation, MAX_DURATION_MS, MAX_INVOCATIONS_PER_MINUTE, MAX_LOAD_SCALE,
+    MAX_MEMORY_MB, MAX_TIMESTAMP_S, Percentiles,
+};
+pub use pattern::{MAX_SEGMENTS, Pattern, RateProfile};
+pub use synth::{
+    FunctionClass, MAX_SYNTHETIC_FUNCTIONS, MAX_SYNTHETIC_INVOCATIONS, SyntheticSpec,
+    SyntheticWorkload,
+};
 
 /// Samples a standard normal value with the Box-Muller transform (one value per call, two uniforms).
 ///

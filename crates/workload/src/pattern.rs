@@ -6,6 +6,10 @@ use rand::Rng;
 
 use crate::Error;
 
+/// Largest number of segments of a [`RateProfile`] (`horizon / segment`): the multipliers are kept in
+/// memory.
+pub const MAX_SEGMENTS: usize = 10_000_000;
+
 /// How the arrival rate varies over time (seed paper section 4.1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pattern {
@@ -164,7 +168,15 @@ impl RateProfile {
                 "must be positive and finite",
             ));
         }
-        let n = ((horizon / segment).ceil() as usize).max(1);
+        let n_f = (horizon / segment).ceil();
+        if n_f > MAX_SEGMENTS as f64 {
+            return Err(Error::param(
+                "horizon",
+                horizon,
+                "horizon / segment must be at most 10^7 segments (MAX_SEGMENTS)",
+            ));
+        }
+        let n = (n_f as usize).max(1);
         let periodic = |p: Pattern, t: f64| -> f64 {
             match p {
                 Pattern::Periodic {
@@ -195,7 +207,7 @@ impl RateProfile {
                 _ => 1.0,
             }
         };
-        let mut multipliers = Vec::with_capacity(n);
+        let mut multipliers = Vec::new();
         for i in 0..n {
             let mid = (i as f64 + 0.5) * segment;
             let m = match pattern {

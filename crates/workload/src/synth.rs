@@ -10,6 +10,13 @@ use crate::{
     standard_normal,
 };
 
+/// Largest `n_functions` of a [`SyntheticSpec`].
+pub const MAX_SYNTHETIC_FUNCTIONS: usize = 100_000;
+
+/// Largest expected number of invocations (`rate_per_s x horizon_s`) of a [`SyntheticSpec`]: the
+/// workload is generated in memory.
+pub const MAX_SYNTHETIC_INVOCATIONS: f64 = 1e8;
+
 /// A kind of function in a synthetic workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FunctionClass {
@@ -90,8 +97,12 @@ impl SyntheticWorkload {
     /// inter-arrival times are normal with mean `1/rate` and standard deviation `0.25/rate` (truncated at
     /// zero); otherwise arrivals are Poisson with the pattern's piecewise-constant rate (60 s segments).
     pub fn generate(spec: &SyntheticSpec, seed: u64) -> Result<SyntheticWorkload, Error> {
-        if spec.n_functions == 0 {
-            return Err(Error::param("n_functions", 0, "must be at least 1"));
+        if !(1..=MAX_SYNTHETIC_FUNCTIONS).contains(&spec.n_functions) {
+            return Err(Error::param(
+                "n_functions",
+                spec.n_functions,
+                "must be in 1..=100000 (MAX_SYNTHETIC_FUNCTIONS)",
+            ));
         }
         if !(spec.rate_per_s > 0.0 && spec.rate_per_s.is_finite()) {
             return Err(Error::param(
@@ -100,11 +111,18 @@ impl SyntheticWorkload {
                 "must be positive and finite",
             ));
         }
-        if !(spec.horizon_s > 0.0 && spec.horizon_s.is_finite()) {
+        if !(spec.horizon_s > 0.0 && spec.horizon_s <= crate::MAX_TIMESTAMP_S) {
             return Err(Error::param(
                 "horizon_s",
                 spec.horizon_s,
-                "must be positive and finite",
+                "must be positive and at most 1e9 (MAX_TIMESTAMP_S)",
+            ));
+        }
+        if spec.rate_per_s * spec.horizon_s > MAX_SYNTHETIC_INVOCATIONS {
+            return Err(Error::param(
+                "rate_per_s",
+                spec.rate_per_s,
+                "rate_per_s x horizon_s must be at most 1e8 expected invocations (MAX_SYNTHETIC_INVOCATIONS)",
             ));
         }
         let streams = RngStreams::new(seed);
@@ -113,7 +131,7 @@ impl SyntheticWorkload {
             FunctionClass::Long,
             FunctionClass::MemoryIntensive,
         ];
-        let mut functions = Vec::with_capacity(spec.n_functions);
+        let mut functions = Vec::new();
         let mut all = Vec::new();
         let rate_f = spec.rate_per_s / spec.n_functions as f64;
         for f in 0..spec.n_functions {
@@ -205,11 +223,11 @@ pub(crate) fn scale_invocations(
     load_scale: f64,
 ) -> Result<Vec<Invocation>, Error> {
     use rand::Rng;
-    if !(load_scale >= 0.0 && load_scale.is_finite()) {
+    if !(0.0..=crate::MAX_LOAD_SCALE).contains(&load_scale) {
         return Err(Error::param(
             "load_scale",
             load_scale,
-            "must be finite and non-negative",
+            "must be in [0, 1000] (MAX_LOAD_SCALE)",
         ));
     }
     if load_scale == 1.0 {

@@ -3,6 +3,7 @@
 //! held-out accuracy on the example workflows, determinism of profiling and model round trips.
 
 mod determinism;
+mod few_samples;
 mod heldout;
 mod parsing;
 mod synthetic;

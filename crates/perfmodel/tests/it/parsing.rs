@@ -120,3 +120,49 @@ fn malformed_csv_names_the_line() {
         .to_string();
     assert!(e.contains("/nonexistent/s.csv"), "{e}");
 }
+
+#[test]
+fn samples_csv_with_a_bom_quotes_and_comments_reads() {
+    let text = "\u{feff}function,memory_mb,duration_s\n# a comment\n\n\"a,b\", 1024 ,1.5\nc,2048,\"0.5\"\n";
+    let s = parse_csv(text, "s.csv").unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0].function, "a,b");
+    assert_eq!((s[0].memory_mb, s[1].duration_s), (1024, 0.5));
+    // Written samples read back, names with commas and quotes included.
+    let back = parse_csv(&perfmodel::sample::to_csv(&s), "t").unwrap();
+    assert_eq!(back, s);
+}
+
+#[test]
+fn samples_csv_huge_values_are_errors_naming_the_line() {
+    for (row, what) in [
+        ("f,1024,1e308", "duration_s = 1e308"),
+        ("f,99999999,1", "memory_mb = 99999999"),
+        ("f,1024,inf", "duration_s = inf"),
+    ] {
+        let text = format!("function,memory_mb,duration_s\nf,512,1\n{row}\n");
+        let e = parse_csv(&text, "s.csv").unwrap_err().to_string();
+        assert!(e.starts_with("s.csv:3:") && e.contains(what), "{e}");
+    }
+    let e = parse_csv("function,memory_mb,duration_s\nf,512\n", "s.csv")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.csv:2:") && e.contains("2 fields"), "{e}");
+}
+
+#[test]
+fn invalid_utf8_in_samples_and_dot_files_names_the_byte() {
+    let dir = std::env::temp_dir().join(format!("perfmodel-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("s.csv");
+    std::fs::write(&csv, b"function,memory_mb,duration_s\nf\xff,512,1\n").unwrap();
+    let e = perfmodel::sample::read_csv(&csv).unwrap_err().to_string();
+    assert!(e.contains("s.csv") && e.contains("byte 31 (line 2)"), "{e}");
+    let dot = dir.join("g.dot");
+    std::fs::write(&dot, b"\xef\xbb\xbfdigraph G {\n a;\n}\n").unwrap();
+    assert_eq!(read_dot(&dot).unwrap().nodes.len(), 1);
+    std::fs::write(&dot, b"digraph G {\n a\xfe;\n}\n").unwrap();
+    let e = read_dot(&dot).unwrap_err().to_string();
+    assert!(e.contains("byte 14 (line 2)"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

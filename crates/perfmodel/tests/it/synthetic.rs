@@ -72,7 +72,7 @@ fn recovers_case2_and_mapping_delay() {
         tail: Default::default(),
     };
     let s = samples_of(&truth, &[512, 1024, 1536, 2048, 4096, 8192]);
-    let m = fit_function("f", &s, &facts(), eq1_only()).unwrap();
+    let m = fit_function("f", &s, &facts(), eq1_only()).unwrap().model;
     let DurationModel::Eq1 {
         low: Eq1::Case2 {
             alpha2_s,
@@ -138,7 +138,7 @@ fn recovers_case1_above_m_s() {
             512, 768, 1024, 1280, 1536, 2048, 3072, 4096, 6144, 8192, 10_240,
         ],
     );
-    let m = fit_function("f", &s, &facts(), eq1_only()).unwrap();
+    let m = fit_function("f", &s, &facts(), eq1_only()).unwrap().model;
     let DurationModel::Eq1 {
         low: Eq1::Case2 {
             alpha2_s,
@@ -254,7 +254,9 @@ fn too_few_samples_is_an_error_not_a_panic() {
         "{e}"
     );
     // One sample still fits (a constant), without panicking.
-    let m = fit_function("f", &one, &facts(), FitOptions::default()).unwrap();
+    let m = fit_function("f", &one, &facts(), FitOptions::default())
+        .unwrap()
+        .model;
     let d = m.duration_s(&facts(), StepConfig::new(1024, 1, 1));
     assert!((d - 1.0).abs() < 1e-6, "{d}");
 }

@@ -2,6 +2,7 @@
 //! malformed files, and the synthetic generators.
 
 mod azure;
+mod bounds;
 mod deeprm;
 mod errors;
 mod synth;

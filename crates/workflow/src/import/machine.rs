@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::{ImportOptions, UniqueNames};
+use crate::limits::{MAX_FAN_OUT, MAX_JOBS};
 use crate::{ChoiceSpec, Problem, ProblemKind, StepSpec};
 
 /// A JSON object whose keys keep their file order (serde_json's own map sorts them). Duplicate keys are
@@ -487,23 +488,29 @@ impl<'o> Flattener<'o> {
                 } else {
                     jobs = jobs.saturating_mul(u64::from(items));
                 }
-                let jobs = u32::try_from(jobs).unwrap_or_else(|_| {
-                    self.problems.push(Problem {
-                        place: place.clone(),
-                        kind: ProblemKind::BadNumber {
-                            field: "jobs (items x jobs of the enclosing maps)".into(),
-                            value: jobs.to_string(),
-                            expected: format!("must be at most {}", u32::MAX),
-                        },
-                    });
-                    1
-                });
+                let jobs = match u32::try_from(jobs) {
+                    Ok(j) if j <= MAX_JOBS => j,
+                    _ => {
+                        self.problems.push(Problem {
+                            place: place.clone(),
+                            kind: ProblemKind::BadNumber {
+                                field: "jobs (items x jobs of the enclosing maps)".into(),
+                                value: jobs.to_string(),
+                                expected: format!("must be at most {MAX_JOBS}"),
+                            },
+                        });
+                        1
+                    }
+                };
                 self.steps.push(StepSpec {
                     function: function.clone().filter(|f| f != name),
                     jobs: Some(jobs),
                     work_s: Some(work_s),
                     memory_mb_per_worker: self.opts.memory_mb_per_worker,
-                    max_fan_out: max_fan_out.map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
+                    // A bound above the most jobs a step may run never binds.
+                    max_fan_out: max_fan_out.map(|c| {
+                        u32::try_from(c.min(u64::from(MAX_FAN_OUT))).unwrap_or(MAX_FAN_OUT)
+                    }),
                     ..base
                 });
                 vec![name.to_owned()]
@@ -722,10 +729,24 @@ impl<'o> Flattener<'o> {
                 exit_name = format!("{} (loop exit)~{k}", m.states[first].name);
                 k += 1;
             }
+            // Exit probabilities given in the file become shares of leaving: renormalised over the exits.
+            let exit_share = |u: usize, e: usize| -> Option<f64> {
+                let p = edge_probabilities(&m.states[u].edges)?;
+                let total: f64 = succ[u]
+                    .iter()
+                    .zip(&p)
+                    .filter(|(t, _)| t.is_some_and(|t| !inside(t)))
+                    .map(|(_, p)| p)
+                    .sum();
+                (total > 0.0).then(|| p[e] / total)
+            };
+            let shares: Vec<Option<f64>> = exits.iter().map(|&(u, e)| exit_share(u, e)).collect();
+            let renormalised = sources.len() == 1 && shares.iter().all(Option::is_some);
             let mut moved = Vec::new();
-            for &(u, e) in exits.iter().rev() {
+            for (&(u, e), share) in exits.iter().zip(&shares).rev() {
                 let mut edge = mm.states[u].edges.remove(e);
                 edge.field = format!("{} {}", m.states[u].name, edge.field);
+                edge.probability = if renormalised { *share } else { None };
                 moved.push(edge);
             }
             moved.reverse();
@@ -754,8 +775,13 @@ impl<'o> Flattener<'o> {
                 });
             }
             self.notes.push(format!(
-                "{what}: {how}; its exits ({}) are taken after the loop body, by step '{exit_name}'",
-                fields.join(", ")
+                "{what}: {how}; its exits ({}) are taken after the loop body, by step '{exit_name}'{}",
+                fields.join(", "),
+                if renormalised {
+                    " (their given probabilities renormalised over the exits)"
+                } else {
+                    " (uniform over the exits)"
+                }
             ));
         }
         (planned, repeat)
@@ -796,11 +822,24 @@ impl<'o> Flattener<'o> {
                 None => n_free += 1,
             }
         }
+        let all_valid = s.edges.iter().all(|e| {
+            e.probability
+                .is_none_or(|p| p.is_finite() && (0.0..=1.0).contains(&p))
+        });
         if given_sum > 1.0 + 1e-9 {
             self.problems.push(Problem {
                 place: place.clone(),
                 kind: ProblemKind::Other(format!(
                     "choice probabilities sum to {given_sum}, more than 1"
+                )),
+            });
+        } else if n_free == 0 && all_valid && given_sum < 1.0 - 1e-9 {
+            // Never renormalised silently: the file must say where the rest goes.
+            self.problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other(format!(
+                    "choice probabilities sum to {given_sum}, less than 1 (give the rest to a branch, \
+                     or leave one without a Probability to take it)"
                 )),
             });
         }

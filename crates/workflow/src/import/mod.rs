@@ -18,10 +18,15 @@
 //!   set only when some enclosing Map has MaxConcurrency > 0;
 //! - a Choice becomes a `choice` step; each rule and the Default is one branch, probabilities uniform over
 //!   branches unless given (a non-standard `Probability` on a rule, `DefaultProbability` on the state);
-//!   branches to the same state add up;
-//! - loops (a transition back to a state on the current path, e.g. a Choice that repeats a task) are cut:
-//!   the back edge is dropped, the loop body runs once, and the remaining branches of the choice are
-//!   renormalised; each cut is listed in the description;
+//!   branches to the same state add up; given probabilities that sum to more than 1 are an error;
+//! - a loop (states that can reach each other, e.g. a Choice that repeats a task, or a polling loop
+//!   `Choice -> Wait -> Task -> Choice`) is cut into a DAG without ever ending a path inside it: its back
+//!   edges are dropped, and unless it exits only from its last state (a do-while) its exits are taken
+//!   after its body by one step the importer adds (`'<state> (loop exit)'`). It runs its expected number
+//!   of iterations (1 / P(exit), work and waits multiplied) when the file gives its exit probability,
+//!   otherwise one pass; the description says which, and lists each edge cut and each renormalised choice;
+//! - ASL `Catch` handlers are error paths: the state is followed by a choice step `'<state> (catch)'`
+//!   taking each handler with the catcher's (non-standard) `Probability`, default 0;
 //! - states that cannot be reached from the start are skipped with a warning in the description.
 
 mod asl;
@@ -41,7 +46,8 @@ use crate::{Error, Problem, ProblemKind, Workflow, WorkflowSpec};
 pub enum Format {
     /// AWS Step Functions' Amazon States Language (JSON).
     Asl,
-    /// WorkflowHub / WfCommons workflow traces, schema 1.0 (JSON: `workflow.jobs` with runtime, parents).
+    /// WorkflowHub / WfCommons workflow instances, schemas 1.0 to 1.5 (JSON: `workflow.jobs` or
+    /// `workflow.tasks`, or 1.5's `workflow.specification` and `workflow.execution`).
     WorkflowHub,
     /// SeBS-Flow workflow definitions (`definition.json`: `root`, `states` of task, map, parallel, loop).
     Sebs,

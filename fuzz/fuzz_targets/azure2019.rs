@@ -7,7 +7,10 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let files = faastune_fuzz::split_files(data, 3);
     let dir = faastune_fuzz::scratch_dir().join("azure2019");
-    for (name, bytes) in ["invocations.csv", "durations.csv", "memory.csv"].iter().zip(&files) {
+    for (name, bytes) in ["invocations.csv", "durations.csv", "memory.csv"]
+        .iter()
+        .zip(&files)
+    {
         faastune_fuzz::write_scratch(&format!("azure2019/{name}"), bytes);
     }
     if let Ok(trace) = workload::Azure2019Trace::read(&dir) {

@@ -122,7 +122,8 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
     let mut last = None;
     for _ in 0..args.repeat.max(1) {
         let mut policy = StaticPolicy::new("static", configs.clone());
-        #[allow(clippy::disallowed_methods)] // wall clock: the benchmark measures simulation speed
+        // Wall clock: the benchmark measures simulation speed.
+        #[allow(clippy::disallowed_methods)]
         let t0 = Instant::now();
         let report = sim.run(&mut policy)?;
         walls.push(t0.elapsed().as_secs_f64());

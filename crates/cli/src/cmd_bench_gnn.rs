@@ -85,7 +85,8 @@ fn median(xs: &[f64]) -> f64 {
 }
 
 fn time_ms<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
-    #[allow(clippy::disallowed_methods)] // wall clock: the benchmark measures forward/backward time
+    // Wall clock: the benchmark measures forward/backward time.
+    #[allow(clippy::disallowed_methods)]
     let t0 = Instant::now();
     let out = f()?;
     Ok((t0.elapsed().as_secs_f64() * 1e3, out))

@@ -191,7 +191,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .context("progress bar template")?
         .progress_chars("=> "),
     );
-    #[allow(clippy::disallowed_methods)] // wall clock: training progress and elapsed time only
+    // Wall clock: training progress and elapsed time only.
+    #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let mut write_error = None;
     while trainer.iterations_done() < c.iterations {

@@ -39,7 +39,8 @@ impl<P: Policy> Policy for Timed<P> {
     }
 
     fn choose(&mut self, ctx: &StepContext<'_>) -> StepConfig {
-        #[allow(clippy::disallowed_methods)] // wall clock: measures decision time (reported with --timings)
+        // Wall clock: measures decision time (reported with --timings).
+        #[allow(clippy::disallowed_methods)]
         let t0 = Instant::now();
         let c = self.inner.choose(ctx);
         self.decision_ns.push(t0.elapsed().as_nanos() as u64);

@@ -153,10 +153,14 @@ fn drive(
         } else {
             policy.decide(env.observe(), rng)
         };
-        env.step(action).map_err(|e| format!("step {n_steps}: {e}"))?;
+        env.step(action)
+            .map_err(|e| format!("step {n_steps}: {e}"))?;
         n_steps += 1;
         if n_steps > MAX_ENV_STEPS {
-            return Err(format!("no end after {MAX_ENV_STEPS} steps: {:?}", env.metrics()));
+            return Err(format!(
+                "no end after {MAX_ENV_STEPS} steps: {:?}",
+                env.metrics()
+            ));
         }
     }
     Ok(env.metrics())
@@ -252,8 +256,8 @@ fn run_serverless_seed(seed: u64) -> Result<(), (String, String)> {
         seed,
     )
     .map_err(|e| (format!("ServerlessEnv::new: {e}"), describe()))?;
-    let mut policy = scheduler::policy_by_name(case.policy)
-        .map_err(|e| (format!("policy: {e}"), describe()))?;
+    let mut policy =
+        scheduler::policy_by_name(case.policy).map_err(|e| (format!("policy: {e}"), describe()))?;
     let mut rng = RngStreams::new(seed).stream("env_fuzz.policy");
     let m = drive(&mut env, policy.as_mut(), &mut rng).map_err(|e| (e, describe()))?;
     let max_speed = case
@@ -348,8 +352,8 @@ fn run_deeprm_seed(seed: u64) -> Result<(), (String, String)> {
         .map_err(|e| (format!("job set: {e}"), describe()))?;
     let mut env = DeepRmEnv::new(case.settings.clone(), &set)
         .map_err(|e| (format!("DeepRmEnv::new: {e}"), describe()))?;
-    let mut policy = scheduler::policy_by_name(case.policy)
-        .map_err(|e| (format!("policy: {e}"), describe()))?;
+    let mut policy =
+        scheduler::policy_by_name(case.policy).map_err(|e| (format!("policy: {e}"), describe()))?;
     let mut prng = RngStreams::new(seed).stream("env_fuzz.policy");
     let m = drive(&mut env, policy.as_mut(), &mut prng).map_err(|e| (e, describe()))?;
     let result = check_metrics(&m, 1.0, 1e-9).and_then(|()| {
@@ -358,14 +362,18 @@ fn run_deeprm_seed(seed: u64) -> Result<(), (String, String)> {
         }
         for r in env.records() {
             match (r.start_step, r.finish_step) {
-                (Some(s), Some(f)) if !r.dropped && s >= r.arrival_step && f == s + u64::from(r.len_steps) => {}
+                (Some(s), Some(f))
+                    if !r.dropped && s >= r.arrival_step && f == s + u64::from(r.len_steps) => {}
                 (None, None) => {}
                 _ => return Err(format!("inconsistent job record {r:?}")),
             }
         }
         let n_dropped = env.records().iter().filter(|r| r.dropped).count() as u64;
         if n_dropped != m.n_dropped {
-            return Err(format!("{n_dropped} dropped records, metrics say {}", m.n_dropped));
+            return Err(format!(
+                "{n_dropped} dropped records, metrics say {}",
+                m.n_dropped
+            ));
         }
         Ok(())
     });

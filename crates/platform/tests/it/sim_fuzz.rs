@@ -339,7 +339,10 @@ fn check(
             ));
         }
         if failed != r.failed {
-            return Err(format!("request {i}: failed = {}, a fail step ran: {failed}", r.failed));
+            return Err(format!(
+                "request {i}: failed = {}, a fail step ran: {failed}",
+                r.failed
+            ));
         }
         let (bound, _) = wf.critical_path(&bound_s);
         if r.latency_s < bound * (1.0 - 1e-9) - tol_us {
@@ -380,7 +383,10 @@ fn check(
         ));
     }
     if report.n_failed != n_failed {
-        return Err(format!("failed: summary {}, records {n_failed}", report.n_failed));
+        return Err(format!(
+            "failed: summary {}, records {n_failed}",
+            report.n_failed
+        ));
     }
     finite_nonneg("cost_usd.total", report.cost_usd.total)?;
     finite_nonneg("cost_usd.mean", report.cost_usd.mean)?;
@@ -390,7 +396,11 @@ fn check(
             report.cost_usd.total
         ));
     }
-    let rate = if n_inst == 0 { 0.0 } else { n_cold as f64 / n_inst as f64 };
+    let rate = if n_inst == 0 {
+        0.0
+    } else {
+        n_cold as f64 / n_inst as f64
+    };
     if (report.cold_start_rate - rate).abs() > 1e-12 {
         return Err(format!(
             "cold_start_rate: summary {}, records {rate}",
@@ -454,7 +464,10 @@ fn run_seed(seed: u64) -> Result<(), (String, String)> {
     match result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(violation)) => Err((violation, case.describe())),
-        Err(e) => Err((format!("run failed on a feasible config: {e}"), case.describe())),
+        Err(e) => Err((
+            format!("run failed on a feasible config: {e}"),
+            case.describe(),
+        )),
     }
 }
 
@@ -484,5 +497,8 @@ fn the_generator_covers_every_step_kind_and_both_policies() {
         }
     }
     assert_eq!(kinds.len(), 4, "{kinds:?}");
-    assert!(dynamic > 20 && stat > 20, "{dynamic} dynamic, {stat} static");
+    assert!(
+        dynamic > 20 && stat > 20,
+        "{dynamic} dynamic, {stat} static"
+    );
 }

@@ -133,8 +133,9 @@ fn serverless_case(seed: u64) -> ServerlessCase {
         functions,
         invocations,
         deps,
-        policy: *pick(&mut rng, &scheduler::POLICY_NAMES),
-        keep_alive: *pick(&mut rng, &scheduler::KEEP_ALIVE_NAMES),
+        policy: scheduler::POLICY_NAMES[rng.random_range(0..scheduler::POLICY_NAMES.len())],
+        keep_alive: scheduler::KEEP_ALIVE_NAMES
+            [rng.random_range(0..scheduler::KEEP_ALIVE_NAMES.len())],
     }
 }
 
@@ -340,7 +341,7 @@ fn run_deeprm_seed(seed: u64) -> Result<(), (String, String)> {
         } else {
             Pattern::Mixed
         },
-        policy: *pick(&mut rng, &scheduler::POLICY_NAMES),
+        policy: scheduler::POLICY_NAMES[rng.random_range(0..scheduler::POLICY_NAMES.len())],
     };
     let describe = || format!("{case:#?}");
     let dist = &case.settings.dist;

@@ -162,12 +162,14 @@ fn random_platform<R: Rng>(rng: &mut R) -> PlatformSpec {
         0 => PlatformSpec::default(),
         1 => PlatformSpec::deterministic(),
         _ => {
-            let mut s = PlatformSpec::default();
-            s.memory_mb_step = *pick(rng, &[1, 64, 128]);
-            s.billing_granularity_ms = *pick(rng, &[1, 100, 1000]);
-            s.bill_cold_start = rng.random_bool(0.5);
-            s.keep_alive_s = *pick(rng, &[0.0, 1.0, 600.0]);
-            s.transition_delay_s = rng.random_range(0.0..0.1);
+            let mut s = PlatformSpec {
+                memory_mb_step: *pick(rng, &[1, 64, 128]),
+                billing_granularity_ms: *pick(rng, &[1, 100, 1000]),
+                bill_cold_start: rng.random_bool(0.5),
+                keep_alive_s: *pick(rng, &[0.0, 1.0, 600.0]),
+                transition_delay_s: rng.random_range(0.0..0.1),
+                ..PlatformSpec::default()
+            };
             s.cold_start.mean_s = rng.random_range(0.0..2.0);
             s.cold_start.cv = *pick(rng, &[0.0, 0.5, 2.0]);
             s.mapping_delay.per_instance_s = rng.random_range(0.0..0.05);

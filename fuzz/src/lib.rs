@@ -127,8 +127,8 @@ pub fn fit_samples(samples: &[perfmodel::Sample]) {
         if (2..=8).contains(&s.len()) {
             let _ = perfmodel::fit::cross_validate(&name, &s, &facts, opts, s.len());
         }
-        if let Ok(model) = perfmodel::fit::fit_function(&name, &s, &facts, opts) {
-            let _ = model.duration_s(&facts, StepConfig::new(1024, 1, 1));
+        if let Ok(fit) = perfmodel::fit::fit_function(&name, &s, &facts, opts) {
+            let _ = fit.model.duration_s(&facts, StepConfig::new(1024, 1, 1));
         }
     }
 }

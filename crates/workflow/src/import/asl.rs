@@ -191,7 +191,21 @@ impl Converter {
         let mut added = Vec::new();
         for (name, s) in &states.0 {
             let mut st = self.state(&m, name, s);
-            let catchers = std::mem::take(&mut self.catchers);
+            let mut catchers = std::mem::take(&mut self.catchers);
+            // A handler that is not a state of this machine is reported at the state that names it.
+            catchers.retain(|c| {
+                let known = taken.contains(c.target.as_str());
+                if !known {
+                    self.problems.push(Problem {
+                        place: m.place(name),
+                        kind: ProblemKind::UnknownStep {
+                            field: c.field.clone(),
+                            name: c.target.clone(),
+                        },
+                    });
+                }
+                known
+            });
             if !catchers.is_empty() {
                 added.extend(self.catch_path(&mut st, catchers, &mut taken));
             }

@@ -54,3 +54,17 @@ fn catch_handlers_are_error_paths_with_probability() {
         "{d}"
     );
 }
+
+#[test]
+fn unknown_catch_handler_is_reported_at_its_state() {
+    let asl = r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:r:1:function:t",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Nowhere"}], "End": true}}}"#;
+    let err = workflow::import::import_str(Format::Asl, asl, "t.json", &ImportOptions::default())
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("state 'T': Catch[0].Next: unknown step 'Nowhere'"),
+        "{text}"
+    );
+    assert_eq!(err.problems().len(), 1, "{text}");
+}

@@ -402,6 +402,28 @@ pub(crate) struct Targets {
     pub(crate) value_targets: Vec<f32>,
 }
 
+/// The standard deviation of the episodes' Monte-Carlo returns (at least 1e-6): what one update of
+/// the running return scale folds in ([`update_ret_scale`]).
+pub(crate) fn mc_return_std(episodes: &[EpisodeRecord], gamma: f64) -> f64 {
+    let mut mc = Vec::new();
+    for ep in episodes {
+        let rewards: Vec<f64> = ep.decisions.iter().map(|d| d.reward).collect();
+        let zeros = vec![0.0; rewards.len()];
+        mc.extend(gae(&rewards, &zeros, gamma, 1.0).1);
+    }
+    stats(&mc).1.max(1e-6)
+}
+
+/// One update of the running return scale: an exponential moving average (weight 0.1) of the
+/// Monte-Carlo return standard deviation, started at the first one.
+pub(crate) fn update_ret_scale(ret_scale: f64, mc_std: f64) -> f64 {
+    if ret_scale > 0.0 {
+        0.9 * ret_scale + 0.1 * mc_std
+    } else {
+        mc_std
+    }
+}
+
 /// Computes advantages (normalised) and value targets; updates the running return scale.
 pub(crate) fn targets(
     episodes: &[EpisodeRecord],
@@ -410,18 +432,7 @@ pub(crate) fn targets(
     ret_scale: &mut f64,
 ) -> Targets {
     // Monte-Carlo returns set the scale (EMA of their standard deviation).
-    let mut mc = Vec::new();
-    for ep in episodes {
-        let rewards: Vec<f64> = ep.decisions.iter().map(|d| d.reward).collect();
-        let zeros = vec![0.0; rewards.len()];
-        mc.extend(gae(&rewards, &zeros, config.gamma, 1.0).1);
-    }
-    let std = stats(&mc).1.max(1e-6);
-    *ret_scale = if *ret_scale > 0.0 {
-        0.9 * *ret_scale + 0.1 * std
-    } else {
-        std
-    };
+    *ret_scale = update_ret_scale(*ret_scale, mc_return_std(episodes, config.gamma));
     let mut adv_all = Vec::new();
     let mut ret_all = Vec::new();
     for ep in episodes {
@@ -451,14 +462,9 @@ pub(crate) fn targets(
     }
 }
 
+/// Mean and population standard deviation; `(0, 1)` for nothing (normalising nothing is a no-op).
 fn stats(x: &[f64]) -> (f64, f64) {
-    if x.is_empty() {
-        return (0.0, 1.0);
-    }
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
+    des::stats::mean_std(x).unwrap_or((0.0, 1.0))
 }
 
 fn tensor1(v: Vec<f32>) -> Tensor<1> {
@@ -844,6 +850,10 @@ fn a3c_iteration(
                             &mut rng,
                             false,
                         )?;
+                        // This worker's targets use the scale of its snapshot updated by its own
+                        // episodes; the shared scale gets the same update below, applied to its
+                        // current value under the model's lock, so no worker's update is lost.
+                        let mc_std = mc_return_std(&eps, config.gamma);
                         let tg = targets(&eps, config, config.gae_lambda, &mut ret_scale);
                         let decisions: Vec<&Decision> =
                             eps.iter().flat_map(|e| &e.decisions).collect();
@@ -859,7 +869,10 @@ fn a3c_iteration(
                             let mut s = shared.lock().map_err(|_| poisoned())?;
                             let net = s.net.clone();
                             s.net = s.optim.step(config.learning_rate, net, grads);
-                            s.ret_scale = ret_scale;
+                            // Read-modify-write of the shared scale under the same lock as the model
+                            // update (writing back the worker's `ret_scale` would drop every update
+                            // other workers made since its snapshot).
+                            s.ret_scale = update_ret_scale(s.ret_scale, mc_std);
                             s.n_updates += 1;
                             losses = [l.entropy, l.policy, l.value];
                         }

@@ -136,20 +136,10 @@ impl StateGraph {
 }
 
 /// DeepRM mode: the earliest step offset within the horizon at which pending `p` fits machine `m` for its
-/// whole length (the environment places it there), or `None`.
+/// whole length (the environment places it there), or `None`: the environment's own rule,
+/// [`cluster::earliest_start`] through [`Observation::earliest_start`].
 pub fn earliest_start(obs: &Observation, pending_idx: usize, machine_idx: usize) -> Option<usize> {
-    let p = obs.pending.get(pending_idx)?;
-    let m = obs.machines.get(machine_idx)?;
-    let len = p.duration_estimate.as_us().div_ceil(1_000_000).max(1) as usize;
-    let h = m.free_profile.len();
-    if len > h {
-        return None;
-    }
-    (0..=h - len).find(|&t| {
-        m.free_profile[t..t + len]
-            .iter()
-            .all(|f| p.demand.fits_in(f))
-    })
+    obs.earliest_start(pending_idx, machine_idx)
 }
 
 /// True when the environment carries out `Place { pending_idx, machine_idx }` now: DeepRM mode, the job

@@ -541,3 +541,40 @@ fn slow_ppo_beats_tetris_at_load_130_on_unseen_job_sets() {
     let (rl_s, tetris_s) = (a.slowdown_mean().unwrap(), b.slowdown_mean().unwrap());
     assert!(rl_s < tetris_s, "PPO {rl_s} vs Tetris* {tetris_s}");
 }
+
+/// The shared return scale after one A3C iteration (from the checkpoint's metadata).
+fn ret_scale_after_one_iteration(workers: usize, episodes: usize) -> f64 {
+    let mut c = small_config(Algo::A3c, Scenario::deeprm(vec![1.3], "steady"), 23);
+    c.workers = workers;
+    c.episodes_per_iteration = episodes;
+    c.iterations = 1;
+    // A step far below f32 resolution: the weights, hence the episodes, do not depend on the order in
+    // which workers update, so the expected scales can be computed from single-worker runs.
+    c.learning_rate = 1e-30;
+    let mut t = Trainer::new(c).unwrap();
+    t.run(|_| {}).unwrap();
+    let path = tmp(&format!("ret-scale-{workers}-{episodes}.safetensors"));
+    learn::checkpoint::save(&t, &path, None).unwrap().ret_scale
+}
+
+/// Regression: each A3C worker wrote back the scale of its own snapshot, so with two workers the
+/// shared return scale kept only the last writer's update (`a` or `b`); each update must be applied to
+/// the current shared value under the model's lock (`0.9 a + 0.1 b` or `0.9 b + 0.1 a`).
+#[test]
+fn a3c_workers_each_update_the_shared_return_scale() {
+    // One worker, episode 0 only: the scale is episode 0's return deviation `a`.
+    let a = ret_scale_after_one_iteration(1, 1);
+    // One worker, episodes 0 then 1: 0.9 a + 0.1 b.
+    let sequential = ret_scale_after_one_iteration(1, 2);
+    let b = (sequential - 0.9 * a) / 0.1;
+    assert!(
+        (a - b).abs() > 1e-6 * a,
+        "the two episodes must differ: {a} {b}"
+    );
+    let two_workers = ret_scale_after_one_iteration(2, 2);
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * y.abs();
+    assert!(
+        close(two_workers, 0.9 * a + 0.1 * b) || close(two_workers, 0.9 * b + 0.1 * a),
+        "two workers: {two_workers}, a = {a}, b = {b}"
+    );
+}

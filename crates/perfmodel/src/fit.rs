@@ -388,6 +388,10 @@ fn fit_case(
     case: u8,
     shared: Shared,
 ) -> Option<SegmentFit> {
+    if pts.is_empty() {
+        // Nothing to fit (callers fall back before this; kept so no caller can index an empty fit).
+        return None;
+    }
     let groups: Vec<[Option<Grp>; 2]> = pts.iter().map(|p| p.groups(facts, features)).collect();
     // The scan uses each point's busiest group only; Levenberg–Marquardt then uses the maximum over
     // groups, exactly as predictions do.

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `faastune` binary: outputs, JSON shape, determinism and error messages.
 
+mod fit_few_samples;
 mod simulate;
 mod stepconf;
 mod train;

@@ -151,6 +151,9 @@ mod tests {
         assert_eq!((s.n, s.min, s.p50, s.max), (5, 1.0, 3.0, 5.0));
         assert!((s.mean - 3.0).abs() < 1e-15, "tolerance 1e-15");
         let (m, sd) = mean_std(&[1.0, 3.0]).unwrap();
-        assert!((m - 2.0).abs() < 1e-15 && (sd - 1.0).abs() < 1e-15, "tolerance 1e-15");
+        assert!(
+            (m - 2.0).abs() < 1e-15 && (sd - 1.0).abs() < 1e-15,
+            "tolerance 1e-15"
+        );
     }
 }

@@ -91,10 +91,7 @@ mod tests {
     #[test]
     fn line_index_counts_newlines_before_an_offset() {
         let idx = LineIndex::new("ab\n\ncd\n");
-        assert_eq!(
-            [0, 2, 3, 4, 7, 99].map(|o| idx.line(o)),
-            [1, 1, 2, 3, 4, 4]
-        );
+        assert_eq!([0, 2, 3, 4, 7, 99].map(|o| idx.line(o)), [1, 1, 2, 3, 4, 4]);
     }
 
     #[test]

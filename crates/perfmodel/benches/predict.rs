@@ -102,7 +102,11 @@ fn fit(c: &mut Criterion) {
             ),
         ] {
             group.bench_function(format!("{name}/{}samples/{label}", samples.len()), |b| {
-                b.iter(|| fit_function(name, black_box(&samples), &facts, fit).expect("fit").model)
+                b.iter(|| {
+                    fit_function(name, black_box(&samples), &facts, fit)
+                        .expect("fit")
+                        .model
+                })
             });
         }
     }

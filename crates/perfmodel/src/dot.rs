@@ -472,9 +472,7 @@ pub fn parse_perf_profile(
             ))
         })?;
         let max_ms = crate::sample::MAX_DURATION_S * 1e3;
-        if memory_mb == 0
-            || memory_mb > crate::sample::MAX_MEMORY_MB
-            || !(ms > 0.0 && ms <= max_ms)
+        if memory_mb == 0 || memory_mb > crate::sample::MAX_MEMORY_MB || !(ms > 0.0 && ms <= max_ms)
         {
             return Err(err(format!(
                 "perf_profile entry {} ({memory_mb}: {ms}): memory and duration must be > 0 (memory at most {} MB, duration at most {max_ms:e} ms)",

@@ -845,12 +845,11 @@ fn fit_points(
         function: name,
         out: &mut warnings,
     };
-    let (duration, mapping, tail) = fit_form(pts, facts, choice, opts, &mut warn).ok_or_else(
-        || Error::NotEnoughSamples {
+    let (duration, mapping, tail) =
+        fit_form(pts, facts, choice, opts, &mut warn).ok_or_else(|| Error::NotEnoughSamples {
             function: name.to_owned(),
             message: format!("least squares failed on {} samples", pts.len()),
-        },
-    )?;
+        })?;
     Ok(FunctionFit {
         model: StepModel {
             name: name.to_owned(),

@@ -537,10 +537,11 @@ impl PerfModel {
 
     /// Parses a model from JSON labelled `source_name` in errors.
     pub fn from_json(text: &str, source_name: &str) -> Result<Self, crate::Error> {
-        let m: PerfModel = serde_json::from_str(des::text::strip_bom(text)).map_err(|e| crate::Error::Model {
-            source_name: source_name.to_owned(),
-            message: e.to_string(),
-        })?;
+        let m: PerfModel =
+            serde_json::from_str(des::text::strip_bom(text)).map_err(|e| crate::Error::Model {
+                source_name: source_name.to_owned(),
+                message: e.to_string(),
+            })?;
         if m.platform.vcpu_full_mb == 0 || m.platform.billing_granularity_ms == 0 {
             return Err(crate::Error::Model {
                 source_name: source_name.to_owned(),

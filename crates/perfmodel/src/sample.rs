@@ -166,10 +166,7 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
                 Some(c) => field(c).parse::<u32>().map_err(|_| {
                     err(
                         line,
-                        format!(
-                            "{name} = '{}': expected an integer in 1..={max}",
-                            field(c)
-                        ),
+                        format!("{name} = '{}': expected an integer in 1..={max}", field(c)),
                     )
                 })?,
             };

@@ -31,7 +31,10 @@ fn azure2021_runtime_of_1e308_is_an_error_naming_the_line() {
         "app,func,end_timestamp,duration\na,f,10.0,1.0\na,f,20.0,1e308\n",
     );
     let e = Azure2021Trace::read(&p, 128).unwrap_err().to_string();
-    assert!(e.contains("a21-huge.csv:3:") && e.contains("duration"), "{e}");
+    assert!(
+        e.contains("a21-huge.csv:3:") && e.contains("duration"),
+        "{e}"
+    );
     let p = scratch(
         "a21-huge-end.csv",
         "app,func,end_timestamp,duration\na,f,1e300,1.0\n",
@@ -114,7 +117,12 @@ fn huge_generator_settings_are_errors_not_allocations() {
         n_resources: usize::MAX,
         ..DeepRmJobDist::default()
     };
-    assert!(d.validate().unwrap_err().to_string().contains("n_resources"));
+    assert!(
+        d.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("n_resources")
+    );
     let d = DeepRmJobDist {
         large_len_steps: (10, u32::MAX),
         ..DeepRmJobDist::default()

@@ -255,9 +255,9 @@ impl Converter {
             .iter()
             .map(|c| {
                 format!(
-                    "'{}' ({} {})",
+                    "'{}' ({}, probability {})",
                     c.target,
-                    c.field,
+                    c.field.trim_end_matches(".Next"),
                     c.probability.unwrap_or(0.0)
                 )
             })

@@ -385,7 +385,7 @@ impl<'o> Flattener<'o> {
             let what = if matches!(s.kind, Kind::Choice) {
                 "the choice's other branches renormalised"
             } else {
-                "the loop is modelled as described below"
+                "its loop note says how the loop is modelled"
             };
             let fields: Vec<&str> = s
                 .edges

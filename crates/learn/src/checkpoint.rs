@@ -7,6 +7,8 @@
 //! Adam's moment estimates are not saved: a resumed run restarts them (its first updates are those of a
 //! fresh optimiser on the trained weights).
 
+// safetensors' metadata API takes a HashMap; it holds one key, so no order is observed.
+#[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

@@ -946,21 +946,23 @@ fn loops(targets: &[Vec<usize>], start: usize) -> Vec<(usize, Vec<usize>)> {
 /// The states of a loop with no edge forward inside it once its back edges are cut: a depth-first
 /// search from `entry` over the loop's own edges, targets last to first as in the flattening.
 fn loop_sinks(targets: &[Vec<usize>], entry: usize, members: &[usize]) -> Vec<usize> {
-    let inside = |t: usize| members.binary_search(&t).is_ok();
+    let inside = |t: &usize| members.binary_search(t).is_ok();
+    let inner = |v: usize| -> Vec<usize> { targets[v].iter().copied().filter(inside).collect() };
     let mut state: BTreeMap<usize, u8> = BTreeMap::new(); // 1 on the stack, 2 done
     let mut has_forward: BTreeSet<usize> = BTreeSet::new();
-    let mut stack: Vec<(usize, usize)> = vec![(entry, 0)];
+    // Frames of (state, its targets inside the loop, next target to visit from the last).
+    let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(entry, inner(entry), 0)];
     state.insert(entry, 1);
-    while let Some(&mut (v, ref mut k)) = stack.last_mut() {
-        let inner: Vec<usize> = targets[v].iter().copied().filter(|&t| inside(t)).collect();
-        if *k < inner.len() {
-            let w = inner[inner.len() - 1 - *k];
+    while let Some((v, ts, k)) = stack.last_mut() {
+        let v = *v;
+        if *k < ts.len() {
+            let w = ts[ts.len() - 1 - *k];
             *k += 1;
             match state.get(&w) {
                 None => {
                     has_forward.insert(v);
                     state.insert(w, 1);
-                    stack.push((w, 0));
+                    stack.push((w, inner(w), 0));
                 }
                 Some(2) => {
                     has_forward.insert(v);

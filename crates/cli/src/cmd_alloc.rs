@@ -84,10 +84,28 @@ struct Row {
 
 /// Runs `faastune alloc`.
 pub fn run(args: AllocArgs) -> anyhow::Result<()> {
+    use crate::bounds::{
+        JOBSET_STEPS_MAX, JOBSETS_MAX, LOAD_MAX, MINUTES_MAX, SIMU_LEN_MAX, check_count, check_f64,
+    };
     for l in &args.load {
-        if !(l.is_finite() && *l >= 0.0) {
-            bail!("--load {l}: loads must be finite and non-negative");
-        }
+        check_f64("--load", *l, 0.0, LOAD_MAX)?;
+    }
+    check_count("--jobsets", args.jobsets, 1, JOBSETS_MAX)?;
+    check_count("--simu-len", args.simu_len as u64, 1, SIMU_LEN_MAX as u64)?;
+    if let Some(n) = args.episode_max_len {
+        check_count("--episode-max-len", n as u64, 1, 4 * SIMU_LEN_MAX as u64)?;
+    }
+    if args.scenario == Scenario::Deeprm {
+        let steps = args.jobsets.saturating_mul(args.simu_len as u64);
+        anyhow::ensure!(
+            steps <= JOBSET_STEPS_MAX,
+            "--jobsets {} x --simu-len {} = {steps} arrival steps: must be <= {JOBSET_STEPS_MAX}",
+            args.jobsets,
+            args.simu_len
+        );
+    }
+    if let Some(m) = args.minutes {
+        check_count("--minutes", m as u64, 1, MINUTES_MAX as u64)?;
     }
     for p in &args.policies {
         // Check every name before running anything.
@@ -100,7 +118,7 @@ pub fn run(args: AllocArgs) -> anyhow::Result<()> {
     if args.json {
         print_json(&args, &rows, &context)?;
     } else {
-        print_table(&args, &rows, &context);
+        print_table(&args, &rows, &context)?;
     }
     Ok(())
 }
@@ -394,7 +412,7 @@ fn print_json(
         "settings": ctx,
         "runs": runs,
     });
-    println!("{}", serde_json::to_string(&out)?);
+    outln!("{}", serde_json::to_string(&out)?)?;
     Ok(())
 }
 
@@ -405,7 +423,11 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     }
 }
 
-fn print_table(args: &AllocArgs, rows: &[Row], ctx: &BTreeMap<String, serde_json::Value>) {
+fn print_table(
+    args: &AllocArgs,
+    rows: &[Row],
+    ctx: &BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
     let serverless = args.scenario == Scenario::Serverless;
     let mut head = format!(
         "# faastune alloc --scenario {:?} seed={}",
@@ -415,7 +437,7 @@ fn print_table(args: &AllocArgs, rows: &[Row], ctx: &BTreeMap<String, serde_json
     for (k, v) in ctx {
         let _ = write!(head, " {k}={v}");
     }
-    println!("{head}");
+    outln!("{head}")?;
     let header = [
         "policy",
         "load",
@@ -457,5 +479,6 @@ fn print_table(args: &AllocArgs, rows: &[Row], ctx: &BTreeMap<String, serde_json
     for r in body {
         table.row(r);
     }
-    print!("{}", table.render());
+    out!("{}", table.render())?;
+    Ok(())
 }

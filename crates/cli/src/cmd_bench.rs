@@ -105,6 +105,12 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 }
 
 fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
+    crate::bounds::check_count(
+        "--repeat",
+        u64::from(args.repeat),
+        1,
+        u64::from(crate::bounds::BENCH_REPEAT_MAX),
+    )?;
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let (configs, _) = load_static_config(args.config.as_deref(), &args.workflow, &wf, &platform)?;
@@ -151,7 +157,7 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&result)?;
     write_result(args.out.as_deref(), &json)?;
     if args.json {
-        println!("{json}");
+        outln!("{json}")?;
     } else {
         let mut t = Table::new(["metric", "value"]);
         t.row(["workflow".to_string(), result.workflow.clone()]);
@@ -176,7 +182,7 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
             "requests / s".to_string(),
             format!("{:.0}", result.requests_per_s),
         ]);
-        print!("{}", t.render());
+        out!("{}", t.render())?;
     }
     Ok(())
 }

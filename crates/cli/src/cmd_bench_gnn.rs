@@ -161,12 +161,17 @@ pub fn run(args: BenchGnnArgs) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(&result)?;
     crate::cmd_bench::write_result(args.out.as_deref(), &json)?;
     if args.json {
-        println!("{json}");
+        outln!("{json}")?;
     } else {
-        println!(
+        outln!(
             "random graph: {} nodes, {} edges (+{} self-loops), {} features, seed {}, {} threads",
-            result.nodes, result.edges, result.nodes, result.features, result.seed, result.threads
-        );
+            result.nodes,
+            result.edges,
+            result.nodes,
+            result.features,
+            result.seed,
+            result.threads
+        )?;
         let mut t = Table::new([
             "encoder",
             "params",
@@ -182,7 +187,7 @@ pub fn run(args: BenchGnnArgs) -> anyhow::Result<()> {
                     .map_or("-".to_string(), |v| format!("{v:.2}")),
             ]);
         }
-        print!("{}", t.render());
+        out!("{}", t.render())?;
     }
     Ok(())
 }

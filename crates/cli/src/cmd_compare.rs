@@ -43,6 +43,10 @@ pub struct CompareArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Also report wall-clock decision times (`decision_us_p99`); they differ from run to run, so
+    /// without this flag the output is byte-identical for the same seed.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// One policy's row.
@@ -62,8 +66,10 @@ pub struct PolicyRow {
     pub latency_s_p95: f64,
     /// 99th percentile latency, seconds.
     pub latency_s_p99: f64,
-    /// 99th percentile wall-clock time of one decision, microseconds.
-    pub decision_us_p99: f64,
+    /// 99th percentile wall-clock time of one decision, microseconds; only with `--timings` (wall
+    /// time is not reproducible).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_us_p99: Option<f64>,
     /// Decisions made.
     pub n_decisions: usize,
     /// Share of instances that started cold.
@@ -89,7 +95,8 @@ pub fn all_policies() -> Vec<String> {
         .collect()
 }
 
-/// Simulates `policy_name` and returns its row and report.
+/// Simulates `policy_name` and returns its row and report; with `timings`, the row has the policy's
+/// wall-clock decision time.
 pub fn run_policy(
     policy_name: &str,
     wf: &Workflow,
@@ -97,6 +104,7 @@ pub fn run_policy(
     predictor: &dyn optimizer::StepPredictor,
     slo_s: f64,
     opts: &SimOptions,
+    timings: bool,
 ) -> anyhow::Result<(PolicyRow, SimReport)> {
     let policy = optimizer::policy_by_name(policy_name, wf, platform, predictor, slo_s)
         .with_context(|| format!("building policy {policy_name}"))?;
@@ -120,7 +128,7 @@ pub fn run_policy(
         latency_s_p50: r.latency_s.p50,
         latency_s_p95: r.latency_s.p95,
         latency_s_p99: r.latency_s.p99,
-        decision_us_p99: timed.decision_us_percentile(99.0),
+        decision_us_p99: timings.then(|| timed.decision_us_percentile(99.0)),
         n_decisions: timed.n_decisions(),
         cold_start_rate: r.cold_start_rate,
     };
@@ -143,7 +151,18 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     };
     let mut rows = Vec::new();
     for name in &names {
-        rows.push(run_policy(name, &wf, &platform, predictor.as_ref(), slo_s, &opts)?.0);
+        rows.push(
+            run_policy(
+                name,
+                &wf,
+                &platform,
+                predictor.as_ref(),
+                slo_s,
+                &opts,
+                args.timings,
+            )?
+            .0,
+        );
     }
     if args.json {
         let out = CompareOutput {
@@ -155,42 +174,52 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             model: args.model.model.as_str(),
             policies: rows,
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "compare on workflow {} | SLO {slo_s} s | {} requests at {}/s | model {} | seed {}\n",
         wf.name,
         args.requests,
         args.rate,
         args.model.model.as_str(),
         args.model.seed
-    );
-    print!("{}", render_rows(&rows));
+    )?;
+    out!("{}", render_rows(&rows))?;
     Ok(())
 }
 
-/// The comparison table.
+/// The comparison table; the decision-time column only when the rows have timings.
 pub fn render_rows(rows: &[PolicyRow]) -> String {
-    let mut t = Table::new([
+    let timings = rows.iter().any(|r| r.decision_us_p99.is_some());
+    let mut headers = vec![
         "policy",
         "SLO met",
         "cost mean (USD)",
         "p50 (s)",
         "p95 (s)",
         "p99 (s)",
-        "decision p99 (us)",
-    ]);
+    ];
+    if timings {
+        headers.push("decision p99 (us)");
+    }
+    let mut t = Table::new(headers);
     for r in rows {
-        t.row([
+        let mut cells = vec![
             r.name.clone(),
             pct(r.slo_attainment),
             usd(r.cost_usd_mean),
             secs(r.latency_s_p50),
             secs(r.latency_s_p95),
             secs(r.latency_s_p99),
-            format!("{:.1}", r.decision_us_p99),
-        ]);
+        ];
+        if timings {
+            cells.push(
+                r.decision_us_p99
+                    .map_or("-".into(), |us| format!("{us:.1}")),
+            );
+        }
+        t.row(cells);
     }
     t.render()
 }

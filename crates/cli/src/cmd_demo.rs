@@ -23,28 +23,41 @@ pub struct DemoArgs {
     pub slo: f64,
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Also report wall-clock decision times; without this flag the output is byte-identical for the
+    /// same seed.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    crate::bounds::check_slo("--slo", args.slo)?;
+    crate::bounds::check_count(
+        "--requests",
+        args.requests,
+        1,
+        platform::limits::REQUESTS_MAX,
+    )?;
     let wf = Workflow::from_str_auto(VIDEO_YAML, "examples/video.yaml")
         .context("embedded video workflow")?;
     let platform = Platform::lambda();
     let predictor = build_predictor(&args.model, &wf, &platform)?;
-    println!(
+    outln!(
         "faastune demo: the video pipeline (examples/video.yaml) on the built-in Lambda-like simulator\n"
-    );
+    )?;
     let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), args.slo, "replan")
         .context("planning the video workflow")?;
-    print!(
+    out!(
         "{}",
         render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed)
-    );
+    )?;
     let rate = 0.5;
-    println!(
+    outln!(
         "\nevery policy on the same {} requests (Poisson, {rate}/s, seed {}), SLO {} s:\n",
-        args.requests, args.model.seed, args.slo
-    );
+        args.requests,
+        args.model.seed,
+        args.slo
+    )?;
     let opts = SimOptions {
         n_requests: args.requests,
         arrivals: platform::Arrivals::Poisson { rate_per_s: rate },
@@ -54,8 +67,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let mut rows = Vec::new();
     for name in all_policies() {
-        rows.push(run_policy(&name, &wf, &platform, predictor.as_ref(), args.slo, &opts)?.0);
+        rows.push(
+            run_policy(
+                &name,
+                &wf,
+                &platform,
+                predictor.as_ref(),
+                args.slo,
+                &opts,
+                args.timings,
+            )?
+            .0,
+        );
     }
-    print!("{}", render_rows(&rows));
+    out!("{}", render_rows(&rows))?;
     Ok(())
 }

@@ -258,12 +258,12 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing model {}", save.display()))?;
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).context("serializing the report")?
-        );
+        )?;
     } else {
-        print_table(&out);
+        print_table(&out)?;
     }
     Ok(())
 }
@@ -304,16 +304,16 @@ fn output(
     }
 }
 
-fn print_table(out: &Output) {
-    println!(
+fn print_table(out: &Output) -> anyhow::Result<()> {
+    outln!(
         "fit {} ({}), model {}, platform {}{}",
         out.input,
         out.mode,
         out.model,
         out.platform,
         out.seed.map(|s| format!(", seed {s}")).unwrap_or_default()
-    );
-    println!("validation: {}", out.validation);
+    )?;
+    outln!("validation: {}", out.validation)?;
     let w = out
         .functions
         .iter()
@@ -322,35 +322,40 @@ fn print_table(out: &Output) {
         .unwrap_or(8)
         .max(8);
     let cost = out.functions.iter().any(|f| f.cost_max_rel_error.is_some());
-    print!(
+    out!(
         "{:<w$}  {:>7}  {:>8}  {:>9}  {:>9}",
-        "function", "samples", "held-out", "max_err", "mean_err"
-    );
+        "function",
+        "samples",
+        "held-out",
+        "max_err",
+        "mean_err"
+    )?;
     if cost {
-        print!("  {:>9}  {:>9}", "cost_max", "cost_mean");
+        out!("  {:>9}  {:>9}", "cost_max", "cost_mean")?;
     }
-    println!("  parameters");
+    outln!("  parameters")?;
     for f in &out.functions {
-        print!(
+        out!(
             "{:<w$}  {:>7}  {:>8}  {:>8.2}%  {:>8.2}%",
             f.function,
             f.n_samples,
             f.n_heldout,
             100.0 * f.max_rel_error,
             100.0 * f.mean_rel_error
-        );
+        )?;
         if cost {
-            print!(
+            out!(
                 "  {:>8.2}%  {:>8.2}%",
                 100.0 * f.cost_max_rel_error.unwrap_or(0.0),
                 100.0 * f.cost_mean_rel_error.unwrap_or(0.0)
-            );
+            )?;
         }
-        println!("  {}", f.model.describe());
+        outln!("  {}", f.model.describe())?;
     }
-    println!(
+    outln!(
         "all functions: max relative error {:.2}%, mean {:.2}%",
         100.0 * out.max_rel_error,
         100.0 * out.mean_rel_error
-    );
+    )?;
+    Ok(())
 }

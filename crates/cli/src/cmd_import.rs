@@ -74,7 +74,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
                 out.display()
             );
         }
-        None => print!("{text}"),
+        None => out!("{text}")?,
     }
     Ok(())
 }

@@ -33,8 +33,16 @@ pub struct PlanArgs {
 
 /// The SLO from the flag, else the workflow's, else an error.
 pub fn resolve_slo(flag: Option<f64>, wf: &workflow::Workflow) -> anyhow::Result<f64> {
-    flag.or(wf.slo_s)
-        .with_context(|| format!("workflow '{}' has no slo_s: give --slo SECONDS", wf.name))
+    let slo_s = flag
+        .or(wf.slo_s)
+        .with_context(|| format!("workflow '{}' has no slo_s: give --slo SECONDS", wf.name))?;
+    let source = if flag.is_some() {
+        "--slo".to_owned()
+    } else {
+        format!("workflow '{}' slo_s", wf.name)
+    };
+    crate::bounds::check_slo(&source, slo_s)?;
+    Ok(slo_s)
 }
 
 /// Runs `faastune plan`.
@@ -46,13 +54,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), slo_s, &args.policy)
         .with_context(|| format!("planning '{}' with policy {}", wf.name, args.policy))?;
     if args.json {
-        println!("{}", plan.to_json());
+        outln!("{}", plan.to_json())?;
         return Ok(());
     }
-    print!(
+    out!(
         "{}",
         render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed)
-    );
+    )?;
     Ok(())
 }
 

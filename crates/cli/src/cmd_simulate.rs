@@ -151,12 +151,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let sim = Simulation::new(&wf, &platform, opts).context("simulation options")?;
     let report = sim.run(&mut StaticPolicy::new("static-config", configs.clone()))?;
     if args.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json())?;
     } else {
-        print!(
+        out!(
             "{}",
             render_report(&report, &wf, Some(&configs), &config_name, args.rate)
-        );
+        )?;
     }
     Ok(())
 }

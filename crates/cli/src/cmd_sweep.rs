@@ -49,6 +49,10 @@ pub struct SweepArgs {
     /// Print CSV rows.
     #[arg(long)]
     pub csv: bool,
+    /// Also report wall-clock decision times (`decision_us_p99`, a CSV column); without this flag the
+    /// output is byte-identical for the same seed.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -130,16 +134,17 @@ fn summarise(points: &[SweepPoint], names: &[String], min_att: f64) -> Vec<Versu
 
 /// Runs `faastune sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.steps >= 2, "--steps must be >= 2 (got {})", args.steps);
+    use crate::bounds::{SWEEP_STEPS_MAX, check_count, check_f64, check_slo};
+    check_count("--steps", args.steps as u64, 2, SWEEP_STEPS_MAX as u64)?;
+    check_slo("--slo-from", args.slo_from)?;
+    check_slo("--slo-to", args.slo_to)?;
     anyhow::ensure!(
-        args.slo_from.is_finite()
-            && args.slo_to.is_finite()
-            && args.slo_from > 0.0
-            && args.slo_to > args.slo_from,
-        "need 0 < --slo-from < --slo-to (got {} and {})",
+        args.slo_to > args.slo_from,
+        "need --slo-from < --slo-to (got {} and {})",
         args.slo_from,
         args.slo_to
     );
+    check_f64("--min-attainment", args.min_attainment, 0.0, 1.0)?;
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let predictor = build_predictor(&args.model, &wf, &platform)?;
@@ -156,7 +161,15 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         let slo_s =
             args.slo_from + (args.slo_to - args.slo_from) * i as f64 / (args.steps - 1) as f64;
         for name in &names {
-            let (row, _) = run_policy(name, &wf, &platform, predictor.as_ref(), slo_s, &opts)?;
+            let (row, _) = run_policy(
+                name,
+                &wf,
+                &platform,
+                predictor.as_ref(),
+                slo_s,
+                &opts,
+                args.timings,
+            )?;
             points.push(SweepPoint { slo_s, row });
         }
     }
@@ -171,17 +184,18 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             points,
             versus_no_no: versus,
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(());
     }
     if args.csv {
-        println!(
-            "slo_s,policy,slo_attainment,cost_usd_mean,latency_s_mean,latency_s_p50,latency_s_p95,latency_s_p99,decision_us_p99"
-        );
+        outln!(
+            "slo_s,policy,slo_attainment,cost_usd_mean,latency_s_mean,latency_s_p50,latency_s_p95,latency_s_p99{}",
+            if args.timings { ",decision_us_p99" } else { "" }
+        )?;
         for p in &points {
             let r = &p.row;
-            println!(
-                "{},{},{},{},{},{},{},{},{}",
+            outln!(
+                "{},{},{},{},{},{},{},{}{}",
                 p.slo_s,
                 r.name,
                 r.slo_attainment,
@@ -191,11 +205,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
                 r.latency_s_p95,
                 r.latency_s_p99,
                 r.decision_us_p99
-            );
+                    .map(|us| format!(",{us}"))
+                    .unwrap_or_default()
+            )?;
         }
         return Ok(());
     }
-    println!(
+    outln!(
         "sweep on workflow {} | SLO {}..{} s in {} steps | {} requests each | model {} | seed {}\n",
         wf.name,
         args.slo_from,
@@ -204,7 +220,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         args.requests,
         args.model.model.as_str(),
         args.model.seed
-    );
+    )?;
     let mut t = Table::new([
         "SLO (s)",
         "policy",
@@ -223,11 +239,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             secs(p.row.latency_s_p99),
         ]);
     }
-    print!("{}", t.render());
-    println!(
+    out!("{}", t.render())?;
+    outln!(
         "\nagainst no-no (points with SLO attainment >= {}):",
         pct(args.min_attainment)
-    );
+    )?;
     let mut t = Table::new([
         "policy",
         "same-speed saving (max)",
@@ -241,6 +257,6 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
                 .map_or("-".into(), |x| format!("{x:.2}x")),
         ]);
     }
-    print!("{}", t.render());
+    out!("{}", t.render())?;
     Ok(())
 }

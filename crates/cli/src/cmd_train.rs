@@ -85,6 +85,9 @@ pub struct TrainArgs {
 }
 
 fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    use crate::bounds::{SIMU_LEN_MAX, TRAIN_HORIZON_S_MAX, check_count, check_f64};
+    check_f64("--horizon-s", args.horizon_s, 1.0, TRAIN_HORIZON_S_MAX)?;
+    check_count("--simu-len", args.simu_len as u64, 1, SIMU_LEN_MAX as u64)?;
     let Some(scenario_arg) = args.scenario else {
         bail!("--scenario deeprm|serverless is required (unless --resume)");
     };
@@ -235,10 +238,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         meta.iterations_done - start_it
     );
     if let Some(last) = trainer.curve().last() {
-        println!(
+        outln!(
             "iteration {} mean_reward {:.3} mean_slowdown {:.4} entropy {:.4}",
-            last.iteration, last.mean_reward, last.mean_slowdown, last.entropy
-        );
+            last.iteration,
+            last.mean_reward,
+            last.mean_slowdown,
+            last.entropy
+        )?;
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ pub struct ValidateArgs {
 pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
     let wf = Workflow::load(&args.file)
         .with_context(|| format!("validating {}", args.file.display()))?;
-    println!("{}", summary(&wf, &args.file.display().to_string()));
+    outln!("{}", summary(&wf, &args.file.display().to_string()))?;
     Ok(())
 }
 

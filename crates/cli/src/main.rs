@@ -1,8 +1,28 @@
 //! The `faastune` binary: argument parsing, files, output tables and JSON, wiring of the library crates.
 //! Each subcommand lives in its own `cmd_*.rs` module with a clap `Args` struct and a `run` function.
 
+use std::io::Write as _;
+
 use clap::{Parser, Subcommand};
 
+/// `print!` to standard output that returns the `io::Result` instead of panicking when the reader has
+/// gone (`faastune ... | head -1`): call it with `?`, and `main` ends quietly on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+/// `println!` that returns the `io::Result`; see `out!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
+mod bounds;
 mod cmd_alloc;
 mod cmd_bench;
 #[cfg(feature = "gnn")]
@@ -86,11 +106,65 @@ fn main() -> std::process::ExitCode {
              cargo run --release --features gnn -- train --scenario deeprm --algo ppo --out FILE"
         )),
     };
+    let result = result.and_then(|()| std::io::stdout().flush().map_err(anyhow::Error::from));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of standard output has gone (`| head -1`): what it wanted was written; end
+        // quietly, as `cat` and ripgrep do.
+        Err(e) if is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Standard error may be closed too; there is nowhere left to report that.
+            let _ = writeln!(std::io::stderr(), "error: {}", error_text(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Whether the error comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes joined by `: `, each cause once: library errors that name their source
+/// in their message (`cannot read FILE: No such file or directory`) also return it as `source()`,
+/// so a cause whose text the previous message already contains is skipped.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    let mut previous = String::new();
+    for cause in e.chain() {
+        let message = cause.to_string();
+        if !previous.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        previous = message;
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_prints_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let lib = platform::Error::Io {
+            path: "p.yaml".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(lib).context("loading platform profile p.yaml");
+        assert_eq!(
+            error_text(&e),
+            "loading platform profile p.yaml: cannot read p.yaml: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_text(&plain), "outer: inner");
     }
 }

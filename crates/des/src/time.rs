@@ -5,8 +5,19 @@ use std::ops::{Add, AddAssign, Sub};
 
 /// A point (or span) of simulated time in whole microseconds.
 ///
-/// Integer time makes event order exact and results bit-identical across machines; conversions from
-/// seconds round to the nearest microsecond and saturate at the ends of the range (never panic).
+/// Integer time makes event order exact and results bit-identical across machines.
+///
+/// Saturation (nothing here panics or wraps): the range is `0..=u64::MAX` microseconds, about
+/// 1.8e13 s (584,000 years), and [`SimTime::MAX`] means "never".
+/// - [`SimTime::from_secs_f64`] rounds to the nearest microsecond; negative values, NaN and values
+///   below half a microsecond give zero; values of `MAX` microseconds or more (`1e300`, `+inf`) give
+///   `MAX`.
+/// - `+`, `+=` and [`SimTime::from_ms`] saturate at `MAX`, and a time at `MAX` stays there: anything
+///   that depends on a saturated time is "never" too, not a small number.
+/// - `-` and [`SimTime::saturating_sub`] saturate at zero (time never goes negative).
+///
+/// Callers bound their inputs (platform profiles, simulation options, workflows) so that no real run
+/// comes near `MAX`; saturation is what keeps an unbounded or fuzzed input from wrapping or panicking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SimTime(pub u64);
 
@@ -97,5 +108,28 @@ mod tests {
         assert_eq!(SimTime(5) - SimTime(9), SimTime::ZERO);
         assert_eq!(SimTime::MAX + SimTime(1), SimTime::MAX);
         assert_eq!(SimTime::from_ms(3).as_us(), 3_000);
+    }
+
+    #[test]
+    fn huge_and_non_finite_seconds_saturate_without_panic() {
+        assert_eq!(SimTime::from_secs_f64(f64::INFINITY), SimTime::MAX);
+        assert_eq!(SimTime::from_secs_f64(f64::NEG_INFINITY), SimTime::ZERO);
+        assert_eq!(SimTime::from_secs_f64(-f64::NAN), SimTime::ZERO);
+        assert_eq!(SimTime::from_secs_f64(f64::MAX), SimTime::MAX);
+        assert_eq!(SimTime::from_secs_f64(-1e300), SimTime::ZERO);
+        // The last seconds value below the top of the range converts exactly (to the f64 resolution).
+        let top_s = 1.8e13;
+        assert_eq!(
+            SimTime::from_secs_f64(top_s).as_us(),
+            18_000_000_000_000_000_000
+        );
+        assert_eq!(SimTime::from_secs_f64(1.9e13), SimTime::MAX);
+        // Saturated times stay saturated through arithmetic.
+        let mut t = SimTime::from_secs_f64(1e300);
+        t += SimTime::from_secs_f64(5.0);
+        assert_eq!(t, SimTime::MAX);
+        assert_eq!(SimTime::from_ms(u64::MAX), SimTime::MAX);
+        assert_eq!(SimTime::ZERO - SimTime::MAX, SimTime::ZERO);
+        assert_eq!(SimTime::MAX.as_secs_f64(), u64::MAX as f64 / 1e6);
     }
 }

@@ -66,6 +66,7 @@ pub(crate) fn parse_yaml_or_json<T: serde::de::DeserializeOwned>(
     text: &str,
     source_name: &str,
 ) -> Result<T, Error> {
+    let text = des::text::strip_bom(text);
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| Error::Parse {
             source_name: source_name.to_owned(),
@@ -81,8 +82,10 @@ pub(crate) fn parse_yaml_or_json<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Reads a profile or config file through [`des::text::read_text`]: a UTF-8 byte-order mark is dropped
+/// and invalid UTF-8 names its byte offset and line.
 pub(crate) fn read_file(path: &std::path::Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
+    des::text::read_text(path).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
     })

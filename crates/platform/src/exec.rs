@@ -13,8 +13,16 @@
 //! The step finishes when its last instance finishes. Each instance is billed for its duration
 //! (including the cold start when the platform bills init time), rounded up to the billing
 //! granularity, plus the per-request price.
+//!
+//! Common random numbers: a step's draws come from one 64-bit step key (the simulation's is keyed by
+//! `(seed, request, step)`). Instance `j` draws its straggler and storage noise from its own stream
+//! keyed by `(step key, j)`, and its cold start, only when it starts cold, from a second stream keyed by
+//! `(step key, j, "cold")`. So an instance's draws do not shift with whether it or any other instance
+//! found a warm instance, nor with the other instances' job counts; the configuration changes an
+//! instance's draws only through the number of jobs it runs (its `k`-th job always gets the `k`-th
+//! storage draws of its stream), and memory and workers not at all.
 
-use des::SimTime;
+use des::{FastRng, SimTime};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use workflow::Step;
@@ -178,8 +186,36 @@ pub fn instance_busy<R: Rng + ?Sized>(
     SimTime::from_secs_f64(free_at.iter().copied().fold(0.0, f64::max))
 }
 
+/// SplitMix64's finaliser: a bijective mix of 64 bits.
+#[inline]
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Salt of the instances' execution streams (straggler, storage).
+const SALT_EXEC: u64 = 0x6578_6563_0000_0001;
+/// Salt of the instances' cold-start streams.
+const SALT_COLD: u64 = 0x636f_6c64_0000_0002;
+
+/// The stream of instance `instance_idx` of the step with key `step_key`, for one kind of draw
+/// (`salt`). Two rounds of SplitMix64 give the 128-bit state of the PCG generator; seeding costs a few
+/// multiplications, so every instance can have its own stream.
+#[inline]
+fn instance_rng(step_key: u64, instance_idx: u32, salt: u64) -> FastRng {
+    let a = mix64(
+        step_key
+            .wrapping_add(u64::from(instance_idx).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .wrapping_add(salt),
+    );
+    let b = mix64(a.wrapping_add(0x9e37_79b9_7f4a_7c15) ^ salt);
+    FastRng::new((u128::from(a) << 64) | u128::from(b))
+}
+
 /// Runs one step that starts at `start` with `config` (assumed feasible: see
-/// [`Platform::check_config`]), taking instances from `source` in instance order.
+/// [`Platform::check_config`]), taking instances from `source` in instance order. The step key is
+/// one draw of `rng`; see [`run_step_keyed`].
 pub fn run_step<R: Rng + ?Sized>(
     platform: &Platform,
     step: &Step,
@@ -187,6 +223,21 @@ pub fn run_step<R: Rng + ?Sized>(
     start: SimTime,
     source: &mut dyn InstanceSource,
     rng: &mut R,
+    scratch: &mut Vec<f64>,
+) -> StepExecution {
+    let step_key: u64 = rng.random();
+    run_step_keyed(platform, step, config, start, source, step_key, scratch)
+}
+
+/// Runs one step as [`run_step`] does, with every instance's draws from its own streams derived from
+/// `step_key` (common random numbers: see the module docs).
+pub fn run_step_keyed(
+    platform: &Platform,
+    step: &Step,
+    config: StepConfig,
+    start: SimTime,
+    source: &mut dyn InstanceSource,
+    step_key: u64,
     scratch: &mut Vec<f64>,
 ) -> StepExecution {
     let p = config.fan_out.max(1);
@@ -204,9 +255,10 @@ pub fn run_step<R: Rng + ?Sized>(
             SimTime::ZERO
         } else {
             n_cold_starts += 1;
-            draw_cold_start(platform, step, rng)
+            draw_cold_start(platform, step, &mut instance_rng(step_key, j, SALT_COLD))
         };
-        let busy = instance_busy(platform, step, config, n_jobs, rng, scratch);
+        let mut rng = instance_rng(step_key, j, SALT_EXEC);
+        let busy = instance_busy(platform, step, config, n_jobs, &mut rng, scratch);
         let done = invoke + cold + busy;
         let billed = if bill_cold { cold + busy } else { busy };
         cost_usd += platform.instance_cost_usd(config.memory_mb, billed.as_us());

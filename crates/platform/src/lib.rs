@@ -9,6 +9,7 @@
 //!   same function and memory size, per-request latency, cost, cold starts and a per-step breakdown
 //!   ([`SimReport`]).
 //! - [`exec`]: the execution model of one step (used by the simulation and by profiling).
+//! - [`limits`]: the documented bounds of profile fields and simulation options.
 //!
 //! Architecture invariant: the platform never reads the wall clock and never depends on hash iteration
 //! order; the same seed and inputs give bit-identical reports. It calls policies through traits and
@@ -18,6 +19,7 @@
 mod config;
 mod error;
 pub mod exec;
+pub mod limits;
 mod policy;
 mod profile;
 mod report;

@@ -199,7 +199,8 @@ impl PlatformSpec {
     }
 }
 
-/// A validated platform profile. Invariants: every number is finite and in range;
+/// A validated platform profile. Invariants: every number is finite and within its bound in
+/// [`crate::limits`];
 /// `memory_mb_min <= vcpu_full_mb <= memory_mb_max`; `vcpu_max >= 1`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Platform {
@@ -231,124 +232,111 @@ impl Platform {
         Platform::from_spec(parse_yaml_or_json(&text, &name)?, &name)
     }
 
-    /// Validates a spec; all problems are reported at once.
+    /// Validates a spec against the bounds in [`crate::limits`]; all problems are reported at once,
+    /// each naming its field.
     pub fn from_spec(spec: PlatformSpec, source_name: &str) -> Result<Self, Error> {
+        use crate::limits::*;
         let mut problems = Vec::new();
-        let mut num = |field: &str, v: f64, ok: bool, expected: &str| {
-            if !v.is_finite() || !ok {
-                problems.push(format!("{field} = {v}: {expected}"));
+        // Comparisons with NaN are false, so every check also rejects NaN (and `is_finite` the infinities).
+        let mut num = |field: &str, v: f64, lo: f64, hi: f64| {
+            if !(v.is_finite() && v >= lo && v <= hi) {
+                problems.push(format!(
+                    "{field} = {}: must be in [{}, {}]",
+                    fmt_num(v),
+                    fmt_num(lo),
+                    fmt_num(hi)
+                ));
             }
         };
-        num(
-            "vcpu_max",
-            spec.vcpu_max,
-            spec.vcpu_max >= 1.0,
-            "must be >= 1",
-        );
+        num("vcpu_max", spec.vcpu_max, 1.0, VCPU_MAX);
         num(
             "price_usd_per_gb_s",
             spec.price_usd_per_gb_s,
-            spec.price_usd_per_gb_s >= 0.0,
-            "must be >= 0",
+            0.0,
+            PRICE_USD_MAX,
         );
         num(
             "price_usd_per_request",
             spec.price_usd_per_request,
-            spec.price_usd_per_request >= 0.0,
-            "must be >= 0",
+            0.0,
+            PRICE_USD_MAX,
         );
         num(
             "price_usd_per_transition",
             spec.price_usd_per_transition,
-            spec.price_usd_per_transition >= 0.0,
-            "must be >= 0",
+            0.0,
+            PRICE_USD_MAX,
         );
-        num(
-            "keep_alive_s",
-            spec.keep_alive_s,
-            spec.keep_alive_s >= 0.0,
-            "must be >= 0",
-        );
+        num("keep_alive_s", spec.keep_alive_s, 0.0, KEEP_ALIVE_S_MAX);
         num(
             "transition_delay_s",
             spec.transition_delay_s,
-            spec.transition_delay_s >= 0.0,
-            "must be >= 0",
+            0.0,
+            DELAY_S_MAX,
         );
         num(
             "cold_start.mean_s",
             spec.cold_start.mean_s,
-            spec.cold_start.mean_s >= 0.0,
-            "must be >= 0",
+            0.0,
+            DELAY_S_MAX,
         );
-        num(
-            "cold_start.cv",
-            spec.cold_start.cv,
-            spec.cold_start.cv >= 0.0,
-            "must be >= 0",
-        );
+        num("cold_start.cv", spec.cold_start.cv, 0.0, COLD_START_CV_MAX);
         let md = &spec.mapping_delay;
         num(
             "mapping_delay.per_instance_s",
             md.per_instance_s,
-            md.per_instance_s >= 0.0,
-            "must be >= 0",
+            0.0,
+            DELAY_S_MAX,
         );
-        num(
-            "mapping_delay.growth_s",
-            md.growth_s,
-            md.growth_s >= 0.0,
-            "must be >= 0",
-        );
+        num("mapping_delay.growth_s", md.growth_s, 0.0, DELAY_S_MAX);
         let st = &spec.storage;
         num(
             "storage.latency_s_median",
             st.latency_s_median,
-            st.latency_s_median >= 0.0,
-            "must be >= 0",
+            0.0,
+            DELAY_S_MAX,
         );
-        num(
-            "storage.latency_sigma",
-            st.latency_sigma,
-            (0.0..=5.0).contains(&st.latency_sigma),
-            "must be in [0, 5]",
-        );
+        num("storage.latency_sigma", st.latency_sigma, 0.0, 5.0);
         num(
             "storage.bandwidth_mb_per_s",
             st.bandwidth_mb_per_s,
-            st.bandwidth_mb_per_s > 0.0,
-            "must be > 0",
+            BANDWIDTH_MB_PER_S_MIN,
+            BANDWIDTH_MB_PER_S_MAX,
         );
         let sg = &spec.straggler;
-        num(
-            "straggler.probability",
-            sg.probability,
-            (0.0..=1.0).contains(&sg.probability),
-            "must be in [0, 1]",
-        );
-        num(
-            "straggler.slowdown_min",
-            sg.slowdown_min,
-            sg.slowdown_min >= 1.0,
-            "must be >= 1",
-        );
-        num(
-            "straggler.slowdown_max",
-            sg.slowdown_max,
-            sg.slowdown_max >= sg.slowdown_min,
-            "must be >= straggler.slowdown_min",
-        );
+        num("straggler.probability", sg.probability, 0.0, 1.0);
+        num("straggler.slowdown_min", sg.slowdown_min, 1.0, SLOWDOWN_MAX);
+        if sg.slowdown_max.is_finite() && sg.slowdown_max < sg.slowdown_min {
+            problems.push(format!(
+                "straggler.slowdown_max = {}: must be >= straggler.slowdown_min ({})",
+                fmt_num(sg.slowdown_max),
+                fmt_num(sg.slowdown_min)
+            ));
+        } else {
+            num("straggler.slowdown_max", sg.slowdown_max, 1.0, SLOWDOWN_MAX);
+        }
         if spec.memory_mb_min == 0 || spec.memory_mb_min > spec.memory_mb_max {
             problems.push(format!(
                 "memory_mb_min = {}, memory_mb_max = {}: need 0 < min <= max",
                 spec.memory_mb_min, spec.memory_mb_max
             ));
         }
+        if spec.memory_mb_max > MEMORY_MB_MAX {
+            problems.push(format!(
+                "memory_mb_max = {}: must be <= {MEMORY_MB_MAX} (1 TiB)",
+                spec.memory_mb_max
+            ));
+        }
         if spec.memory_mb_step == 0 {
             problems.push("memory_mb_step = 0: must be >= 1".into());
         }
-        if spec.billing_granularity_ms == 0 {
-            problems.push("billing_granularity_ms = 0: must be >= 1".into());
+        if spec.billing_granularity_ms == 0
+            || spec.billing_granularity_ms > BILLING_GRANULARITY_MS_MAX
+        {
+            problems.push(format!(
+                "billing_granularity_ms = {}: must be in [1, {BILLING_GRANULARITY_MS_MAX}]",
+                spec.billing_granularity_ms
+            ));
         }
         if spec.vcpu_full_mb == 0 || spec.vcpu_full_mb > spec.memory_mb_max {
             problems.push(format!(
@@ -406,7 +394,9 @@ impl Platform {
     /// the billing granularity, times GB, times the GB-second price, plus the request price.
     pub fn instance_cost_usd(&self, memory_mb: u32, duration_us: u64) -> f64 {
         let g_us = u64::from(self.spec.billing_granularity_ms) * 1_000;
-        let billed_us = duration_us.div_ceil(g_us) * g_us;
+        // Saturating: a duration near `SimTime::MAX` (a saturated, "never" time) bills the largest
+        // representable duration instead of wrapping to a tiny one.
+        let billed_us = duration_us.div_ceil(g_us).saturating_mul(g_us);
         billed_us as f64 / 1e6 * f64::from(memory_mb) / 1024.0 * self.spec.price_usd_per_gb_s
             + self.spec.price_usd_per_request
     }

@@ -11,12 +11,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use des::{EventQueue, FastRng, RngStreams, SimRng, SimTime, stream_seed};
-use rand::{Rng, SeedableRng};
+use des::{EventQueue, RngStreams, SimRng, SimTime, stream_seed};
+use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 use workflow::{StepId, StepKind, Workflow};
 
-use crate::exec::{InstanceSource, run_step};
+use crate::exec::{InstanceSource, run_step_keyed};
 use crate::report::{CostSummary, Distribution, RequestRecord, SimReport, StepReport};
 use crate::{Error, Platform, Policy, StepConfig, StepContext, StepOutcome};
 
@@ -140,34 +140,66 @@ struct StepAcc {
 }
 
 impl<'a> Simulation<'a> {
-    /// Checks the options and prepares a simulation.
+    /// Checks the options against the bounds in [`crate::limits`] and prepares a simulation.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the option (`rate`, `requests`, `slo`) and its bound.
     pub fn new(
         workflow: &'a Workflow,
         platform: &'a Platform,
         options: SimOptions,
     ) -> Result<Self, Error> {
+        use crate::limits::{
+            ARRIVAL_SPAN_S_MAX, RATE_PER_S_MAX, RATE_PER_S_MIN, REQUESTS_MAX, SLO_S_MAX, fmt_num,
+        };
+        let invalid = |field: &str, reason: String| {
+            Err(Error::InvalidOption {
+                field: field.into(),
+                reason,
+            })
+        };
         let rate = match options.arrivals {
             Arrivals::Poisson { rate_per_s } | Arrivals::Fixed { rate_per_s } => rate_per_s,
         };
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(Error::InvalidOption {
-                field: "rate".into(),
-                reason: format!("{rate}: must be a finite number > 0"),
-            });
+        // Comparisons with NaN are false, so NaN fails every check.
+        if !(rate.is_finite() && (RATE_PER_S_MIN..=RATE_PER_S_MAX).contains(&rate)) {
+            return invalid(
+                "rate",
+                format!(
+                    "{}: must be in [{RATE_PER_S_MIN:e}, {RATE_PER_S_MAX:e}] requests per second",
+                    fmt_num(rate)
+                ),
+            );
         }
-        if options.n_requests == 0 {
-            return Err(Error::InvalidOption {
-                field: "requests".into(),
-                reason: "must be >= 1".into(),
-            });
+        if !(1..=REQUESTS_MAX).contains(&options.n_requests) {
+            return invalid(
+                "requests",
+                format!("{}: must be in [1, {REQUESTS_MAX}]", options.n_requests),
+            );
+        }
+        let span_s = options.n_requests as f64 / rate;
+        if span_s > ARRIVAL_SPAN_S_MAX {
+            return invalid(
+                "requests",
+                format!(
+                    "{} requests at {} per second span {} s of arrivals: must be <= \
+                     {ARRIVAL_SPAN_S_MAX:e} s (simulated time is whole microseconds in 64 bits)",
+                    options.n_requests,
+                    fmt_num(rate),
+                    fmt_num(span_s)
+                ),
+            );
         }
         if let Some(slo) = options.slo_s
-            && !(slo.is_finite() && slo > 0.0)
+            && !(slo.is_finite() && slo > 0.0 && slo <= SLO_S_MAX)
         {
-            return Err(Error::InvalidOption {
-                field: "slo".into(),
-                reason: format!("{slo}: must be a finite number > 0"),
-            });
+            return invalid(
+                "slo",
+                format!(
+                    "{}: must be a number > 0 and <= {SLO_S_MAX:e} seconds",
+                    fmt_num(slo)
+                ),
+            );
         }
         let mut names: BTreeMap<&str, u32> = BTreeMap::new();
         let function_idx = workflow
@@ -212,7 +244,9 @@ impl<'a> Simulation<'a> {
         let mut free_slots: Vec<u32> = Vec::new();
         let mut pools: BTreeMap<(u32, u32), Pool> = BTreeMap::new();
         let mut step_acc = vec![StepAcc::default(); n_steps];
-        let mut latencies: Vec<f64> = Vec::with_capacity(self.options.n_requests as usize);
+        // Never preallocate from the (user-given) request count: grow as requests complete.
+        let mut latencies: Vec<f64> =
+            Vec::with_capacity(self.options.n_requests.min(1 << 16) as usize);
         let mut records = Vec::new();
         let mut cost_total = 0.0;
         let (mut n_cold_total, mut n_inst_total, mut n_failed, mut n_met) =
@@ -517,21 +551,22 @@ impl<'a> Simulation<'a> {
                 .or_default();
             let mut source = PoolRef { pool, keep_alive };
             // Common random numbers: the draws of (request, step) do not depend on other requests or on
-            // the policy's earlier choices, so policies compared on one seed see the same noise.
-            let mut rng = FastRng::seed_from_u64(stream_seed(
+            // the policy's earlier choices, and each instance draws from its own streams (see
+            // `crate::exec`), so policies compared on one seed see the same noise.
+            let step_key = stream_seed(
                 self.options.seed,
                 "step",
                 req.request_idx
                     .wrapping_mul(wf.n_steps() as u64)
                     .wrapping_add(u64::from(id.0)),
-            ));
-            let exec = run_step(
+            );
+            let exec = run_step_keyed(
                 self.platform,
                 step,
                 config,
                 start,
                 &mut source,
-                &mut rng,
+                step_key,
                 scratch,
             );
             req.cost_usd += exec.cost_usd;

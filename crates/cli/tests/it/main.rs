@@ -1,6 +1,10 @@
 //! End-to-end tests of the `faastune` binary: outputs, JSON shape, determinism and error messages.
 
+mod broken_pipe;
+mod file_errors;
 mod fit_few_samples;
+mod huge_numbers;
+mod same_seed_same_bytes;
 mod simulate;
 mod stepconf;
 mod train;

@@ -56,9 +56,7 @@ fn simulate_table_and_demo_print_aligned_tables() {
     );
     let demo = ok_stdout(&["demo", "--requests", "20"]);
     assert!(
-        demo.contains("super_resolution")
-            && demo.contains("replan")
-            && demo.contains("decision p99"),
+        demo.contains("super_resolution") && demo.contains("replan") && demo.contains("p99 (s)"),
         "{demo}"
     );
 }

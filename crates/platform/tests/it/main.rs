@@ -3,9 +3,12 @@
 
 mod accounting;
 mod choice;
+mod common_random_numbers;
 mod determinism;
 mod examples;
 mod hand_computed;
+mod huge_numbers;
+mod profile_files;
 mod sim_fuzz;
 
 use platform::{

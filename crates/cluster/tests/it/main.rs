@@ -3,6 +3,7 @@
 
 mod conservation;
 mod determinism;
+mod earliest_start;
 mod env_fuzz;
 mod errors;
 mod hand;

@@ -2,4 +2,5 @@
 //! policies inside the serverless environment.
 
 mod choices;
+mod histogram_bounds;
 mod keepalive;

@@ -76,6 +76,67 @@ impl LineIndex {
     }
 }
 
+/// Every record of CSV `text` with the 1-based line it starts on (blank lines skipped), or the line
+/// and message of the first problem, for the CSV readers of every crate (samples, traces). One record
+/// per line: a quoted field that spans lines, or that runs to the end of the text with an odd number of
+/// quotes, is an unterminated quote (the `csv` crate would silently swallow the rest of the file into
+/// it). `trim` trims every field.
+///
+/// # Errors
+/// `(line, message)` of the first malformed record.
+pub fn csv_records(
+    text: &str,
+    trim: bool,
+) -> Result<Vec<(usize, csv::StringRecord)>, (usize, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(if trim {
+            csv::Trim::All
+        } else {
+            csv::Trim::None
+        })
+        .from_reader(text.as_bytes());
+    let lines = LineIndex::new(text);
+    // The `csv` crate reports a record at the offset before the blank lines it skipped (and leaves
+    // them out of its own line count): the record starts at the first byte that is no line break.
+    let start_of = |pos: Option<&csv::Position>| {
+        let at = pos.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        let at = at.min(text.len());
+        at + text.as_bytes()[at..]
+            .iter()
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count()
+    };
+    let unterminated = || "unterminated quoted field (a field may not span lines)".to_owned();
+    let mut out = Vec::new();
+    let mut last_start = None;
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let start = start_of(rec.position());
+                let line = lines.line(start);
+                last_start = Some(start);
+                if rec.iter().any(|f| f.contains(['\n', '\r'])) {
+                    return Err((line, unterminated()));
+                }
+                out.push((line, rec.clone()));
+            }
+            Err(e) => return Err((lines.line(start_of(e.position())), e.to_string())),
+        }
+    }
+    // The last record runs to the end of the text: an odd number of quotes there is a quote left
+    // open (the `csv` crate closes it silently).
+    if let Some(start) = last_start
+        && text[start..].bytes().filter(|&b| b == b'"').count() % 2 == 1
+    {
+        return Err((lines.line(start), unterminated()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

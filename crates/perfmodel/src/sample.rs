@@ -104,14 +104,14 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<Sample>, Error> {
 /// [`check_sample`]).
 pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
     let text = des::text::strip_bom(text);
-    let err = |line: u64, message: String| Error::Csv {
+    let err = |line: usize, message: String| Error::Csv {
         source_name: source_name.to_owned(),
-        line,
+        line: line as u64,
         message,
     };
     // Records with their 1-based line, blank and comment lines skipped. Comments are skipped here
     // rather than by the `csv` crate's `comment` option, which leaves them out of its line count.
-    let all = csv_records(text).map_err(|(line, message)| err(line, message))?;
+    let all = des::text::csv_records(text, true).map_err(|(line, message)| err(line, message))?;
     let mut records = all.into_iter().filter(|(_, rec)| {
         let blank = rec.iter().all(str::is_empty);
         let comment = rec.get(0).is_some_and(|f| f.starts_with('#'));
@@ -212,56 +212,6 @@ pub fn parse_csv(text: &str, source_name: &str) -> Result<Vec<Sample>, Error> {
             jobs,
             duration_s,
         });
-    }
-    Ok(out)
-}
-
-/// Every record of CSV `text` (fields trimmed) with the 1-based line it starts on, or the line and
-/// message of the first problem. One record per line: a quoted field that spans lines, or that runs to
-/// the end of the text with an odd number of quotes, is an unterminated quote (the `csv` crate would
-/// silently swallow the rest of the file into it).
-pub(crate) fn csv_records(text: &str) -> Result<Vec<(u64, csv::StringRecord)>, (u64, String)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let lines = des::text::LineIndex::new(text);
-    // The `csv` crate reports a record at the offset before the blank lines it skipped (and leaves
-    // them out of its own line count): the record starts at the first byte that is no line break.
-    let start_of = |pos: Option<&csv::Position>| {
-        let at = pos.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-        let at = at.min(text.len());
-        at + text.as_bytes()[at..]
-            .iter()
-            .take_while(|&&b| b == b'\n' || b == b'\r')
-            .count()
-    };
-    let unterminated = || "unterminated quoted field (a field may not span lines)".to_owned();
-    let mut out = Vec::new();
-    let mut last_start = None;
-    let mut rec = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let start = start_of(rec.position());
-                let line = lines.line(start) as u64;
-                last_start = Some(start);
-                if rec.iter().any(|f| f.contains(['\n', '\r'])) {
-                    return Err((line, unterminated()));
-                }
-                out.push((line, rec.clone()));
-            }
-            Err(e) => return Err((lines.line(start_of(e.position())) as u64, e.to_string())),
-        }
-    }
-    // The last record runs to the end of the text: an odd number of quotes there is a quote left
-    // open (the `csv` crate closes it silently).
-    if let Some(start) = last_start
-        && text[start..].bytes().filter(|&b| b == b'"').count() % 2 == 1
-    {
-        return Err((lines.line(start) as u64, unterminated()));
     }
     Ok(out)
 }

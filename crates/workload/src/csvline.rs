@@ -30,40 +30,11 @@ impl CsvFile {
             line,
             message,
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let lines = des::text::LineIndex::new(text);
-        // The `csv` crate reports a record at the offset before the blank lines it skipped (and leaves
-        // them out of its own line count): the record starts at the first byte that is no line break.
-        let start_of = |pos: Option<&csv::Position>| {
-            let at = pos.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-            let at = at.min(text.len());
-            at + text.as_bytes()[at..]
-                .iter()
-                .take_while(|&&b| b == b'\n' || b == b'\r')
-                .count()
-        };
+        let records = des::text::csv_records(text, false)
+            .map_err(|(line, message)| parse_err(line, message))?;
         let mut header = None;
         let mut rows = Vec::new();
-        let mut record = csv::StringRecord::new();
-        let unterminated = "unterminated quoted field (a field may not span lines)";
-        let mut last_start = None;
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(parse_err(lines.line(start_of(e.position())), e.to_string())),
-            }
-            let start = start_of(record.position());
-            let line = lines.line(start);
-            last_start = Some(start);
-            // One record per line: a field with a line break is an unterminated quote that
-            // swallowed the lines after it.
-            if record.iter().any(|f| f.contains(['\n', '\r'])) {
-                return Err(parse_err(line, unterminated.into()));
-            }
+        for (line, record) in records {
             // A line of spaces is a record of one blank field: skipped like an empty line.
             if record.len() == 1 && record[0].trim().is_empty() {
                 continue;
@@ -73,13 +44,6 @@ impl CsvFile {
             } else {
                 rows.push((line, record.iter().map(str::to_string).collect()));
             }
-        }
-        // The last record runs to the end of the text: an odd number of quotes there is a quote
-        // left open (the `csv` crate closes it silently).
-        if let Some(start) = last_start
-            && text[start..].bytes().filter(|&b| b == b'"').count() % 2 == 1
-        {
-            return Err(parse_err(lines.line(start), unterminated.into()));
         }
         let header = header.ok_or_else(|| parse_err(1, "empty file, expected a header".into()))?;
         Ok(CsvFile { header, rows })

@@ -10,8 +10,8 @@ use workflow::import::{Format, ImportOptions, import_file};
 /// assumption made is recorded in its `description`.
 #[derive(clap::Args)]
 pub struct ImportArgs {
-    /// Source format: `asl` (AWS Step Functions), `workflowhub` (WorkflowHub/WfCommons trace, schema
-    /// 1.0) or `sebs` (SeBS-Flow definition.json).
+    /// Source format: `asl` (AWS Step Functions), `workflowhub` (WorkflowHub/WfCommons instance, schemas
+    /// 1.0-1.5) or `sebs` (SeBS-Flow definition.json).
     #[arg(long = "from", value_name = "FORMAT")]
     pub from: Format,
     /// The file to import.

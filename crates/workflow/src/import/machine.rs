@@ -323,17 +323,7 @@ impl<'o> Flattener<'o> {
         // Depth-first search from the start: reachability, back edges (loops) and a reverse postorder,
         // which is a topological order once the back edges are cut. Each state's distinct targets are
         // visited last to first, so that the reverse postorder lists branches in file order.
-        let targets: Vec<Vec<usize>> = succ
-            .iter()
-            .map(|row| {
-                let mut seen = BTreeSet::new();
-                row.iter()
-                    .flatten()
-                    .copied()
-                    .filter(|x| seen.insert(*x))
-                    .collect()
-            })
-            .collect();
+        let targets = distinct_targets(&succ);
         let mut state = vec![0u8; n]; // 0 unseen, 1 on the stack, 2 done
         let mut back: BTreeSet<(usize, usize)> = BTreeSet::new(); // (state, target state)
         let mut post = Vec::with_capacity(n);
@@ -628,17 +618,7 @@ impl<'o> Flattener<'o> {
                     .collect()
             })
             .collect();
-        let targets: Vec<Vec<usize>> = succ
-            .iter()
-            .map(|row| {
-                let mut seen = BTreeSet::new();
-                row.iter()
-                    .flatten()
-                    .copied()
-                    .filter(|x| seen.insert(*x))
-                    .collect()
-            })
-            .collect();
+        let targets = distinct_targets(&succ);
         let components = loops(&targets, start);
         if components.is_empty() {
             return (None, repeat);
@@ -1018,4 +998,18 @@ fn scope_suffix(m: &Machine) -> String {
     } else {
         format!(" {}", m.scope)
     }
+}
+
+/// Each state's distinct resolved targets, in file order (unknown targets left out).
+fn distinct_targets(succ: &[Vec<Option<usize>>]) -> Vec<Vec<usize>> {
+    succ.iter()
+        .map(|row| {
+            let mut seen = BTreeSet::new();
+            row.iter()
+                .flatten()
+                .copied()
+                .filter(|x| seen.insert(*x))
+                .collect()
+        })
+        .collect()
 }

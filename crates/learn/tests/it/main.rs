@@ -2,6 +2,7 @@
 //! thread counts, a small supervised training run, input errors, and learned allocation (graph state,
 //! RL algorithms, checkpoints).
 
+mod checkpoint_fuzz;
 mod determinism;
 mod errors;
 mod gradients;

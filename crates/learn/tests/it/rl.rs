@@ -11,7 +11,7 @@ use learn::{
 };
 use workload::{DeepRmJob, DeepRmJobSet};
 
-fn tmp(name: &str) -> std::path::PathBuf {
+pub(crate) fn tmp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("faastune-learn-it-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
@@ -41,7 +41,7 @@ fn tiny_env() -> Box<dyn Environment> {
     Box::new(DeepRmEnv::new(settings, &set).unwrap())
 }
 
-fn small_config(algo: Algo, scenario: Scenario, seed: u64) -> TrainConfig {
+pub(crate) fn small_config(algo: Algo, scenario: Scenario, seed: u64) -> TrainConfig {
     let mut c = TrainConfig::new(algo, scenario, EncoderKind::Gcn, seed);
     c.encoder.hidden_dim = 16;
     c.episodes_per_iteration = 2;

@@ -6,8 +6,9 @@
 //! costs are `f64` USD. A value outside its bound is a validation error naming the field or option; it
 //! never reaches the simulator.
 
-/// Largest memory size a profile may offer (`memory_mb_max`, and so every memory field), MB: 1 TiB.
-pub const MEMORY_MB_MAX: u32 = 1_048_576;
+/// Largest memory size a profile may offer (`memory_mb_max`, and so every memory field), MB: 1 TiB,
+/// the bound a workflow's per-worker memory has (`workflow::limits`).
+pub const MEMORY_MB_MAX: u32 = workflow::limits::MAX_MEMORY_MB_PER_WORKER;
 /// Largest `vcpu_max`.
 pub const VCPU_MAX: f64 = 1_024.0;
 /// Largest price of any kind (per GB-second, per request, per transition), USD. AWS Lambda charges
@@ -39,8 +40,9 @@ pub const RATE_PER_S_MIN: f64 = 1e-9;
 /// Longest span of arrivals (`requests / rate`), seconds: about 31,700 years, a factor 18 below the
 /// range of simulated time so that Poisson gaps and step durations cannot reach it in practice.
 pub const ARRIVAL_SPAN_S_MAX: f64 = 1e12;
-/// Largest SLO, seconds (about 31.7 years).
-pub const SLO_S_MAX: f64 = 1e9;
+/// Largest SLO, seconds (about 3.2 years): the bound of a workflow file's `slo_s`
+/// (`workflow::limits`), so an SLO given on the command line has the same bound as one in the file.
+pub const SLO_S_MAX: f64 = workflow::limits::MAX_SLO_S;
 
 /// A number for an error message: plain for ordinary magnitudes, scientific for huge or tiny ones
 /// (`1e300`, not 301 digits).

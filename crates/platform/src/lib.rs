@@ -16,10 +16,14 @@
 //! depends on no learning or optimisation crate.
 #![warn(missing_docs)]
 
+mod arrivals;
 mod config;
+pub mod control;
 mod error;
 pub mod exec;
 pub mod limits;
+pub mod metrics_io;
+pub mod monitor;
 mod policy;
 mod profile;
 mod report;
@@ -32,4 +36,7 @@ pub use profile::{
     ColdStartSpec, MappingDelaySpec, Platform, PlatformSpec, StorageSpec, StragglerSpec,
 };
 pub use report::{Distribution, RequestRecord, SimReport, StepReport};
-pub use sim::{Arrivals, SimOptions, Simulation};
+pub use arrivals::{ArrivalStream, Arrivals, RateSchedule};
+pub use control::{Change, ControlState, Controller, FunctionSettings, StaticController};
+pub use monitor::{FunctionWindow, MonitorWindow, ProvisionedWindow, WorkflowWindow};
+pub use sim::{SimOptions, Simulation};

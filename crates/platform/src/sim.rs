@@ -13,27 +13,12 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use des::{EventQueue, RngStreams, SimRng, SimTime, stream_seed};
 use rand::Rng;
-use rand_distr::{Distribution as _, Exp};
 use workflow::{StepId, StepKind, Workflow};
 
+use crate::arrivals::Arrivals;
 use crate::exec::{InstanceSource, run_step_keyed};
 use crate::report::{CostSummary, Distribution, RequestRecord, SimReport, StepReport};
 use crate::{Error, Platform, Policy, StepConfig, StepContext, StepOutcome};
-
-/// How requests arrive.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Arrivals {
-    /// A Poisson process with this rate (requests per second).
-    Poisson {
-        /// Requests per second.
-        rate_per_s: f64,
-    },
-    /// One request every `1 / rate_per_s` seconds, the first at time zero.
-    Fixed {
-        /// Requests per second.
-        rate_per_s: f64,
-    },
-}
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,9 +143,7 @@ impl<'a> Simulation<'a> {
                 reason,
             })
         };
-        let rate = match options.arrivals {
-            Arrivals::Poisson { rate_per_s } | Arrivals::Fixed { rate_per_s } => rate_per_s,
-        };
+        let rate = options.arrivals.mean_rate_per_s();
         // Comparisons with NaN are false, so NaN fails every check.
         if !(rate.is_finite() && (RATE_PER_S_MIN..=RATE_PER_S_MAX).contains(&rate)) {
             return invalid(
@@ -234,7 +217,7 @@ impl<'a> Simulation<'a> {
         let wf = self.workflow;
         let n_steps = wf.n_steps();
         let streams = RngStreams::new(self.options.seed);
-        let mut arrivals_rng = streams.stream("arrivals");
+        let mut arrival_stream = self.options.arrivals.stream(streams.stream("arrivals"));
         let keep_alive = SimTime::from_secs_f64(self.platform.spec().keep_alive_s);
         let transition = SimTime::from_secs_f64(self.platform.spec().transition_delay_s);
         let slo_s = self.slo_s();
@@ -255,23 +238,18 @@ impl<'a> Simulation<'a> {
         let mut ready: Vec<(StepId, bool)> = Vec::new();
         let mut last_arrival_slot = 0u32;
 
-        queue.schedule_at(SimTime::ZERO, Event::Arrival { request_idx: 0 });
+        if let Some(at) = arrival_stream.next() {
+            queue.schedule_at(at, Event::Arrival { request_idx: 0 });
+        }
         while let Some(ev) = queue.pop() {
             let now = ev.time;
             match ev.event {
                 Event::Arrival { request_idx } => {
                     let next = request_idx + 1;
                     if next < self.options.n_requests {
-                        let gap_s = match self.options.arrivals {
-                            Arrivals::Poisson { rate_per_s } => Exp::new(rate_per_s)
-                                .expect("rate checked > 0")
-                                .sample(&mut arrivals_rng),
-                            Arrivals::Fixed { rate_per_s } => 1.0 / rate_per_s,
-                        };
-                        queue.schedule_at(
-                            now + SimTime::from_secs_f64(gap_s),
-                            Event::Arrival { request_idx: next },
-                        );
+                        if let Some(at) = arrival_stream.next() {
+                            queue.schedule_at(at, Event::Arrival { request_idx: next });
+                        }
                     }
                     let req = Request {
                         request_idx,

@@ -1,0 +1,1 @@
+//! Writing the monitoring stream (stub: issue 10).

@@ -194,7 +194,9 @@ pub fn probe_mapping_delay(platform: &Platform, reps: u32, seed: u64) -> Mapping
         output_mb: 0.0,
         cold_start_s: None,
         max_fan_out: None,
+        max_concurrency: None,
         wait_s: 0.0,
+        retry: None,
         choices: Vec::new(),
     };
     let memory_mb = platform

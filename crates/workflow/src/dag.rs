@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::limits::{
-    MAX_COLD_START_S, MAX_DATA_MB, MAX_FAN_OUT, MAX_JOBS, MAX_MEMORY_MB_PER_WORKER, MAX_SLO_S,
-    MAX_STEPS, MAX_WAIT_S, MAX_WORK_S,
+    MAX_COLD_START_S, MAX_CONCURRENCY, MAX_DATA_MB, MAX_FAN_OUT, MAX_JOBS,
+    MAX_MEMORY_MB_PER_WORKER, MAX_SLO_S, MAX_STEPS, MAX_WAIT_S, MAX_WORK_S,
 };
+use crate::retry::check_retry;
 use crate::spec::{ChoiceSpec, StepSpec, WorkflowSpec};
-use crate::{Error, Problem, ProblemKind};
+use crate::{Error, Problem, ProblemKind, RetryPolicy};
 
 /// Dense index of a step in its workflow (`0..n_steps`), in file order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,8 +89,16 @@ pub struct Step {
     pub cold_start_s: Option<f64>,
     /// Upper bound on the fan-out, if any.
     pub max_fan_out: Option<u32>,
+    /// Most instances of the step that run at once (ASL Map MaxConcurrency), >= 1; `None` is unlimited.
+    /// A fan-out above it runs in waves: each next instance starts when a running one finishes.
+    /// `None` for non-task steps.
+    pub max_concurrency: Option<u32>,
     /// Fixed delay, seconds.
     pub wait_s: f64,
+    /// What the platform does when an invocation of this task step is throttled: the step's own
+    /// `retry`, else the workflow's. `None` means no retrier: a throttled invocation fails the step at
+    /// once (Step Functions without a matching Retrier). Always `None` for non-task steps.
+    pub retry: Option<RetryPolicy>,
     /// For choice steps: (successor, probability); probabilities sum to 1.
     pub choices: Vec<(StepId, f64)>,
 }
@@ -107,6 +116,9 @@ pub struct Workflow {
     pub slo_s: Option<f64>,
     /// Free-text provenance.
     pub description: Option<String>,
+    /// The workflow-level default retrier, already applied to every task step without its own (kept so
+    /// that [`Workflow::to_spec`] writes it back once).
+    pub retry: Option<RetryPolicy>,
     steps: Vec<Step>,
     preds: Vec<Vec<StepId>>,
     succs: Vec<Vec<StepId>>,
@@ -157,6 +169,10 @@ impl Workflow {
                 Range::Positive(MAX_SLO_S),
             );
         }
+        let default_retry = spec
+            .retry
+            .as_ref()
+            .and_then(|r| check_retry(&mut problems, &wf_place, &|f| format!("retry.{f}"), r));
         if spec.steps.is_empty() {
             problems.push(Problem {
                 place: wf_place.clone(),
@@ -239,7 +255,14 @@ impl Workflow {
 
         let mut steps = Vec::with_capacity(n);
         for (i, s) in spec.steps.iter().enumerate() {
-            steps.push(check_step(&mut problems, s, i, &by_name, &succs));
+            steps.push(check_step(
+                &mut problems,
+                s,
+                i,
+                &by_name,
+                &succs,
+                default_retry,
+            ));
         }
 
         for cycle in find_cycles(&succs) {
@@ -267,6 +290,7 @@ impl Workflow {
             name: spec.name.clone(),
             slo_s: spec.slo_s,
             description: spec.description.clone(),
+            retry: default_retry,
             steps,
             preds,
             succs,
@@ -299,7 +323,13 @@ impl Workflow {
                     output_mb: task.then_some(s.output_mb),
                     cold_start_s: s.cold_start_s,
                     max_fan_out: s.max_fan_out,
+                    max_concurrency: s.max_concurrency,
                     wait_s: (s.wait_s > 0.0).then_some(s.wait_s),
+                    // A step that keeps the workflow's default inherits it again when read back.
+                    retry: s
+                        .retry
+                        .filter(|r| Some(*r) != self.retry)
+                        .map(RetryPolicy::to_spec),
                     choices: s
                         .choices
                         .iter()
@@ -315,6 +345,7 @@ impl Workflow {
             name: self.name.clone(),
             slo_s: self.slo_s,
             description: self.description.clone(),
+            retry: self.retry.map(RetryPolicy::to_spec),
             steps,
         }
     }
@@ -425,7 +456,7 @@ fn step_place(s: &StepSpec, i: usize) -> String {
 }
 
 #[derive(Clone, Copy)]
-enum Range {
+pub(crate) enum Range {
     /// Finite, > 0 and at most the bound.
     Positive(f64),
     /// Finite, >= 0 and at most the bound.
@@ -434,7 +465,7 @@ enum Range {
     Fraction,
 }
 
-fn check_number(
+pub(crate) fn check_number(
     problems: &mut Vec<Problem>,
     place: &str,
     field: &str,
@@ -499,6 +530,7 @@ fn check_step(
     i: usize,
     by_name: &BTreeMap<String, StepId>,
     succs: &[Vec<StepId>],
+    default_retry: Option<RetryPolicy>,
 ) -> Step {
     let place = step_place(s, i);
     let kind = match s.kind.as_deref() {
@@ -592,6 +624,31 @@ fn check_step(
     let max_fan_out = s
         .max_fan_out
         .filter(|&m| check_count(problems, &place, "max_fan_out", m, MAX_FAN_OUT));
+    let task = kind == StepKind::Task;
+    let max_concurrency = s
+        .max_concurrency
+        .filter(|&m| check_count(problems, &place, "max_concurrency", m, MAX_CONCURRENCY));
+    if s.max_concurrency.is_some() && !task {
+        problems.push(Problem {
+            place: place.clone(),
+            kind: ProblemKind::Other("`max_concurrency` is only allowed on task steps".into()),
+        });
+    }
+    let own_retry = s
+        .retry
+        .as_ref()
+        .and_then(|r| check_retry(problems, &place, &|f| format!("retry.{f}"), r));
+    if s.retry.is_some() && !task {
+        problems.push(Problem {
+            place: place.clone(),
+            kind: ProblemKind::Other("`retry` is only allowed on task steps".into()),
+        });
+    }
+    let retry = match (task, &s.retry) {
+        (false, _) => None,
+        (true, Some(_)) => own_retry,
+        (true, None) => default_retry,
+    };
 
     let mut choices = Vec::new();
     if kind == StepKind::Choice {
@@ -706,7 +763,9 @@ fn check_step(
         output_mb,
         cold_start_s,
         max_fan_out,
+        max_concurrency: max_concurrency.filter(|_| task),
         wait_s,
+        retry,
         choices,
     }
 }

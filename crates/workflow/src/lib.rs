@@ -2,6 +2,11 @@
 //! [`Workflow`] (every problem reported at once, with its place), topological order and critical path,
 //! and importers from other formats ([`import`]).
 //!
+//! For workflows under load, a task step may say how many of its instances run at once
+//! ([`Step::max_concurrency`], ASL Map MaxConcurrency) and what the platform does when an invocation is
+//! throttled ([`Step::retry`], a [`RetryPolicy`] with AWS Step Functions' Retrier fields and defaults,
+//! given per step or as the workflow's default `retry:`; without one a throttle fails the step at once).
+//!
 //! Architecture invariant: this crate is a leaf; it knows nothing of platforms, prices or simulation.
 #![warn(missing_docs)]
 
@@ -9,8 +14,10 @@ mod dag;
 mod error;
 pub mod import;
 pub mod limits;
+mod retry;
 mod spec;
 
 pub use dag::{Step, StepId, StepKind, Workflow};
 pub use error::{Error, Problem, ProblemKind};
-pub use spec::{ChoiceSpec, StepSpec, WorkflowSpec};
+pub use retry::{Jitter, RetryPolicy};
+pub use spec::{ChoiceSpec, RetrySpec, StepSpec, WorkflowSpec};

@@ -20,6 +20,22 @@
 //! `max_fan_out` (an upper bound on the step's fan-out, e.g. an ASL Map's MaxConcurrency), `wait_s`
 //! (a fixed delay, for pass/wait steps), and `choices` (for a `choice` step: which successor runs, with
 //! probabilities; uniform over the listed successors unless given).
+//!
+//! Under load (task steps only): `max_concurrency` (ASL Map MaxConcurrency: the most instances of the
+//! step that run at once; a larger fan-out runs in waves, each next instance starting when one
+//! finishes) and `retry` (AWS Step Functions' Retrier for a throttled invocation; without one a throttle
+//! fails the step at once). A workflow-level `retry` is the default of every task step without its own:
+//!
+//! ```yaml
+//! name: video
+//! retry: { interval_s: 1, backoff_rate: 2, max_attempts: 3 }   # Step Functions' defaults
+//! steps:
+//!   - name: encode
+//!     jobs: 64
+//!     work_s: 2
+//!     max_concurrency: 16
+//!     retry: { interval_s: 0.5, max_attempts: 6, max_delay_s: 10, jitter: full }
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +54,9 @@ pub struct WorkflowSpec {
     /// Free-text provenance (e.g. "imported from AWS States Language file App8.json").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Default retrier of every task step that has no `retry` of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
     /// The steps, in any order.
     pub steps: Vec<StepSpec>,
 }
@@ -81,12 +100,43 @@ pub struct StepSpec {
     /// Upper bound on the fan-out (e.g. ASL Map MaxConcurrency).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fan_out: Option<u32>,
+    /// Most instances of the step that run at once (ASL Map MaxConcurrency), >= 1; a larger fan-out
+    /// runs in waves. Task steps only. Default: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
     /// Fixed delay in seconds (pass and wait steps; added before a task's work otherwise). Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_s: Option<f64>,
+    /// What the platform does when an invocation of this step is throttled (task steps only). Default:
+    /// the workflow's `retry`; without either, a throttle fails the step at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
     /// For `choice` steps: the successors that may run next and their probabilities.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<ChoiceSpec>,
+}
+
+/// A retrier as written in a file: AWS Step Functions' Retrier fields, each optional with Step
+/// Functions' default. [`crate::Workflow::from_spec`] checks it into a [`crate::RetryPolicy`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Wait before the first retry, seconds (IntervalSeconds), > 0. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_s: Option<f64>,
+    /// Factor by which the wait grows with each retry (BackoffRate), >= 1. Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_rate: Option<f64>,
+    /// Most retries after the first attempt (MaxAttempts); 0 never retries. Default 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    /// Cap on the wait before any retry, seconds (MaxDelaySeconds), > 0. Default: none (only
+    /// [`crate::limits::MAX_RETRY_DELAY_S`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay_s: Option<f64>,
+    /// `full` (wait a uniform draw below the backoff) or `none` (JitterStrategy). Default `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<String>,
 }
 
 /// One branch of a choice step.

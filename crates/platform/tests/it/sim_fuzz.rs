@@ -153,6 +153,7 @@ fn random_workflow<R: Rng>(rng: &mut R) -> WorkflowSpec {
         name: "fuzz".into(),
         slo_s: rng.random_bool(0.3).then(|| rng.random_range(1.0..60.0)),
         description: None,
+        retry: None,
         steps,
     }
 }

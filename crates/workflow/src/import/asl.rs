@@ -7,6 +7,10 @@
 //! `'<state> (catch)'` between its normal next state and each handler. A handler is taken with the
 //! catcher's (non-standard) `Probability`, default 0, so the error path is visible in the workflow but
 //! not simulated unless asked for.
+//!
+//! `Retry` on a Task or Map state: the first retrier whose `ErrorEquals` matches a Lambda throttle
+//! (`Lambda.TooManyRequestsException`, `States.TaskFailed`, `States.ALL`) becomes the step's `retry`;
+//! every retrier is checked. The rules are in the module docs of [`super`].
 
 use std::collections::BTreeSet;
 
@@ -15,7 +19,17 @@ use serde_json::Value;
 
 use super::machine::{Edge, Flattener, Kind, Machine, Ordered, Repeat, State};
 use super::{ImportOptions, describe, parse_error, task_defaults_note};
-use crate::{Error, Problem, ProblemKind, WorkflowSpec};
+use crate::dag::fmt_number;
+use crate::limits::MAX_RETRY_ATTEMPTS;
+use crate::retry::check_retry;
+use crate::{Error, Problem, ProblemKind, RetrySpec, WorkflowSpec};
+
+/// The error names in a Retrier's `ErrorEquals` that match a throttled Lambda invocation.
+const THROTTLE_ERRORS: [&str; 3] = [
+    "Lambda.TooManyRequestsException",
+    "States.TaskFailed",
+    "States.ALL",
+];
 
 /// A state machine (the top level, a Parallel branch, or a Map's Iterator/ItemProcessor).
 #[derive(Debug, Deserialize)]
@@ -28,7 +42,7 @@ struct RawMachine {
     comment: Option<String>,
 }
 
-/// One state; fields the importer does not model (Parameters, ResultPath, Retry, ...) are ignored.
+/// One state; fields the importer does not model (ResultPath, Retry of a Parallel, ...) are ignored.
 #[derive(Debug, Deserialize)]
 struct RawState {
     #[serde(rename = "Type")]
@@ -72,6 +86,25 @@ struct RawState {
     timestamp_path: Option<String>,
     #[serde(rename = "Catch")]
     catch: Option<Vec<RawCatcher>>,
+    #[serde(rename = "Retry")]
+    retry: Option<Vec<RawRetrier>>,
+}
+
+/// A Retrier, its values kept raw so that a bad one is reported with its state.
+#[derive(Debug, Deserialize)]
+struct RawRetrier {
+    #[serde(rename = "ErrorEquals")]
+    error_equals: Option<Vec<String>>,
+    #[serde(rename = "IntervalSeconds")]
+    interval_seconds: Option<Value>,
+    #[serde(rename = "BackoffRate")]
+    backoff_rate: Option<Value>,
+    #[serde(rename = "MaxAttempts")]
+    max_attempts: Option<Value>,
+    #[serde(rename = "MaxDelaySeconds")]
+    max_delay_seconds: Option<Value>,
+    #[serde(rename = "JitterStrategy")]
+    jitter_strategy: Option<Value>,
 }
 
 /// A top-level Choice rule: only its target and an optional (non-standard) probability matter here.
@@ -139,6 +172,7 @@ pub(super) fn import(
             raw.comment.as_deref(),
             &notes,
         )),
+        retry: None,
         steps: flat.steps,
     })
 }
@@ -346,6 +380,7 @@ impl Converter {
                     Kind::Task {
                         function,
                         repeat: Repeat::Once,
+                        retry: self.retry(&place, s).map(|(_, r)| r),
                     },
                     Transitions::NextOrEnd,
                 )
@@ -520,11 +555,19 @@ impl Converter {
                     .as_ref()
                     .and_then(Value::as_array)
                     .map(|a| u32::try_from(a.len()).unwrap_or(u32::MAX).max(1));
+                let retry = self.retry(&place, s).map(|(i, r)| {
+                    self.notes.push(format!(
+                        "assumed: Map '{name}' Retry[{i}] retries each throttled invocation of the tasks of its \
+                         iterations that have no matching Retry of their own (Step Functions would rerun the whole Map)"
+                    ));
+                    r
+                });
                 (
                     Kind::Map {
                         items,
                         max_concurrency,
                         body,
+                        retry,
                     },
                     Transitions::NextOrEnd,
                 )
@@ -570,6 +613,120 @@ impl Converter {
         }
         st.kind = kind;
         st
+    }
+
+    /// Checks every retrier of `s` and returns the first that matches a Lambda throttle (its index and
+    /// its values, every field written out), if any; see the module docs.
+    fn retry(&mut self, place: &str, s: &RawState) -> Option<(usize, RetrySpec)> {
+        // `Some(None)`: the first matching retrier is bad (reported; the import fails).
+        let mut chosen: Option<Option<(usize, RetrySpec)>> = None;
+        for (i, r) in s.retry.iter().flatten().enumerate() {
+            let field = |f: &str| format!("Retry[{i}].{f}");
+            let matches = match &r.error_equals {
+                None => {
+                    self.problem(
+                        place.to_owned(),
+                        ProblemKind::MissingField {
+                            field: field("ErrorEquals"),
+                        },
+                    );
+                    false
+                }
+                Some(errors) if errors.is_empty() => {
+                    self.problem(
+                        place.to_owned(),
+                        ProblemKind::Other(format!("{} is empty", field("ErrorEquals"))),
+                    );
+                    false
+                }
+                Some(errors) => errors.iter().any(|e| THROTTLE_ERRORS.contains(&e.as_str())),
+            };
+            let mut whole = |name: &str, v: &Option<Value>| {
+                v.as_ref()
+                    .and_then(|v| self.retry_number(place, &field(name), v, true))
+            };
+            let interval_s = whole("IntervalSeconds", &r.interval_seconds);
+            let max_delay_s = whole("MaxDelaySeconds", &r.max_delay_seconds);
+            let max_attempts = whole("MaxAttempts", &r.max_attempts).and_then(|n| {
+                // A whole number; the bound is checked below, so a huge one is reported, not wrapped.
+                if n >= 0.0 && n <= f64::from(MAX_RETRY_ATTEMPTS) {
+                    Some(n as u32)
+                } else {
+                    self.problem(
+                        place.to_owned(),
+                        ProblemKind::BadNumber {
+                            field: field("MaxAttempts"),
+                            value: fmt_number(n),
+                            expected: format!(
+                                "must be a whole number >= 0 and <= {MAX_RETRY_ATTEMPTS}"
+                            ),
+                        },
+                    );
+                    None
+                }
+            });
+            let backoff_rate = r
+                .backoff_rate
+                .as_ref()
+                .and_then(|v| self.retry_number(place, &field("BackoffRate"), v, false));
+            let jitter = r.jitter_strategy.as_ref().and_then(|v| match v.as_str() {
+                Some("FULL") => Some("full".to_owned()),
+                Some("NONE") => Some("none".to_owned()),
+                _ => {
+                    self.problem(
+                        place.to_owned(),
+                        ProblemKind::Other(format!(
+                            "{}: {v} is not one of \"FULL\", \"NONE\"",
+                            field("JitterStrategy")
+                        )),
+                    );
+                    None
+                }
+            });
+            let spec = RetrySpec {
+                interval_s,
+                backoff_rate,
+                max_attempts,
+                max_delay_s,
+                jitter,
+            };
+            let asl_field = |f: &str| {
+                field(match f {
+                    "interval_s" => "IntervalSeconds",
+                    "backoff_rate" => "BackoffRate",
+                    "max_attempts" => "MaxAttempts",
+                    "max_delay_s" => "MaxDelaySeconds",
+                    _ => "JitterStrategy",
+                })
+            };
+            let policy = check_retry(&mut self.problems, place, &asl_field, &spec);
+            if matches && chosen.is_none() {
+                chosen = Some(policy.map(|p| (i, p.to_spec())));
+            }
+        }
+        chosen.flatten()
+    }
+
+    /// A retrier's JSON number, a whole number when `whole`; its range is checked by [`check_retry`].
+    fn retry_number(&mut self, place: &str, field: &str, v: &Value, whole: bool) -> Option<f64> {
+        match v.as_f64() {
+            Some(x) if !whole || x.fract() == 0.0 => Some(x),
+            _ => {
+                self.problem(
+                    place.to_owned(),
+                    ProblemKind::BadNumber {
+                        field: field.into(),
+                        value: v.to_string(),
+                        expected: if whole {
+                            "must be a whole number".into()
+                        } else {
+                            "must be a number".into()
+                        },
+                    },
+                );
+                None
+            }
+        }
     }
 
     /// A JSON number that must be finite and >= 0 (and <= 1 when `fraction`).

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::{ImportOptions, UniqueNames};
-use crate::limits::{MAX_FAN_OUT, MAX_JOBS};
-use crate::{ChoiceSpec, Problem, ProblemKind, StepSpec};
+use crate::limits::{MAX_CONCURRENCY, MAX_FAN_OUT, MAX_JOBS};
+use crate::{ChoiceSpec, Problem, ProblemKind, RetrySpec, StepSpec};
 
 /// A JSON object whose keys keep their file order (serde_json's own map sorts them). Duplicate keys are
 /// kept too, so that validation can report them.
@@ -96,6 +96,9 @@ pub(crate) enum Kind {
         function: Option<String>,
         /// How often the function runs per execution of this state.
         repeat: Repeat,
+        /// What a throttled invocation does (ASL: the first Retrier matching a throttle), already
+        /// checked; `None` inherits the enclosing Map's, if any.
+        retry: Option<RetrySpec>,
     },
     /// Does nothing for `wait_s` seconds (ASL Pass, Wait, Succeed).
     Pass {
@@ -119,6 +122,9 @@ pub(crate) enum Kind {
         max_concurrency: Option<u32>,
         /// The iteration's state machine.
         body: Machine,
+        /// The Map's own retrier for a throttle (already checked), for the tasks of its iterations
+        /// that have none.
+        retry: Option<RetrySpec>,
     },
 }
 
@@ -166,6 +172,8 @@ struct Ctx {
     bounded: bool,
     /// Expected executions per request of the enclosing loops (1 outside loops).
     repeat: f64,
+    /// The innermost enclosing Map's retrier for a throttle, if any.
+    retry: Option<RetrySpec>,
 }
 
 /// Turns [`Machine`]s into native steps; collects problems and notes (assumptions) on the way.
@@ -216,6 +224,7 @@ impl<'o> Flattener<'o> {
             concurrency: 1,
             bounded: false,
             repeat: 1.0,
+            retry: None,
         };
         f.machine(root, &[], &ctx);
         f
@@ -459,7 +468,11 @@ impl<'o> Flattener<'o> {
             ..Default::default()
         };
         match &s.kind {
-            Kind::Task { function, repeat } => {
+            Kind::Task {
+                function,
+                repeat,
+                retry,
+            } => {
                 self.used_task_defaults = true;
                 let (items, sequential) = match *repeat {
                     Repeat::Once => (1, false),
@@ -470,6 +483,8 @@ impl<'o> Flattener<'o> {
                 let mut jobs = u64::from(self.opts.jobs).saturating_mul(ctx.items);
                 // A task inside a loop runs once per iteration, one after another: its work adds up.
                 let mut work_s = self.opts.work_s * ctx.repeat;
+                // The most instances at once allowed by the enclosing Maps: a bound on both the fan-out
+                // and the concurrency.
                 let max_fan_out = ctx.bounded.then_some(ctx.concurrency);
                 if sequential {
                     // A loop's iterations depend on each other: one job that does them all in turn.
@@ -501,6 +516,10 @@ impl<'o> Flattener<'o> {
                     max_fan_out: max_fan_out.map(|c| {
                         u32::try_from(c.min(u64::from(MAX_FAN_OUT))).unwrap_or(MAX_FAN_OUT)
                     }),
+                    max_concurrency: max_fan_out.map(|c| {
+                        u32::try_from(c.min(u64::from(MAX_CONCURRENCY))).unwrap_or(MAX_CONCURRENCY)
+                    }),
+                    retry: retry.clone().or_else(|| ctx.retry.clone()),
                     ..base
                 });
                 vec![name.to_owned()]
@@ -560,6 +579,7 @@ impl<'o> Flattener<'o> {
                 items,
                 max_concurrency,
                 body,
+                retry,
             } => {
                 self.steps.push(StepSpec {
                     kind: Some("pass".into()),
@@ -574,6 +594,7 @@ impl<'o> Flattener<'o> {
                         .saturating_mul(max_concurrency.map_or(n_items, u64::from)),
                     bounded: ctx.bounded || max_concurrency.is_some(),
                     repeat: ctx.repeat,
+                    retry: retry.clone().or_else(|| ctx.retry.clone()),
                 };
                 let exits = self.machine(body, &[name.to_owned()], &inner);
                 if exits.is_empty() {

@@ -15,7 +15,24 @@
 //!   next state waits for the last state of every branch (the join);
 //! - a task inside a Map runs `jobs x items` jobs (one per item, times the enclosing Maps' items), with
 //!   `max_fan_out` = the product over enclosing Maps of MaxConcurrency (or items, for a Map without one),
-//!   set only when some enclosing Map has MaxConcurrency > 0;
+//!   set only when some enclosing Map has MaxConcurrency > 0; the same number is its `max_concurrency`.
+//!   The two say different things: `max_fan_out` bounds the fan-out a planner may choose (each instance
+//!   then works through its share of the items in turn, as a Map's iterations queue behind
+//!   MaxConcurrency), while `max_concurrency` is what the platform enforces: a fan-out set above it (a
+//!   static configuration, an edited `max_fan_out`) runs in waves of at most that many instances;
+//! - ASL `Retry` on a Task or Map state says what a throttled Lambda invocation does: the first retrier
+//!   whose `ErrorEquals` lists `Lambda.TooManyRequestsException`, `States.TaskFailed` or `States.ALL`
+//!   (the error names a Lambda throttle matches) becomes the task's `retry` (IntervalSeconds,
+//!   BackoffRate, MaxAttempts, MaxDelaySeconds, JitterStrategy `FULL`/`NONE`, Step Functions' defaults
+//!   where absent, every field written out); retriers for other errors (`States.Timeout`,
+//!   `Lambda.ServiceException`, ...) are ignored, and a task without a matching one gets no `retry` (a
+//!   throttle fails it at once). A Map's matching retrier applies to every task of its iterations
+//!   without a matching one of its own (an approximation, noted in the description: Step Functions would
+//!   rerun the whole Map). Every retrier is checked, matching or not: `ErrorEquals` present and not
+//!   empty, IntervalSeconds and MaxDelaySeconds whole numbers in `(0, 86400]`
+//!   ([`crate::limits::MAX_RETRY_DELAY_S`]), BackoffRate >= 1, MaxAttempts a whole number <= 99,999,999;
+//!   a bad value is a problem naming the state and the field (`Retry[1].BackoffRate`). `Retry` on a
+//!   Parallel state is not read;
 //! - a Choice becomes a `choice` step; each rule and the Default is one branch, probabilities uniform over
 //!   branches unless given (a non-standard `Probability` on a rule, `DefaultProbability` on the state);
 //!   branches to the same state add up; given probabilities that sum to more than 1 are an error;

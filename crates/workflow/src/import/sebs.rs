@@ -100,6 +100,7 @@ pub(super) fn import(
         name: name.to_owned(),
         slo_s: opts.slo_s,
         description: Some(describe("SeBS-Flow", source_name, None, &notes)),
+        retry: None,
         steps: flat.steps,
     })
 }
@@ -196,6 +197,7 @@ impl Converter {
             "task" => Kind::Task {
                 function: self.func_name(&place, s),
                 repeat: Repeat::Once,
+                retry: None,
             },
             "map" => match (&s.states, &s.func_name) {
                 (Some(states), _) => {
@@ -204,11 +206,13 @@ impl Converter {
                         items: None,
                         max_concurrency: None,
                         body: self.machine(s.root.as_ref(), Some(states), scope),
+                        retry: None,
                     }
                 }
                 (None, Some(f)) => Kind::Task {
                     function: Some(f.clone()),
                     repeat: Repeat::FanOut(None),
+                    retry: None,
                 },
                 (None, None) => {
                     self.problem(
@@ -223,6 +227,7 @@ impl Converter {
             "loop" => Kind::Task {
                 function: self.func_name(&place, s),
                 repeat: Repeat::Sequential(None),
+                retry: None,
             },
             "repeat" => {
                 let count = match &s.count {
@@ -257,6 +262,7 @@ impl Converter {
                 Kind::Task {
                     function: self.func_name(&place, s),
                     repeat: Repeat::Sequential(Some(count)),
+                    retry: None,
                 }
             }
             "parallel" => match &s.parallel_functions {

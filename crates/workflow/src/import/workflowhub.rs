@@ -429,6 +429,7 @@ pub(super) fn import(
         name: name.to_owned(),
         slo_s: opts.slo_s,
         description: None,
+        retry: None,
         steps: jobs
             .iter()
             .zip(&parents)
@@ -580,6 +581,7 @@ fn group(
         name: wf.name.clone(),
         slo_s: wf.slo_s,
         description: None,
+        retry: None,
         steps,
     }
 }

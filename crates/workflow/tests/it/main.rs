@@ -11,6 +11,7 @@ mod limits;
 mod names;
 mod native;
 mod props;
+mod retry;
 mod sebs;
 mod text;
 mod wfcommons;

@@ -43,6 +43,10 @@ pub const ARRIVAL_SPAN_S_MAX: f64 = 1e12;
 /// Largest SLO, seconds (about 3.2 years): the bound of a workflow file's `slo_s`
 /// (`workflow::limits`), so an SLO given on the command line has the same bound as one in the file.
 pub const SLO_S_MAX: f64 = workflow::limits::MAX_SLO_S;
+/// Most segments of a time-varying arrival rate (a schedule file's lines, a pattern's 60-second
+/// segments, a trace's minutes): each is kept in memory (16 bytes), and 10^7 minutes is 19 years. The
+/// bound of `workload`'s pattern profiles (`workload::MAX_SEGMENTS`).
+pub const SCHEDULE_SEGMENTS_MAX: usize = workload::MAX_SEGMENTS;
 
 /// A number for an error message: plain for ordinary magnitudes, scientific for huge or tiny ones
 /// (`1e300`, not 301 digits).

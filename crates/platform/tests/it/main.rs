@@ -2,6 +2,7 @@
 //! infeasible configurations, determinism and accounting properties.
 
 mod accounting;
+mod arrivals;
 mod choice;
 mod common_random_numbers;
 mod determinism;

@@ -122,6 +122,7 @@ fn bench_sim(args: BenchSimArgs) -> anyhow::Result<()> {
         seed: args.seed,
         slo_s: None,
         keep_records: false,
+        ..SimOptions::default()
     };
     let sim = Simulation::new(&wf, &platform, opts)?;
     let mut walls = Vec::new();

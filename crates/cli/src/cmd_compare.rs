@@ -148,6 +148,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         seed: args.model.seed,
         slo_s: Some(slo_s),
         keep_records: false,
+        ..SimOptions::default()
     };
     let mut rows = Vec::new();
     for name in &names {

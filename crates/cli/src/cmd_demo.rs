@@ -64,6 +64,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         seed: args.model.seed,
         slo_s: Some(args.slo),
         keep_records: false,
+        ..SimOptions::default()
     };
     let mut rows = Vec::new();
     for name in all_policies() {

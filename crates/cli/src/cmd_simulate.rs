@@ -147,6 +147,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         seed: args.seed,
         slo_s: args.slo,
         keep_records: args.records,
+        ..SimOptions::default()
     };
     let sim = Simulation::new(&wf, &platform, opts).context("simulation options")?;
     let report = sim.run(&mut StaticPolicy::new("static-config", configs.clone()))?;

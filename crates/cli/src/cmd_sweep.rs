@@ -155,6 +155,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         seed: args.model.seed,
         slo_s: None,
         keep_records: false,
+        ..SimOptions::default()
     };
     let mut points = Vec::new();
     for i in 0..args.steps {

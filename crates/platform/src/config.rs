@@ -12,7 +12,9 @@ use crate::error::{Error, parse_yaml_or_json, read_file};
 
 /// How one step runs: memory per instance `m`, inter-function parallelism `p` (instances the step fans
 /// out to) and intra-function parallelism `q` (worker processes inside one instance).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
     /// Memory of each instance, MB.

@@ -198,6 +198,8 @@ fn mix64(mut z: u64) -> u64 {
 const SALT_EXEC: u64 = 0x6578_6563_0000_0001;
 /// Salt of the instances' cold-start streams.
 const SALT_COLD: u64 = 0x636f_6c64_0000_0002;
+/// Salt of the instances' retry-jitter streams.
+const SALT_RETRY: u64 = 0x7265_7472_0000_0003;
 
 /// The stream of instance `instance_idx` of the step with key `step_key`, for one kind of draw
 /// (`salt`). Two rounds of SplitMix64 give the 128-bit state of the PCG generator; seeding costs a few
@@ -211,6 +213,61 @@ fn instance_rng(step_key: u64, instance_idx: u32, salt: u64) -> FastRng {
     );
     let b = mix64(a.wrapping_add(0x9e37_79b9_7f4a_7c15) ^ salt);
     FastRng::new((u128::from(a) << 64) | u128::from(b))
+}
+
+/// One instance's run: its cold start (zero when warm) and its busy time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceRun {
+    /// Cold-start time (zero for a warm or provisioned instance).
+    pub cold: SimTime,
+    /// Time running its jobs.
+    pub busy: SimTime,
+}
+
+/// Jobs of instance `instance_idx` when `step`'s jobs are split evenly over `fan_out` instances (the
+/// first `jobs % fan_out` take one more).
+#[inline]
+pub fn instance_jobs(step: &Step, fan_out: u32, instance_idx: u32) -> u32 {
+    let p = fan_out.max(1);
+    step.jobs / p + u32::from(instance_idx < step.jobs % p)
+}
+
+/// Runs instance `instance_idx` of a step with key `step_key` under `config`: its cold start (drawn
+/// from its own cold stream, only when not `warm`) and busy time (from its own execution stream). The
+/// draws do not depend on when or in which order instances run (see the module docs).
+pub fn run_instance(
+    platform: &Platform,
+    step: &Step,
+    config: StepConfig,
+    instance_idx: u32,
+    warm: bool,
+    step_key: u64,
+    scratch: &mut Vec<f64>,
+) -> InstanceRun {
+    let cold = if warm {
+        SimTime::ZERO
+    } else {
+        draw_cold_start(
+            platform,
+            step,
+            &mut instance_rng(step_key, instance_idx, SALT_COLD),
+        )
+    };
+    let n_jobs = instance_jobs(step, config.fan_out, instance_idx);
+    let mut rng = instance_rng(step_key, instance_idx, SALT_EXEC);
+    let busy = instance_busy(platform, step, config, n_jobs, &mut rng, scratch);
+    InstanceRun { cold, busy }
+}
+
+/// A uniform draw in [0, 1) for retry `attempt` of instance `instance_idx` (full jitter), from the
+/// instance's own retry stream: retries do not shift any other draw.
+pub fn retry_jitter(step_key: u64, instance_idx: u32, attempt: u32) -> f64 {
+    let mut rng = instance_rng(
+        step_key ^ u64::from(attempt).wrapping_mul(0xd6e8_feb8_6659_fd93),
+        instance_idx,
+        SALT_RETRY,
+    );
+    rng.random::<f64>()
 }
 
 /// Runs one step that starts at `start` with `config` (assumed feasible: see
@@ -241,26 +298,21 @@ pub fn run_step_keyed(
     scratch: &mut Vec<f64>,
 ) -> StepExecution {
     let p = config.fan_out.max(1);
-    let base_jobs = step.jobs / p;
-    let extra = step.jobs % p;
     let mut finish = start;
     let mut cost_usd = 0.0;
     let mut n_cold_starts = 0;
     let bill_cold = platform.spec().bill_cold_start;
     for j in 0..p {
-        let n_jobs = base_jobs + u32::from(j < extra);
         let invoke = start + SimTime::from_secs_f64(platform.mapping_delay_s(j));
         let warm = source.acquire(invoke);
-        let cold = if warm {
-            SimTime::ZERO
+        n_cold_starts += u32::from(!warm);
+        let run = run_instance(platform, step, config, j, warm, step_key, scratch);
+        let done = invoke + run.cold + run.busy;
+        let billed = if bill_cold {
+            run.cold + run.busy
         } else {
-            n_cold_starts += 1;
-            draw_cold_start(platform, step, &mut instance_rng(step_key, j, SALT_COLD))
+            run.busy
         };
-        let mut rng = instance_rng(step_key, j, SALT_EXEC);
-        let busy = instance_busy(platform, step, config, n_jobs, &mut rng, scratch);
-        let done = invoke + cold + busy;
-        let billed = if bill_cold { cold + busy } else { busy };
         cost_usd += platform.instance_cost_usd(config.memory_mb, billed.as_us());
         source.release(done);
         finish = finish.max(done);

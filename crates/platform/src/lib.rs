@@ -29,14 +29,15 @@ mod profile;
 mod report;
 mod sim;
 
+pub use arrivals::{ArrivalStream, Arrivals, RateSchedule};
 pub use config::{StaticConfig, StepConfig};
+pub use control::{Change, ControlState, Controller, FunctionSettings, StaticController};
 pub use error::Error;
+pub use monitor::{FunctionWindow, MonitorWindow, ProvisionedWindow, WorkflowWindow};
 pub use policy::{Policy, StaticPolicy, StepContext, StepOutcome};
 pub use profile::{
-    ColdStartSpec, MappingDelaySpec, Platform, PlatformSpec, StorageSpec, StragglerSpec,
+    ColdStartSpec, ConcurrencySpec, MappingDelaySpec, Platform, PlatformSpec, ProvisionedSpec,
+    StorageSpec, StragglerSpec,
 };
-pub use report::{Distribution, RequestRecord, SimReport, StepReport};
-pub use arrivals::{ArrivalStream, Arrivals, RateSchedule};
-pub use control::{Change, ControlState, Controller, FunctionSettings, StaticController};
-pub use monitor::{FunctionWindow, MonitorWindow, ProvisionedWindow, WorkflowWindow};
+pub use report::{CostSummary, Distribution, LoadSummary, RequestRecord, SimReport, StepReport};
 pub use sim::{SimOptions, Simulation};

@@ -27,6 +27,9 @@ pub const COLD_START_CV_MAX: f64 = 10.0;
 pub const BANDWIDTH_MB_PER_S_MIN: f64 = 1e-3;
 /// See [`BANDWIDTH_MB_PER_S_MIN`].
 pub const BANDWIDTH_MB_PER_S_MAX: f64 = 1e9;
+/// Largest concurrency of any kind (account limit, reserved and provisioned concurrency, scaling
+/// rate).
+pub const CONCURRENCY_MAX: u32 = 10_000_000;
 /// Largest straggler slowdown factor.
 pub const SLOWDOWN_MAX: f64 = 1_000.0;
 

@@ -8,6 +8,17 @@
 //! within 800 ms" for small packages (median about 0.2-0.3 s); StepConf Fig. 4 for the mapping delay
 //! (low up to about 30 concurrent instances, growing fast beyond 40). Storage latency and straggler
 //! figures are modelling choices (an S3-like store: tens of ms median with a heavy log-normal tail).
+//!
+//! Concurrency (AWS Lambda documentation, "Lambda quotas" and "Understanding Lambda function scaling"):
+//! an account concurrency limit of 1,000 per Region; reserved concurrency per function (a cap, taken
+//! out of the account's unreserved pool); each function scales by at most 1,000 new execution
+//! environments every 10 seconds (modelled as a token bucket of 1,000 tokens refilled at 100 per
+//! second, one token per cold start). Provisioned concurrency (AWS Lambda pricing, x86, us-east-1):
+//! 0.0000041667 USD per GB-second provisioned, and 0.0000097222 USD per GB-second of duration on a
+//! provisioned environment (instead of 0.0000166667), requests at the usual price; environments take
+//! "a few minutes" to provision (`provisioning_delay_s`, default 120 s). Not modelled: AWS's rule that
+//! 100 units stay unreserved (a profile may reserve up to the whole limit), billing of provisioned
+//! concurrency in 5-minute increments (it is billed per second it is ready).
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +63,61 @@ pub struct PlatformSpec {
     pub storage: StorageSpec,
     /// Straggling instances.
     pub straggler: StragglerSpec,
+    /// Price of provisioned concurrency while it is ready, USD per GB-second.
+    pub price_usd_per_gb_s_provisioned: f64,
+    /// Duration price of an invocation on a provisioned environment, USD per GB-second.
+    pub price_usd_per_gb_s_provisioned_duration: f64,
+    /// Concurrency limits, scaling rate, reserved and provisioned concurrency.
+    pub concurrency: ConcurrencySpec,
+}
+
+/// Concurrency: limits, the scaling rate of new execution environments, reserved and provisioned
+/// concurrency at the run's start, and how long changes take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConcurrencySpec {
+    /// Most instances running at once over the whole account (AWS default 1,000).
+    pub account_limit: u32,
+    /// New execution environments (cold starts) a function may create per `scale_period_s` (AWS:
+    /// 1,000 every 10 seconds); 0 switches the scaling limit off.
+    pub scale_environments: u32,
+    /// The period of `scale_environments`, seconds.
+    pub scale_period_s: f64,
+    /// Reserved concurrency by function name at the run's start (a cap on the function; the sum is
+    /// taken out of the account's unreserved concurrency).
+    pub reserved: std::collections::BTreeMap<String, u32>,
+    /// Provisioned concurrency at the run's start (ready at time zero).
+    pub provisioned: Vec<ProvisionedSpec>,
+    /// Seconds before newly requested provisioned environments are ready.
+    pub provisioning_delay_s: f64,
+    /// Seconds before a change of memory (alias), reserved concurrency or step configuration applies.
+    pub update_delay_s: f64,
+}
+
+/// Provisioned concurrency of one function at one memory size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedSpec {
+    /// Function name.
+    pub function: String,
+    /// Memory of the provisioned environments, MB.
+    pub memory_mb: u32,
+    /// Provisioned environments.
+    pub level: u32,
+}
+
+impl Default for ConcurrencySpec {
+    fn default() -> Self {
+        ConcurrencySpec {
+            account_limit: 1_000,
+            scale_environments: 1_000,
+            scale_period_s: 10.0,
+            reserved: std::collections::BTreeMap::new(),
+            provisioned: Vec::new(),
+            provisioning_delay_s: 120.0,
+            update_delay_s: 10.0,
+        }
+    }
 }
 
 /// Cold starts: log-normal with the function's mean (the step's `cold_start_s`, else `mean_s`) and
@@ -124,6 +190,9 @@ impl Default for PlatformSpec {
             mapping_delay: MappingDelaySpec::default(),
             storage: StorageSpec::default(),
             straggler: StragglerSpec::default(),
+            price_usd_per_gb_s_provisioned: 0.000_004_166_7,
+            price_usd_per_gb_s_provisioned_duration: 0.000_009_722_2,
+            concurrency: ConcurrencySpec::default(),
         }
     }
 }
@@ -232,6 +301,12 @@ impl Platform {
         Platform::from_spec(parse_yaml_or_json(&text, &name)?, &name)
     }
 
+    /// Parses and validates profile text (YAML, or JSON when it starts with `{`); errors name
+    /// `source_name` and the line.
+    pub fn from_text(text: &str, source_name: &str) -> Result<Self, Error> {
+        Platform::from_spec(parse_yaml_or_json(text, source_name)?, source_name)
+    }
+
     /// Validates a spec against the bounds in [`crate::limits`]; all problems are reported at once,
     /// each naming its field.
     pub fn from_spec(spec: PlatformSpec, source_name: &str) -> Result<Self, Error> {
@@ -303,6 +378,37 @@ impl Platform {
             BANDWIDTH_MB_PER_S_MIN,
             BANDWIDTH_MB_PER_S_MAX,
         );
+        num(
+            "price_usd_per_gb_s_provisioned",
+            spec.price_usd_per_gb_s_provisioned,
+            0.0,
+            PRICE_USD_MAX,
+        );
+        num(
+            "price_usd_per_gb_s_provisioned_duration",
+            spec.price_usd_per_gb_s_provisioned_duration,
+            0.0,
+            PRICE_USD_MAX,
+        );
+        let cc = &spec.concurrency;
+        num(
+            "concurrency.scale_period_s",
+            cc.scale_period_s,
+            1e-3,
+            DELAY_S_MAX,
+        );
+        num(
+            "concurrency.provisioning_delay_s",
+            cc.provisioning_delay_s,
+            0.0,
+            DELAY_S_MAX,
+        );
+        num(
+            "concurrency.update_delay_s",
+            cc.update_delay_s,
+            0.0,
+            DELAY_S_MAX,
+        );
         let sg = &spec.straggler;
         num("straggler.probability", sg.probability, 0.0, 1.0);
         num("straggler.slowdown_min", sg.slowdown_min, 1.0, SLOWDOWN_MAX);
@@ -336,6 +442,55 @@ impl Platform {
             problems.push(format!(
                 "billing_granularity_ms = {}: must be in [1, {BILLING_GRANULARITY_MS_MAX}]",
                 spec.billing_granularity_ms
+            ));
+        }
+        if !(1..=CONCURRENCY_MAX).contains(&cc.account_limit) {
+            problems.push(format!(
+                "concurrency.account_limit = {}: must be in [1, {CONCURRENCY_MAX}]",
+                cc.account_limit
+            ));
+        }
+        if cc.scale_environments > CONCURRENCY_MAX {
+            problems.push(format!(
+                "concurrency.scale_environments = {}: must be <= {CONCURRENCY_MAX}",
+                cc.scale_environments
+            ));
+        }
+        let reserved_sum: u64 = cc.reserved.values().map(|&r| u64::from(r)).sum();
+        if reserved_sum > u64::from(cc.account_limit) {
+            problems.push(format!(
+                "concurrency.reserved: {reserved_sum} reserved in all, more than \
+                 concurrency.account_limit ({})",
+                cc.account_limit
+            ));
+        }
+        let mut provisioned_sum = 0u64;
+        for (i, p) in cc.provisioned.iter().enumerate() {
+            provisioned_sum += u64::from(p.level);
+            if let Some(&r) = cc.reserved.get(&p.function)
+                && p.level > r
+            {
+                problems.push(format!(
+                    "concurrency.provisioned[{i}] ({}, {} MB): level {} is above the function's \
+                     reserved concurrency {r}",
+                    p.function, p.memory_mb, p.level
+                ));
+            }
+            if cc.provisioned[..i]
+                .iter()
+                .any(|q| q.function == p.function && q.memory_mb == p.memory_mb)
+            {
+                problems.push(format!(
+                    "concurrency.provisioned[{i}] ({}, {} MB): given twice",
+                    p.function, p.memory_mb
+                ));
+            }
+        }
+        if provisioned_sum > u64::from(cc.account_limit) {
+            problems.push(format!(
+                "concurrency.provisioned: {provisioned_sum} provisioned in all, more than \
+                 concurrency.account_limit ({})",
+                cc.account_limit
             ));
         }
         if spec.vcpu_full_mb == 0 || spec.vcpu_full_mb > spec.memory_mb_max {
@@ -398,6 +553,16 @@ impl Platform {
         // representable duration instead of wrapping to a tiny one.
         let billed_us = duration_us.div_ceil(g_us).saturating_mul(g_us);
         billed_us as f64 / 1e6 * f64::from(memory_mb) / 1024.0 * self.spec.price_usd_per_gb_s
+            + self.spec.price_usd_per_request
+    }
+
+    /// Cost of one invocation of `duration_us` on a provisioned environment at `memory_mb`, USD: the
+    /// provisioned duration price (rounded up to the billing granularity) plus the request price.
+    pub fn provisioned_invocation_cost_usd(&self, memory_mb: u32, duration_us: u64) -> f64 {
+        let g_us = u64::from(self.spec.billing_granularity_ms) * 1_000;
+        let billed_us = duration_us.div_ceil(g_us).saturating_mul(g_us);
+        billed_us as f64 / 1e6 * f64::from(memory_mb) / 1024.0
+            * self.spec.price_usd_per_gb_s_provisioned_duration
             + self.spec.price_usd_per_request
     }
 }

@@ -54,8 +54,12 @@ pub struct RequestRecord {
     pub n_cold_starts: u32,
     /// Instances run.
     pub n_instances: u32,
-    /// Whether the request reached a fail step.
+    /// Whether the request failed (reached a fail step, or was failed by throttling).
     pub failed: bool,
+    /// Whether it was failed by a throttled instance with no retry left (its latency runs to that
+    /// moment; steps after it never ran).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub throttled: bool,
     /// Per step (by id): duration in seconds, `None` when skipped by a choice.
     pub step_duration_s: Vec<Option<f64>>,
 }
@@ -80,8 +84,42 @@ pub struct StepReport {
 pub struct CostSummary {
     /// Mean cost per request, USD.
     pub mean: f64,
-    /// Total over all requests, USD.
+    /// Total, USD: every invocation and state transition of every request (completed, failed or
+    /// still running) plus provisioned concurrency.
     pub total: f64,
+    /// Of `total`, provisioned concurrency while ready (per GB-second), USD.
+    pub provisioned: f64,
+}
+
+/// How the run went under load.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct LoadSummary {
+    /// The arrival process (`poisson:10`, `schedule:rates.txt`, ...).
+    pub arrivals: String,
+    /// The controller (`static` when none).
+    pub controller: String,
+    /// Requests that arrived.
+    pub n_arrived: u64,
+    /// Requests that ran to their end (including those that reached a fail step).
+    pub n_completed: u64,
+    /// Requests failed because a throttled instance had no retry left.
+    pub n_failed_throttled: u64,
+    /// Requests still running at the horizon.
+    pub n_running: u64,
+    /// Completed requests per second of simulated time.
+    pub throughput_per_s: f64,
+    /// Invocation attempts throttled (a concurrency limit or the scaling rate).
+    pub n_throttles: u64,
+    /// Throttled attempts retried.
+    pub n_retries: u64,
+    /// Most instances running at once over the account.
+    pub concurrency_max: u32,
+    /// Time-average of running instances over the account.
+    pub concurrency_mean: f64,
+    /// Changes the controller asked for.
+    pub n_changes: u64,
+    /// Changes cut down to what the account or the function's reservation could hold.
+    pub n_changes_clamped: u64,
 }
 
 /// The result of a simulation run. Identical inputs and seed give an identical report.
@@ -95,7 +133,7 @@ pub struct SimReport {
     pub policy: String,
     /// Root seed of the run.
     pub seed: u64,
-    /// Requests simulated (all complete).
+    /// Requests completed (ran to their end; without a horizon or throttling failures, every request).
     pub requests: u64,
     /// End-to-end latency, seconds.
     pub latency_s: Distribution,
@@ -109,7 +147,7 @@ pub struct SimReport {
     /// Share of requests with latency <= SLO.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slo_attainment: Option<f64>,
-    /// Requests that reached a fail step.
+    /// Requests that failed: reached a fail step, or were failed by throttling.
     pub n_failed: u64,
     /// Function instances executed.
     pub n_instance_executions: u64,
@@ -117,8 +155,13 @@ pub struct SimReport {
     pub n_events: u64,
     /// Simulated time at the end of the run, seconds.
     pub makespan_s: f64,
+    /// Arrivals, throughput, throttling, concurrency and control.
+    pub load: LoadSummary,
     /// Per-step breakdown, in workflow file order.
     pub steps: Vec<StepReport>,
+    /// The monitoring stream (kept when [`crate::SimOptions::metrics_interval_s`] is set).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<crate::monitor::MonitorWindow>,
     /// Per-request records (kept when [`crate::SimOptions::keep_records`] is set).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub request_records: Vec<RequestRecord>,

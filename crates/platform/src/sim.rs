@@ -1,29 +1,55 @@
-//! Workflow execution: many requests through the DAG on the `des` engine, a policy choosing each step's
-//! configuration as it starts, warm instances shared across requests of the same function and memory.
+//! Workflow execution under load: many requests through the DAG on the `des` engine, a policy choosing
+//! each step's configuration as it becomes ready, instances admitted one by one under the platform's
+//! concurrency limits, warm and provisioned instances shared across requests of the same function and
+//! memory, an optional controller changing settings while the run goes, and a monitoring stream.
 //!
-//! Events are per step, not per instance: when a step starts, its instances are run at once by the
-//! execution model ([`crate::exec`]) against the warm pool, with each instance's own invocation time;
-//! the step's finish is one event. Warm instances freed at a future time are in the pool with that time
-//! and are only taken by invocations at or after it. Approximation (documented, deterministic): an
-//! instance whose whole life falls inside another step's mapping window, started after that step, is
-//! not visible to it; expired instances are pruned at the invocation time being looked up.
+//! Events are per step, not per instance, where that is exact. A step's instance `j` is invoked at the
+//! step's start plus its mapping delay (later when Map `max_concurrency` holds it back, or at a retry).
+//! Instances are admitted in global time order: a step admits, in one event, every instance whose
+//! invocation time is no later than the next pending event (nothing that could change the platform's
+//! state happens in between), and otherwise schedules a wake-up at its next invocation time. So the
+//! concurrency counts, the warm pools and the scaling tokens an instance sees are exact at its
+//! invocation time. An admitted instance's finish is known at once (the execution model,
+//! [`crate::exec`]); it stays counted as running until then (a min-heap of finish times, advanced
+//! before every admission). The step's finish is one event at its last instance's finish.
+//!
+//! Admission of an instance at time `t` (AWS Lambda's rules, see [`crate::PlatformSpec`]):
+//! 1. a free provisioned environment of the (function, memory) pair runs it warm at the provisioned
+//!    price (provisioned environments are capacity set aside: never throttled);
+//! 2. otherwise it spills over to on-demand: throttled if the function's on-demand instances plus its
+//!    provisioned environments reach its reserved concurrency, or, for a function without one, if the
+//!    unreserved functions' on-demand instances and provisioned environments reach the account limit
+//!    minus all reservations;
+//! 3. an idle warm instance (freed no longer than `keep_alive_s` ago; the earliest freed first) runs it
+//!    warm; otherwise it starts cold, which takes one token of the function's scaling bucket (throttled
+//!    without one).
+//!
+//! A throttled instance is retried by the step's retry policy (Step Functions' Retrier: backoff,
+//! optional full jitter from the instance's own stream); with no attempt left the step fails and its
+//! request fails at once (its admitted instances run to their end and are billed; steps not started
+//! never start). Nothing is dropped: every arrived request completes, fails or is running at the
+//! horizon.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use des::{EventQueue, RngStreams, SimRng, SimTime, stream_seed};
 use rand::Rng;
-use workflow::{StepId, StepKind, Workflow};
+use workflow::{Jitter, StepId, StepKind, Workflow};
 
 use crate::arrivals::Arrivals;
-use crate::exec::{InstanceSource, run_step_keyed};
-use crate::report::{CostSummary, Distribution, RequestRecord, SimReport, StepReport};
+use crate::control::{Change, ControlState, Controller, FunctionSettings};
+use crate::exec::{retry_jitter, run_instance};
+use crate::monitor::{
+    FunctionWindow, MonitorWindow, Percentiles, ProvisionedWindow, WorkflowWindow,
+};
+use crate::report::{CostSummary, Distribution, LoadSummary, RequestRecord, SimReport, StepReport};
 use crate::{Error, Platform, Policy, StepConfig, StepContext, StepOutcome};
 
 /// What to simulate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimOptions {
-    /// Requests to run (all run to completion).
+    /// Most requests to start (every one runs to completion unless a horizon cuts the run).
     pub n_requests: u64,
     /// Arrival process.
     pub arrivals: Arrivals,
@@ -33,6 +59,13 @@ pub struct SimOptions {
     pub slo_s: Option<f64>,
     /// Keep one [`RequestRecord`] per request in the report.
     pub keep_records: bool,
+    /// Stop at this simulated time, seconds: no arrival after it, requests still running are reported
+    /// as running. `None`: run until every request has finished.
+    pub horizon_s: Option<f64>,
+    /// Keep the monitoring stream in the report, one window per this many seconds (`None`: none kept).
+    pub metrics_interval_s: Option<f64>,
+    /// Control interval, seconds (`None`: the controller's [`Controller::default_interval_s`]).
+    pub control_interval_s: Option<f64>,
 }
 
 impl Default for SimOptions {
@@ -43,6 +76,9 @@ impl Default for SimOptions {
             seed: 0,
             slo_s: None,
             keep_records: false,
+            horizon_s: None,
+            metrics_interval_s: None,
+            control_interval_s: None,
         }
     }
 }
@@ -54,12 +90,31 @@ pub struct Simulation<'a> {
     options: SimOptions,
     /// Dense function index per step (steps of one function share warm instances).
     function_idx: Vec<u32>,
+    /// Function names by index, in order of first appearance.
+    function_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
-    Arrival { request_idx: u64 },
-    StepFinish { slot: u32, step: u32 },
+    Arrival {
+        request_idx: u64,
+    },
+    /// A step run has instances to admit at this time.
+    Wake {
+        run: u32,
+    },
+    /// A step run's last instance finished.
+    Finish {
+        run: u32,
+    },
+    /// A monitoring window of `State::monitors[monitor]` closes.
+    Tick {
+        monitor: u8,
+    },
+    /// A delayed change takes effect.
+    Apply {
+        change: u32,
+    },
 }
 
 /// Running state of one request.
@@ -71,48 +126,171 @@ struct Request {
     /// Whether some predecessor ran and activated the step (choice edges may not), per step.
     activated: Vec<bool>,
     outcomes: Vec<Option<StepOutcome>>,
-    /// Config, start and cost of steps that are running.
-    running: Vec<Option<(StepConfig, SimTime, f64, u32)>>,
     n_resolved: u32,
+    /// Steps started whose finish (or abandonment) is still to come.
+    n_in_flight: u32,
+    /// Step runs of this request that still have instances to admit.
+    waiting_runs: Vec<u32>,
     last_finish: SimTime,
     cost_usd: f64,
     n_cold_starts: u32,
     n_instances: u32,
     n_transitions: u64,
+    /// Reached a fail step.
     failed: bool,
+    /// Failed by a throttled instance with no retry left.
+    aborted: bool,
     choice_rng: SimRng,
 }
 
-/// Warm pool of one (function, memory) pair: idle instances by the time they became free (a min-heap).
+/// One step of one request while it runs.
 #[derive(Default)]
+struct StepRun {
+    slot: u32,
+    step: u32,
+    config: StepConfig,
+    pool: u32,
+    step_key: u64,
+    /// When the orchestrator started the step (after the transition delay).
+    ready_at: SimTime,
+    /// When instance 0 is invoked (after the step's wait).
+    start: SimTime,
+    /// Instances in all (0 for a step that is not a task).
+    p: u32,
+    /// Next instance never attempted.
+    next_j: u32,
+    /// Map `max_concurrency` (`u32::MAX`: none).
+    max_conc: u32,
+    /// Finish times of admitted instances while `max_conc` holds (free slots are popped).
+    slot_done: BinaryHeap<Reverse<SimTime>>,
+    /// Throttled instances waiting for a retry: (time, instance, attempt number of the retry).
+    retries: Vec<(SimTime, u32, u32)>,
+    finish: SimTime,
+    cost_usd: f64,
+    n_cold: u32,
+    /// Time of the pending wake-up event (`SimTime::MAX`: none).
+    wake_at: SimTime,
+}
+
+/// Instances of one (function, memory) pair.
 struct Pool {
-    free_at: BinaryHeap<Reverse<SimTime>>,
+    function: u32,
+    memory_mb: u32,
+    /// Free times of idle on-demand instances, ascending.
+    idle: VecDeque<SimTime>,
+    /// Provisioned environments ready, busy, and requested.
+    pc_level: u32,
+    pc_busy: u32,
+    pc_requested: u32,
+    /// Time integrals (seconds x environments) of `pc_level` and `pc_busy` up to `last`.
+    pc_level_int: f64,
+    pc_busy_int: f64,
+    last: SimTime,
 }
 
-struct PoolRef<'p> {
-    pool: &'p mut Pool,
-    keep_alive: SimTime,
+impl Pool {
+    fn sync(&mut self, t: SimTime) {
+        let dt = t.saturating_sub(self.last).as_secs_f64();
+        self.pc_level_int += f64::from(self.pc_level) * dt;
+        self.pc_busy_int += f64::from(self.pc_busy) * dt;
+        self.last = self.last.max(t);
+    }
 }
 
-impl InstanceSource for PoolRef<'_> {
-    fn acquire(&mut self, invoke: SimTime) -> bool {
-        while let Some(&Reverse(free)) = self.pool.free_at.peek() {
-            if free + self.keep_alive < invoke {
-                self.pool.free_at.pop(); // expired
-                continue;
-            }
-            if free <= invoke {
-                self.pool.free_at.pop();
-                return true;
-            }
-            return false;
-        }
-        false
-    }
+/// Per-function state and cumulative counters.
+#[derive(Default)]
+struct FnState {
+    reserved: Option<u32>,
+    memory_override: Option<u32>,
+    /// Running instances: on demand, and all (on demand plus provisioned busy).
+    od_running: u32,
+    running: u32,
+    /// Sum of the function's provisioned levels over its pools.
+    pc_level: u32,
+    tokens: f64,
+    tokens_at: SimTime,
+    running_int: f64,
+    last: SimTime,
+    /// Pools of the function: (memory, pool index).
+    pools: Vec<(u32, u32)>,
+}
 
-    fn release(&mut self, free_at: SimTime) {
-        self.pool.free_at.push(Reverse(free_at));
+impl FnState {
+    fn sync(&mut self, t: SimTime) {
+        let dt = t.saturating_sub(self.last).as_secs_f64();
+        self.running_int += f64::from(self.running) * dt;
+        self.last = self.last.max(t);
     }
+}
+
+/// One function's counters over a monitoring window.
+#[derive(Default, Clone)]
+struct FnWin {
+    invocations: u64,
+    throttles: u64,
+    retries: u64,
+    failures: u64,
+    cold_starts: u64,
+    cost_usd: f64,
+    max: u32,
+    running_int0: f64,
+    durations: Vec<f64>,
+}
+
+/// One pool's counters over a monitoring window.
+#[derive(Default, Clone)]
+struct PoolWin {
+    invocations: u64,
+    spillover: u64,
+    level_int0: f64,
+    busy_int0: f64,
+}
+
+/// One monitoring stream (the metrics kept in the report, or the controller's).
+struct Monitor {
+    interval: SimTime,
+    start: SimTime,
+    fns: Vec<FnWin>,
+    pools: Vec<PoolWin>,
+    wf: WorkflowWindow,
+    latencies: Vec<f64>,
+    n_met: u64,
+    acct_max: u32,
+    acct_int0: f64,
+    windows: Vec<MonitorWindow>,
+}
+
+/// The mutable state of one run.
+struct State {
+    queue: EventQueue<Event>,
+    slots: Vec<Option<Request>>,
+    free_slots: Vec<u32>,
+    runs: Vec<StepRun>,
+    free_runs: Vec<u32>,
+    pools: Vec<Pool>,
+    fns: Vec<FnState>,
+    /// Running instances (finish time, pool, provisioned) not yet known to have finished.
+    done: BinaryHeap<Reverse<(SimTime, u32, bool)>>,
+    /// On-demand running instances and provisioned levels of functions without a reservation.
+    od_unreserved: u32,
+    pc_unreserved: u32,
+    sum_reserved: u32,
+    running: u32,
+    running_int: f64,
+    last: SimTime,
+    monitors: Vec<Monitor>,
+    step_overrides: Vec<Option<StepConfig>>,
+    /// Changes waiting for their delay (`None`: a free entry, listed in `pending_free`).
+    pending: Vec<Option<Change>>,
+    pending_free: Vec<u32>,
+    horizon: SimTime,
+    // Totals.
+    n_throttles: u64,
+    n_retries: u64,
+    n_changes: u64,
+    n_changes_clamped: u64,
+    max_running: u32,
+    od_cost: f64,
 }
 
 #[derive(Default, Clone)]
@@ -124,11 +302,28 @@ struct StepAcc {
     n_instances: u64,
 }
 
+/// Results of finished requests.
+#[derive(Default)]
+struct Finished {
+    latencies: Vec<f64>,
+    records: Vec<RequestRecord>,
+    cost_total: f64,
+    n_cold: u64,
+    n_inst: u64,
+    n_completed: u64,
+    n_failed: u64,
+    n_failed_throttled: u64,
+    n_met: u64,
+}
+
 impl<'a> Simulation<'a> {
-    /// Checks the options against the bounds in [`crate::limits`] and prepares a simulation.
+    /// Checks the options against the bounds in [`crate::limits`] and the platform's concurrency
+    /// settings against the workflow, and prepares a simulation.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] naming the option (`rate`, `requests`, `slo`) and its bound.
+    /// [`Error::InvalidOption`] naming the option (`rate`, `requests`, `slo`, `arrivals`, `horizon`,
+    /// `metrics interval`, `control interval`) and its bound, or the profile field naming a function
+    /// the workflow does not have.
     pub fn new(
         workflow: &'a Workflow,
         platform: &'a Platform,
@@ -143,9 +338,12 @@ impl<'a> Simulation<'a> {
                 reason,
             })
         };
+        options.arrivals.check()?;
         let rate = options.arrivals.mean_rate_per_s();
         // Comparisons with NaN are false, so NaN fails every check.
-        if !(rate.is_finite() && (RATE_PER_S_MIN..=RATE_PER_S_MAX).contains(&rate)) {
+        let rate_ok = matches!(options.arrivals, Arrivals::Schedule(_))
+            || (rate.is_finite() && (RATE_PER_S_MIN..=RATE_PER_S_MAX).contains(&rate));
+        if !rate_ok {
             return invalid(
                 "rate",
                 format!(
@@ -160,18 +358,37 @@ impl<'a> Simulation<'a> {
                 format!("{}: must be in [1, {REQUESTS_MAX}]", options.n_requests),
             );
         }
-        let span_s = options.n_requests as f64 / rate;
-        if span_s > ARRIVAL_SPAN_S_MAX {
-            return invalid(
-                "requests",
-                format!(
-                    "{} requests at {} per second span {} s of arrivals: must be <= \
-                     {ARRIVAL_SPAN_S_MAX:e} s (simulated time is whole microseconds in 64 bits)",
-                    options.n_requests,
-                    fmt_num(rate),
-                    fmt_num(span_s)
-                ),
-            );
+        if options.horizon_s.is_none() && rate > 0.0 {
+            let span_s = options.n_requests as f64 / rate;
+            if span_s > ARRIVAL_SPAN_S_MAX {
+                return invalid(
+                    "requests",
+                    format!(
+                        "{} requests at {} per second span {} s of arrivals: must be <= \
+                         {ARRIVAL_SPAN_S_MAX:e} s (simulated time is whole microseconds in 64 bits)",
+                        options.n_requests,
+                        fmt_num(rate),
+                        fmt_num(span_s)
+                    ),
+                );
+            }
+        }
+        for (field, v) in [
+            ("horizon", options.horizon_s),
+            ("metrics interval", options.metrics_interval_s),
+            ("control interval", options.control_interval_s),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && (1e-3..=ARRIVAL_SPAN_S_MAX).contains(&v))
+            {
+                return invalid(
+                    field,
+                    format!(
+                        "{}: must be in [0.001, {ARRIVAL_SPAN_S_MAX:e}] seconds",
+                        fmt_num(v)
+                    ),
+                );
+            }
         }
         if let Some(slo) = options.slo_s
             && !(slo.is_finite() && slo > 0.0 && slo <= SLO_S_MAX)
@@ -185,19 +402,54 @@ impl<'a> Simulation<'a> {
             );
         }
         let mut names: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut function_names = Vec::new();
         let function_idx = workflow
             .steps()
             .iter()
             .map(|s| {
                 let n = names.len() as u32;
-                *names.entry(s.function.as_str()).or_insert(n)
+                *names.entry(s.function.as_str()).or_insert_with(|| {
+                    function_names.push(s.function.clone());
+                    n
+                })
             })
             .collect();
+        let cc = &platform.spec().concurrency;
+        let unknown = |field: String, f: &str| {
+            Err(Error::InvalidOption {
+                field,
+                reason: format!(
+                    "function '{f}' is not in workflow '{}' (its functions: {})",
+                    workflow.name,
+                    function_names.join(", ")
+                ),
+            })
+        };
+        for f in cc.reserved.keys() {
+            if !names.contains_key(f.as_str()) {
+                return unknown(format!("platform concurrency.reserved.{f}"), f);
+            }
+        }
+        for (i, p) in cc.provisioned.iter().enumerate() {
+            if !names.contains_key(p.function.as_str()) {
+                return unknown(
+                    format!("platform concurrency.provisioned[{i}]"),
+                    &p.function,
+                );
+            }
+            if !platform.offers_memory(p.memory_mb) {
+                return invalid(
+                    &format!("platform concurrency.provisioned[{i}]"),
+                    format!("memory {} MB is not offered by the platform", p.memory_mb),
+                );
+            }
+        }
         Ok(Simulation {
             workflow,
             platform,
             options,
             function_idx,
+            function_names,
         })
     }
 
@@ -211,45 +463,183 @@ impl<'a> Simulation<'a> {
         self.options.slo_s.or(self.workflow.slo_s)
     }
 
-    /// Runs every request to completion under `policy`. Fails only if the policy chooses a
-    /// configuration that cannot run (the error names the step).
+    /// The workflow's function names, in order of first appearance (the order of
+    /// [`MonitorWindow::functions`]).
+    pub fn function_names(&self) -> &[String] {
+        &self.function_names
+    }
+
+    /// Runs the requests under `policy` with the configuration of the run's start (no controller).
+    /// Fails only if the policy chooses a configuration that cannot run (the error names the step).
     pub fn run(&self, policy: &mut dyn Policy) -> Result<SimReport, Error> {
+        self.run_inner(policy, None)
+    }
+
+    /// Runs the requests under `policy`, calling `controller` at every control interval with the
+    /// monitoring window of that interval and applying its changes after the platform's delays.
+    ///
+    /// # Errors
+    /// As [`Simulation::run`], and [`Error::InvalidOption`] naming the controller when it asks for a
+    /// change that names no function or step of the workflow, or a memory size or step
+    /// configuration the platform cannot run.
+    pub fn run_controlled(
+        &self,
+        policy: &mut dyn Policy,
+        controller: &mut dyn Controller,
+    ) -> Result<SimReport, Error> {
+        self.run_inner(policy, Some(controller))
+    }
+
+    fn new_monitor(&self, interval: SimTime, st: &State) -> Monitor {
+        let mut m = Monitor {
+            interval,
+            start: SimTime::ZERO,
+            fns: vec![FnWin::default(); st.fns.len()],
+            pools: Vec::new(),
+            wf: WorkflowWindow::default(),
+            latencies: Vec::new(),
+            n_met: 0,
+            acct_max: 0,
+            acct_int0: 0.0,
+            windows: Vec::new(),
+        };
+        m.pools.resize(st.pools.len(), PoolWin::default());
+        m
+    }
+
+    fn run_inner(
+        &self,
+        policy: &mut dyn Policy,
+        mut controller: Option<&mut dyn Controller>,
+    ) -> Result<SimReport, Error> {
         let wf = self.workflow;
+        let spec = self.platform.spec();
+        let cc = &spec.concurrency;
         let n_steps = wf.n_steps();
         let streams = RngStreams::new(self.options.seed);
         let mut arrival_stream = self.options.arrivals.stream(streams.stream("arrivals"));
-        let keep_alive = SimTime::from_secs_f64(self.platform.spec().keep_alive_s);
-        let transition = SimTime::from_secs_f64(self.platform.spec().transition_delay_s);
+        let transition = SimTime::from_secs_f64(spec.transition_delay_s);
         let slo_s = self.slo_s();
+        let horizon = self
+            .options
+            .horizon_s
+            .map_or(SimTime::MAX, SimTime::from_secs_f64);
 
-        let mut queue: EventQueue<Event> = EventQueue::with_capacity(1024);
-        let mut slots: Vec<Option<Request>> = Vec::new();
-        let mut free_slots: Vec<u32> = Vec::new();
-        let mut pools: BTreeMap<(u32, u32), Pool> = BTreeMap::new();
+        let mut st = State {
+            queue: EventQueue::with_capacity(1024),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            runs: Vec::new(),
+            free_runs: Vec::new(),
+            pools: Vec::new(),
+            fns: (0..self.function_names.len())
+                .map(|_| FnState {
+                    tokens: f64::from(cc.scale_environments),
+                    ..FnState::default()
+                })
+                .collect(),
+            done: BinaryHeap::new(),
+            od_unreserved: 0,
+            pc_unreserved: 0,
+            sum_reserved: 0,
+            running: 0,
+            running_int: 0.0,
+            last: SimTime::ZERO,
+            monitors: Vec::new(),
+            step_overrides: vec![None; n_steps],
+            pending: Vec::new(),
+            pending_free: Vec::new(),
+            horizon,
+            n_throttles: 0,
+            n_retries: 0,
+            n_changes: 0,
+            n_changes_clamped: 0,
+            max_running: 0,
+            od_cost: 0.0,
+        };
+        for (f, &r) in &cc.reserved {
+            let idx = self.fn_index(f).expect("checked in new");
+            st.fns[idx as usize].reserved = Some(r);
+            st.sum_reserved += r;
+        }
+        for p in &cc.provisioned {
+            let f = self.fn_index(&p.function).expect("checked in new");
+            let pool = self.pool_index(&mut st, f, p.memory_mb);
+            let pl = &mut st.pools[pool as usize];
+            pl.pc_level = p.level;
+            pl.pc_requested = p.level;
+            st.fns[f as usize].pc_level += p.level;
+            if st.fns[f as usize].reserved.is_none() {
+                st.pc_unreserved += p.level;
+            }
+        }
+        let metrics_interval = self.options.metrics_interval_s.map(SimTime::from_secs_f64);
+        if let Some(iv) = metrics_interval {
+            let m = self.new_monitor(iv, &st);
+            st.monitors.push(m);
+            st.queue.schedule_at(iv, Event::Tick { monitor: 0 });
+        }
+        let control_interval = controller.as_ref().map(|c| {
+            SimTime::from_secs_f64(
+                self.options
+                    .control_interval_s
+                    .unwrap_or_else(|| c.default_interval_s())
+                    .max(1e-3),
+            )
+        });
+        // The controller's stream is the last monitor.
+        let control_monitor = control_interval.map(|iv| {
+            let m = self.new_monitor(iv, &st);
+            st.monitors.push(m);
+            let idx = st.monitors.len() - 1;
+            st.queue.schedule_at(iv, Event::Tick { monitor: idx as u8 });
+            idx
+        });
+
         let mut step_acc = vec![StepAcc::default(); n_steps];
-        // Never preallocate from the (user-given) request count: grow as requests complete.
-        let mut latencies: Vec<f64> =
-            Vec::with_capacity(self.options.n_requests.min(1 << 16) as usize);
-        let mut records = Vec::new();
-        let mut cost_total = 0.0;
-        let (mut n_cold_total, mut n_inst_total, mut n_failed, mut n_met) =
-            (0u64, 0u64, 0u64, 0u64);
+        let mut fin = Finished {
+            // Never preallocate from the (user-given) request count: grow as requests complete.
+            latencies: Vec::with_capacity(self.options.n_requests.min(1 << 16) as usize),
+            ..Finished::default()
+        };
         let mut scratch = Vec::new();
         let mut ready: Vec<(StepId, bool)> = Vec::new();
-        let mut last_arrival_slot = 0u32;
+        let mut n_arrived = 0u64;
+        // Work events pending (not ticks): ticks stop when no work is left and there is no horizon.
+        let mut n_work = 0u64;
 
-        if let Some(at) = arrival_stream.next() {
-            queue.schedule_at(at, Event::Arrival { request_idx: 0 });
+        if let Some(at) = arrival_stream.next()
+            && at <= horizon
+        {
+            st.queue.schedule_at(at, Event::Arrival { request_idx: 0 });
+            n_work += 1;
         }
-        while let Some(ev) = queue.pop() {
+        let mut end = SimTime::ZERO;
+        while let Some(t) = st.queue.peek_time() {
+            if t > horizon {
+                break;
+            }
+            let ev = st.queue.pop().expect("peeked");
+            if n_work == 0 && horizon == SimTime::MAX {
+                // Only ticks are left: the run is over (without a horizon it ends with its work).
+                break;
+            }
             let now = ev.time;
+            end = now;
+            if !matches!(ev.event, Event::Tick { .. }) {
+                n_work -= 1;
+            }
             match ev.event {
                 Event::Arrival { request_idx } => {
+                    n_arrived += 1;
                     let next = request_idx + 1;
-                    if next < self.options.n_requests {
-                        if let Some(at) = arrival_stream.next() {
-                            queue.schedule_at(at, Event::Arrival { request_idx: next });
-                        }
+                    if next < self.options.n_requests
+                        && let Some(at) = arrival_stream.next()
+                        && at <= horizon
+                    {
+                        st.queue
+                            .schedule_at(at, Event::Arrival { request_idx: next });
+                        n_work += 1;
                     }
                     let req = Request {
                         request_idx,
@@ -257,55 +647,69 @@ impl<'a> Simulation<'a> {
                         pending_preds: wf.step_ids().map(|id| wf.preds(id).len() as u32).collect(),
                         activated: vec![false; n_steps],
                         outcomes: vec![None; n_steps],
-                        running: vec![None; n_steps],
                         n_resolved: 0,
+                        n_in_flight: 0,
+                        waiting_runs: Vec::new(),
                         last_finish: now,
                         cost_usd: 0.0,
                         n_cold_starts: 0,
                         n_instances: 0,
                         n_transitions: 0,
                         failed: false,
+                        aborted: false,
                         choice_rng: streams.indexed("choice", request_idx),
                     };
-                    let slot = match free_slots.pop() {
+                    let slot = match st.free_slots.pop() {
                         Some(s) => {
-                            slots[s as usize] = Some(req);
+                            st.slots[s as usize] = Some(req);
                             s
                         }
                         None => {
-                            slots.push(Some(req));
-                            (slots.len() - 1) as u32
+                            st.slots.push(Some(req));
+                            (st.slots.len() - 1) as u32
                         }
                     };
-                    last_arrival_slot = slot;
+                    for m in &mut st.monitors {
+                        m.wf.started += 1;
+                    }
                     ready.clear();
                     ready.extend(wf.sources().map(|id| (id, true)));
-                    self.process_ready(
-                        &mut ready,
-                        slot,
-                        now,
-                        &mut slots,
-                        &mut queue,
-                        &mut pools,
-                        policy,
-                        transition,
-                        keep_alive,
-                        slo_s,
-                        &mut scratch,
-                    )?;
+                    n_work += self
+                        .process_ready(&mut st, &mut ready, slot, now, policy, transition, slo_s)?;
+                    self.maybe_complete(&mut st, slot, slo_s, &mut fin);
                 }
-                Event::StepFinish { slot, step } => {
-                    let id = StepId(step);
-                    let req = slots[slot as usize]
+                Event::Wake { run } => {
+                    let r = &mut st.runs[run as usize];
+                    if r.wake_at == now {
+                        r.wake_at = SimTime::MAX;
+                    }
+                    if r.p > 0 && self.run_waiting(r) {
+                        let slot = r.slot;
+                        n_work += self.advance_run(&mut st, run, now, &mut scratch)?;
+                        self.maybe_complete(&mut st, slot, slo_s, &mut fin);
+                    }
+                }
+                Event::Finish { run } => {
+                    let r = &st.runs[run as usize];
+                    let (slot, id) = (r.slot, StepId(r.step));
+                    let (config, ready_at, cost_usd, n_cold) =
+                        (r.config, r.ready_at, r.cost_usd, r.n_cold);
+                    self.free_run(&mut st, run);
+                    let req = st.slots[slot as usize]
                         .as_mut()
                         .expect("finish event of a live request");
-                    let (config, start, cost_usd, n_cold) = req.running[id.idx()]
-                        .take()
-                        .expect("finishing step was running");
+                    req.n_in_flight -= 1;
+                    if req.aborted {
+                        if req.n_in_flight == 0 {
+                            st.slots[slot as usize] = None;
+                            st.free_slots.push(slot);
+                        }
+                        continue;
+                    }
                     let outcome = StepOutcome {
                         config,
-                        start_s: start.saturating_sub(req.arrival).as_secs_f64(),
-                        duration_s: now.saturating_sub(start).as_secs_f64(),
+                        start_s: ready_at.saturating_sub(req.arrival).as_secs_f64(),
+                        duration_s: now.saturating_sub(ready_at).as_secs_f64(),
                         cost_usd,
                         n_cold_starts: n_cold,
                     };
@@ -335,63 +739,74 @@ impl<'a> Simulation<'a> {
                     req.n_resolved += 1;
                     ready.clear();
                     self.release_succs(req, id, true, &mut ready);
-                    self.process_ready(
-                        &mut ready,
-                        slot,
-                        now,
-                        &mut slots,
-                        &mut queue,
-                        &mut pools,
-                        policy,
-                        transition,
-                        keep_alive,
-                        slo_s,
-                        &mut scratch,
-                    )?;
+                    n_work += self
+                        .process_ready(&mut st, &mut ready, slot, now, policy, transition, slo_s)?;
+                    self.maybe_complete(&mut st, slot, slo_s, &mut fin);
                 }
-            }
-            // A completed request is recorded and its slot freed.
-            let s = match ev.event {
-                Event::Arrival { .. } => last_arrival_slot as usize,
-                Event::StepFinish { slot, .. } => slot as usize,
-            };
-            if matches!(&slots[s], Some(r) if r.n_resolved as usize == n_steps) {
-                let req = slots[s].take().expect("checked above");
-                free_slots.push(s as u32);
-                let latency_s = req.last_finish.saturating_sub(req.arrival).as_secs_f64();
-                let cost = req.cost_usd
-                    + req.n_transitions as f64 * self.platform.spec().price_usd_per_transition;
-                latencies.push(latency_s);
-                cost_total += cost;
-                n_cold_total += u64::from(req.n_cold_starts);
-                n_inst_total += u64::from(req.n_instances);
-                n_failed += u64::from(req.failed);
-                if let Some(slo) = slo_s
-                    && latency_s <= slo + 1e-9
-                {
-                    n_met += 1;
+                Event::Tick { monitor } => {
+                    self.advance_done(&mut st, now);
+                    self.sync_all(&mut st, now);
+                    let m = monitor as usize;
+                    let window = self.close_window(&mut st, m, now);
+                    if control_monitor == Some(m)
+                        && let Some(c) = controller.as_deref_mut()
+                    {
+                        let settings = self.settings(&st);
+                        let state = ControlState {
+                            now_s: now.as_secs_f64(),
+                            interval_s: st.monitors[m].interval.as_secs_f64(),
+                            account_limit: cc.account_limit,
+                            functions: &settings,
+                        };
+                        let changes = c.control(&window, &state);
+                        for ch in changes {
+                            n_work += self.request_change(&mut st, ch, now, c.name())?;
+                        }
+                    } else {
+                        st.monitors[m].windows.push(window);
+                    }
+                    let next = now + st.monitors[m].interval;
+                    if next <= horizon && (n_work > 0 || horizon != SimTime::MAX) {
+                        st.queue.schedule_at(next, Event::Tick { monitor });
+                    }
                 }
-                if self.options.keep_records {
-                    records.push(RequestRecord {
-                        request_idx: req.request_idx,
-                        arrival_s: req.arrival.as_secs_f64(),
-                        latency_s,
-                        cost_usd: cost,
-                        n_cold_starts: req.n_cold_starts,
-                        n_instances: req.n_instances,
-                        failed: req.failed,
-                        step_duration_s: req
-                            .outcomes
-                            .iter()
-                            .map(|o| o.map(|o| o.duration_s))
-                            .collect(),
-                    });
+                Event::Apply { change } => {
+                    let ch = st.pending[change as usize].take().expect("pending change");
+                    st.pending_free.push(change);
+                    self.apply_change(&mut st, &ch, now);
                 }
             }
         }
-        let n = latencies.len() as u64;
-        assert_eq!(n, self.options.n_requests, "every request completes");
-        records.sort_by_key(|r| r.request_idx);
+        // Close the run: instances still running finish (beyond the horizon they are cut at it).
+        if horizon != SimTime::MAX {
+            end = horizon;
+            self.advance_done(&mut st, horizon);
+        } else {
+            while let Some(&Reverse((t, _, _))) = st.done.peek() {
+                end = end.max(t);
+                self.advance_done(&mut st, t);
+            }
+        }
+        self.sync_all(&mut st, end);
+        let mut metrics = Vec::new();
+        if metrics_interval.is_some() {
+            if end > st.monitors[0].start || st.monitors[0].windows.is_empty() {
+                let w = self.close_window(&mut st, 0, end);
+                st.monitors[0].windows.push(w);
+            }
+            metrics = std::mem::take(&mut st.monitors[0].windows);
+        }
+        let provisioned_cost: f64 = st
+            .pools
+            .iter()
+            .map(|p| {
+                p.pc_level_int * f64::from(p.memory_mb) / 1024.0
+                    * spec.price_usd_per_gb_s_provisioned
+            })
+            .sum();
+        let n_running = n_arrived - fin.n_completed - fin.n_failed_throttled;
+        let n = fin.n_completed;
+        fin.records.sort_by_key(|r| r.request_idx);
         let steps = wf
             .steps()
             .iter()
@@ -411,31 +826,516 @@ impl<'a> Simulation<'a> {
                 }
             })
             .collect();
+        let n_finished = fin.n_completed + fin.n_failed_throttled;
+        let makespan_s = end.as_secs_f64();
+        let load = LoadSummary {
+            arrivals: self.options.arrivals.describe(),
+            controller: controller
+                .as_deref()
+                .map_or("static", |c| c.name())
+                .to_owned(),
+            n_arrived,
+            n_completed: fin.n_completed,
+            n_failed_throttled: fin.n_failed_throttled,
+            n_running,
+            throughput_per_s: if makespan_s > 0.0 {
+                n as f64 / makespan_s
+            } else {
+                0.0
+            },
+            n_throttles: st.n_throttles,
+            n_retries: st.n_retries,
+            concurrency_max: st.max_running,
+            concurrency_mean: if makespan_s > 0.0 {
+                st.running_int / makespan_s
+            } else {
+                0.0
+            },
+            n_changes: st.n_changes,
+            n_changes_clamped: st.n_changes_clamped,
+        };
         Ok(SimReport {
             workflow: wf.name.clone(),
             platform: self.platform.name().to_owned(),
             policy: policy.name().to_owned(),
             seed: self.options.seed,
             requests: n,
-            latency_s: Distribution::of(&mut latencies),
+            latency_s: Distribution::of(&mut fin.latencies),
             cost_usd: CostSummary {
-                mean: cost_total / n as f64,
-                total: cost_total,
+                mean: if n_finished == 0 {
+                    0.0
+                } else {
+                    fin.cost_total / n_finished as f64
+                },
+                total: fin.cost_total + provisioned_cost,
+                provisioned: provisioned_cost,
             },
-            cold_start_rate: if n_inst_total == 0 {
+            cold_start_rate: if fin.n_inst == 0 {
                 0.0
             } else {
-                n_cold_total as f64 / n_inst_total as f64
+                fin.n_cold as f64 / fin.n_inst as f64
             },
             slo_s,
-            slo_attainment: slo_s.map(|_| n_met as f64 / n as f64),
-            n_failed,
-            n_instance_executions: n_inst_total,
-            n_events: queue.n_popped(),
-            makespan_s: queue.now().as_secs_f64(),
+            slo_attainment: slo_s.map(|_| {
+                if n_finished == 0 {
+                    0.0
+                } else {
+                    fin.n_met as f64 / n_finished as f64
+                }
+            }),
+            n_failed: fin.n_failed,
+            n_instance_executions: fin.n_inst,
+            n_events: st.queue.n_popped(),
+            makespan_s,
+            load,
             steps,
-            request_records: records,
+            metrics,
+            request_records: fin.records,
         })
+    }
+
+    fn step_id(&self, name: &str) -> Option<StepId> {
+        self.workflow
+            .step_ids()
+            .find(|&id| self.workflow.step(id).name == name)
+    }
+
+    fn fn_index(&self, name: &str) -> Option<u32> {
+        self.function_names
+            .iter()
+            .position(|f| f == name)
+            .map(|i| i as u32)
+    }
+
+    fn pool_index(&self, st: &mut State, f: u32, memory_mb: u32) -> u32 {
+        if let Some(&(_, p)) = st.fns[f as usize]
+            .pools
+            .iter()
+            .find(|&&(m, _)| m == memory_mb)
+        {
+            return p;
+        }
+        let idx = st.pools.len() as u32;
+        st.pools.push(Pool {
+            function: f,
+            memory_mb,
+            idle: VecDeque::new(),
+            pc_level: 0,
+            pc_busy: 0,
+            pc_requested: 0,
+            pc_level_int: 0.0,
+            pc_busy_int: 0.0,
+            last: st.last,
+        });
+        st.fns[f as usize].pools.push((memory_mb, idx));
+        for m in &mut st.monitors {
+            m.pools.push(PoolWin::default());
+        }
+        idx
+    }
+
+    fn run_waiting(&self, r: &StepRun) -> bool {
+        r.next_j < r.p || !r.retries.is_empty()
+    }
+
+    fn free_run(&self, st: &mut State, run: u32) {
+        let r = &mut st.runs[run as usize];
+        r.p = 0;
+        r.retries.clear();
+        r.slot_done.clear();
+        r.wake_at = SimTime::MAX;
+        st.free_runs.push(run);
+    }
+
+    fn alloc_run(&self, st: &mut State) -> u32 {
+        match st.free_runs.pop() {
+            Some(r) => r,
+            None => {
+                st.runs.push(StepRun {
+                    wake_at: SimTime::MAX,
+                    ..StepRun::default()
+                });
+                (st.runs.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Brings every time integral up to `t` (after [`Self::advance_done`]).
+    fn sync_all(&self, st: &mut State, t: SimTime) {
+        for f in &mut st.fns {
+            f.sync(t);
+        }
+        for p in &mut st.pools {
+            p.sync(t);
+        }
+        let dt = t.saturating_sub(st.last).as_secs_f64();
+        st.running_int += f64::from(st.running) * dt;
+        st.last = st.last.max(t);
+    }
+
+    /// Every instance finished by `t` leaves the running counts (in finish order).
+    fn advance_done(&self, st: &mut State, t: SimTime) {
+        while let Some(&Reverse((d, pool, provisioned))) = st.done.peek() {
+            if d > t {
+                break;
+            }
+            st.done.pop();
+            let dt = d.saturating_sub(st.last).as_secs_f64();
+            st.running_int += f64::from(st.running) * dt;
+            st.last = st.last.max(d);
+            st.running -= 1;
+            let pl = &mut st.pools[pool as usize];
+            let f = pl.function as usize;
+            if provisioned {
+                pl.sync(d);
+                pl.pc_busy -= 1;
+            } else {
+                pl.idle.push_back(d);
+            }
+            let fs = &mut st.fns[f];
+            fs.sync(d);
+            fs.running -= 1;
+            if !provisioned {
+                fs.od_running -= 1;
+                if fs.reserved.is_none() {
+                    st.od_unreserved -= 1;
+                }
+            }
+        }
+    }
+
+    /// Tries to admit instance `j` of `run` at `t`. Returns `Some(finish)` or `None` when throttled.
+    fn admit(
+        &self,
+        st: &mut State,
+        run: u32,
+        j: u32,
+        t: SimTime,
+        scratch: &mut Vec<f64>,
+    ) -> Option<SimTime> {
+        self.advance_done(st, t);
+        let spec = self.platform.spec();
+        let r = &st.runs[run as usize];
+        let (pool_idx, config, step_key) = (r.pool as usize, r.config, r.step_key);
+        let step = self.workflow.step(StepId(r.step));
+        let f = st.pools[pool_idx].function as usize;
+        let provisioned = st.pools[pool_idx].pc_busy < st.pools[pool_idx].pc_level;
+        let warm;
+        if provisioned {
+            warm = true;
+        } else {
+            let fs = &st.fns[f];
+            let allowed = match fs.reserved {
+                Some(res) => fs.od_running + fs.pc_level < res,
+                None => {
+                    st.od_unreserved + st.pc_unreserved
+                        < spec.concurrency.account_limit - st.sum_reserved
+                }
+            };
+            let keep_alive = SimTime::from_secs_f64(spec.keep_alive_s);
+            let pl = &mut st.pools[pool_idx];
+            if allowed {
+                while let Some(&free) = pl.idle.front() {
+                    if free + keep_alive < t {
+                        pl.idle.pop_front(); // expired
+                    } else {
+                        break;
+                    }
+                }
+            }
+            let has_warm = allowed && pl.idle.front().is_some_and(|&free| free <= t);
+            let mut ok = allowed;
+            if allowed && !has_warm && spec.concurrency.scale_environments > 0 {
+                let fs = &mut st.fns[f];
+                let cap = f64::from(spec.concurrency.scale_environments);
+                let refill = cap / spec.concurrency.scale_period_s;
+                fs.tokens =
+                    (fs.tokens + t.saturating_sub(fs.tokens_at).as_secs_f64() * refill).min(cap);
+                fs.tokens_at = t;
+                if fs.tokens >= 1.0 {
+                    fs.tokens -= 1.0;
+                } else {
+                    ok = false;
+                }
+            }
+            if !ok {
+                st.n_throttles += 1;
+                for m in &mut st.monitors {
+                    m.fns[f].throttles += 1;
+                }
+                return None;
+            }
+            if has_warm {
+                st.pools[pool_idx].idle.pop_front();
+            }
+            warm = has_warm;
+        }
+        let ir = run_instance(self.platform, step, config, j, warm, step_key, scratch);
+        let done = t + ir.cold + ir.busy;
+        let duration = ir.cold + ir.busy;
+        let cost = if provisioned {
+            self.platform
+                .provisioned_invocation_cost_usd(config.memory_mb, ir.busy.as_us())
+        } else {
+            let billed = if spec.bill_cold_start {
+                duration
+            } else {
+                ir.busy
+            };
+            self.platform
+                .instance_cost_usd(config.memory_mb, billed.as_us())
+        };
+        // Counts and integrals up to `t`, then the new instance.
+        let dt = t.saturating_sub(st.last).as_secs_f64();
+        st.running_int += f64::from(st.running) * dt;
+        st.last = st.last.max(t);
+        st.running += 1;
+        st.max_running = st.max_running.max(st.running);
+        let fs = &mut st.fns[f];
+        fs.sync(t);
+        fs.running += 1;
+        let fn_running = fs.running;
+        if provisioned {
+            let pl = &mut st.pools[pool_idx];
+            pl.sync(t);
+            pl.pc_busy += 1;
+        } else {
+            fs.od_running += 1;
+            if fs.reserved.is_none() {
+                st.od_unreserved += 1;
+            }
+            st.od_cost += cost;
+        }
+        st.done.push(Reverse((done, pool_idx as u32, provisioned)));
+        let spill = !provisioned && st.pools[pool_idx].pc_level > 0;
+        let acct_running = st.running;
+        for m in &mut st.monitors {
+            let w = &mut m.fns[f];
+            w.invocations += 1;
+            w.cold_starts += u64::from(!warm);
+            w.cost_usd += cost;
+            w.max = w.max.max(fn_running);
+            w.durations.push(duration.as_secs_f64());
+            m.acct_max = m.acct_max.max(acct_running);
+            let pw = &mut m.pools[pool_idx];
+            pw.invocations += 1;
+            pw.spillover += u64::from(spill);
+        }
+        let r = &mut st.runs[run as usize];
+        r.cost_usd += cost;
+        r.n_cold += u32::from(!warm);
+        r.finish = r.finish.max(done);
+        let req = st.slots[r.slot as usize].as_mut().expect("live request");
+        req.cost_usd += cost;
+        req.n_cold_starts += u32::from(!warm);
+        req.n_instances += 1;
+        Some(done)
+    }
+
+    /// Admits every instance of `run` due no later than the next pending event; schedules a wake-up
+    /// for the rest, or the step's finish once all are admitted. Returns the work events scheduled.
+    fn advance_run(
+        &self,
+        st: &mut State,
+        run: u32,
+        _now: SimTime,
+        scratch: &mut Vec<f64>,
+    ) -> Result<u64, Error> {
+        let mut n_sched = 0;
+        loop {
+            let limit = st.queue.peek_time().unwrap_or(SimTime::MAX).min(st.horizon);
+            let r = &mut st.runs[run as usize];
+            // The next fresh instance's time, if a Map slot lets it start.
+            let mut fresh = None;
+            if r.next_j < r.p {
+                let mut t =
+                    r.start + SimTime::from_secs_f64(self.platform.mapping_delay_s(r.next_j));
+                if r.max_conc != u32::MAX {
+                    while r.slot_done.peek().is_some_and(|&Reverse(d)| d <= t) {
+                        r.slot_done.pop();
+                    }
+                    if r.slot_done.len() + r.retries.len() >= r.max_conc as usize {
+                        // Full: the earliest known finish frees a slot (retrying instances hold
+                        // theirs until they run).
+                        match r.slot_done.peek() {
+                            Some(&Reverse(d))
+                                if r.slot_done.len() + r.retries.len() == r.max_conc as usize =>
+                            {
+                                t = t.max(d);
+                                fresh = Some(t);
+                            }
+                            Some(&Reverse(d)) => {
+                                // More than full cannot happen; wait for the earliest finish.
+                                t = t.max(d);
+                                fresh = Some(t);
+                            }
+                            None => {}
+                        }
+                    } else {
+                        fresh = Some(t);
+                    }
+                } else {
+                    fresh = Some(t);
+                }
+            }
+            let retry = r
+                .retries
+                .iter()
+                .enumerate()
+                .min_by_key(|&(i, &(t, _, _))| (t, i))
+                .map(|(i, &(t, j, a))| (i, t, j, a));
+            let (t, which) = match (fresh, retry) {
+                (Some(tf), Some((i, tr, j, a))) if tr <= tf => (tr, Some((i, j, a))),
+                (Some(tf), _) => (tf, None),
+                (None, Some((i, tr, j, a))) => (tr, Some((i, j, a))),
+                (None, None) => break,
+            };
+            if t > limit {
+                if t <= st.horizon && r.wake_at != t {
+                    r.wake_at = t;
+                    st.queue.schedule_at(t, Event::Wake { run });
+                    n_sched += 1;
+                }
+                return Ok(n_sched);
+            }
+            let (j, attempt) = match which {
+                Some((i, j, a)) => {
+                    r.retries.swap_remove(i);
+                    (j, a)
+                }
+                None => {
+                    r.next_j += 1;
+                    (r.next_j - 1, 0)
+                }
+            };
+            match self.admit(st, run, j, t, scratch) {
+                Some(done) => {
+                    let r = &mut st.runs[run as usize];
+                    if r.max_conc != u32::MAX {
+                        r.slot_done.push(Reverse(done));
+                    }
+                }
+                None => {
+                    let r = &st.runs[run as usize];
+                    let step = self.workflow.step(StepId(r.step));
+                    let f = self.function_idx[r.step as usize] as usize;
+                    let step_key = r.step_key;
+                    match step.retry {
+                        Some(rp) if attempt < rp.max_attempts => {
+                            let mut delay_s = rp.backoff_s(attempt + 1);
+                            if rp.jitter == Jitter::Full {
+                                delay_s *= retry_jitter(step_key, j, attempt + 1);
+                            }
+                            let at = t + SimTime::from_secs_f64(delay_s);
+                            st.runs[run as usize].retries.push((at, j, attempt + 1));
+                            st.n_retries += 1;
+                            for m in &mut st.monitors {
+                                m.fns[f].retries += 1;
+                            }
+                        }
+                        _ => {
+                            for m in &mut st.monitors {
+                                m.fns[f].failures += 1;
+                            }
+                            let slot = st.runs[run as usize].slot;
+                            self.abort(st, slot, t);
+                            return Ok(n_sched);
+                        }
+                    }
+                }
+            }
+        }
+        // Every instance admitted: the step finishes with its last instance.
+        let r = &mut st.runs[run as usize];
+        let finish = r.finish.max(r.start);
+        let slot = r.slot;
+        st.queue.schedule_at(finish, Event::Finish { run });
+        let req = st.slots[slot as usize].as_mut().expect("live request");
+        req.waiting_runs.retain(|&x| x != run);
+        Ok(n_sched + 1)
+    }
+
+    /// Fails request `slot` at `t` (a throttled instance with no retry left): its steps still
+    /// admitting instances are abandoned; steps whose instances all run finish as scheduled.
+    fn abort(&self, st: &mut State, slot: u32, t: SimTime) {
+        let req = st.slots[slot as usize].as_mut().expect("live request");
+        req.aborted = true;
+        req.last_finish = req.last_finish.max(t);
+        let waiting = std::mem::take(&mut req.waiting_runs);
+        req.n_in_flight -= waiting.len() as u32;
+        for run in waiting {
+            self.free_run(st, run);
+        }
+    }
+
+    /// Records request `slot` if it has completed or failed, and frees its slot when nothing of it is
+    /// pending.
+    fn maybe_complete(&self, st: &mut State, slot: u32, slo_s: Option<f64>, fin: &mut Finished) {
+        let n_steps = self.workflow.n_steps();
+        let Some(req) = st.slots[slot as usize].as_mut() else {
+            return;
+        };
+        let completed = !req.aborted && req.n_resolved as usize == n_steps;
+        let aborted_now = req.aborted && req.request_idx != u64::MAX;
+        if !completed && !aborted_now {
+            return;
+        }
+        let cost =
+            req.cost_usd + req.n_transitions as f64 * self.platform.spec().price_usd_per_transition;
+        let latency_s = req.last_finish.saturating_sub(req.arrival).as_secs_f64();
+        fin.cost_total += cost;
+        fin.n_cold += u64::from(req.n_cold_starts);
+        fin.n_inst += u64::from(req.n_instances);
+        let met = completed && slo_s.is_some_and(|slo| latency_s <= slo + 1e-9);
+        fin.n_met += u64::from(met);
+        if completed {
+            fin.n_completed += 1;
+            fin.n_failed += u64::from(req.failed);
+            fin.latencies.push(latency_s);
+        } else {
+            fin.n_failed_throttled += 1;
+            fin.n_failed += 1;
+        }
+        for m in &mut st.monitors {
+            if completed {
+                m.latencies.push(latency_s);
+                if req.failed {
+                    m.wf.failed += 1;
+                } else {
+                    m.wf.succeeded += 1;
+                }
+            } else {
+                m.wf.failed += 1;
+                m.wf.failed_throttled += 1;
+            }
+            m.n_met += u64::from(met);
+            m.wf.cost_usd +=
+                req.n_transitions as f64 * self.platform.spec().price_usd_per_transition;
+        }
+        if self.options.keep_records {
+            fin.records.push(RequestRecord {
+                request_idx: req.request_idx,
+                arrival_s: req.arrival.as_secs_f64(),
+                latency_s,
+                cost_usd: cost,
+                n_cold_starts: req.n_cold_starts,
+                n_instances: req.n_instances,
+                failed: req.failed || req.aborted,
+                throttled: req.aborted,
+                step_duration_s: req
+                    .outcomes
+                    .iter()
+                    .map(|o| o.map(|o| o.duration_s))
+                    .collect(),
+            });
+        }
+        if completed || req.n_in_flight == 0 {
+            st.slots[slot as usize] = None;
+            st.free_slots.push(slot);
+        } else {
+            // Recorded; the slot is freed when its last running step finishes.
+            req.request_idx = u64::MAX;
+        }
     }
 
     /// Marks `id` resolved for its successors; `ran` says whether it ran (false: skipped). Successors
@@ -475,25 +1375,24 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    /// Starts (or skips) every ready step, following skips transitively.
+    /// Starts (or skips) every ready step, following skips transitively. A task step's instances are
+    /// admitted from a wake-up event at its start time, so that admissions stay in time order.
+    /// Returns the work events scheduled.
     #[allow(clippy::too_many_arguments)]
     fn process_ready(
         &self,
+        st: &mut State,
         ready: &mut Vec<(StepId, bool)>,
         slot: u32,
         now: SimTime,
-        slots: &mut [Option<Request>],
-        queue: &mut EventQueue<Event>,
-        pools: &mut BTreeMap<(u32, u32), Pool>,
         policy: &mut dyn Policy,
         transition: SimTime,
-        keep_alive: SimTime,
         slo_s: Option<f64>,
-        scratch: &mut Vec<f64>,
-    ) -> Result<(), Error> {
+    ) -> Result<u64, Error> {
         let wf = self.workflow;
-        let req = slots[slot as usize].as_mut().expect("live request");
+        let mut n_sched = 0;
         while let Some((id, active)) = ready.pop() {
+            let req = st.slots[slot as usize].as_mut().expect("live request");
             if !active {
                 req.n_resolved += 1;
                 self.release_succs(req, id, false, ready);
@@ -502,12 +1401,29 @@ impl<'a> Simulation<'a> {
             let step = wf.step(id);
             let start = now + transition + SimTime::from_secs_f64(step.wait_s);
             req.n_transitions += 1;
+            req.n_in_flight += 1;
+            let price_transition = self.platform.spec().price_usd_per_transition;
             if step.kind != StepKind::Task {
-                req.running[id.idx()] = Some((StepConfig::new(0, 0, 0), now + transition, 0.0, 0));
-                queue.schedule_at(start, Event::StepFinish { slot, step: id.0 });
+                for m in &mut st.monitors {
+                    m.wf.cost_usd += price_transition;
+                }
+                let run = self.alloc_run(st);
+                let r = &mut st.runs[run as usize];
+                r.slot = slot;
+                r.step = id.0;
+                r.config = StepConfig::new(0, 0, 0);
+                r.ready_at = now + transition;
+                r.start = start;
+                r.p = 0;
+                r.next_j = 0;
+                r.cost_usd = 0.0;
+                r.n_cold = 0;
+                r.finish = start;
+                st.queue.schedule_at(start, Event::Finish { run });
+                n_sched += 1;
                 continue;
             }
-            let config = {
+            let mut config = {
                 let ctx = StepContext {
                     workflow: wf,
                     platform: self.platform,
@@ -519,17 +1435,25 @@ impl<'a> Simulation<'a> {
                 };
                 policy.choose(&ctx)
             };
+            let f = self.function_idx[id.idx()];
+            if let Some(c) = st.step_overrides[id.idx()] {
+                config = c;
+            } else if let Some(m) = st.fns[f as usize].memory_override {
+                config.memory_mb = m;
+            }
             self.platform.check_config(step, config)?;
+            let req = st.slots[slot as usize].as_mut().expect("live request");
+            let mut n_trans = 1u64;
             if config.fan_out > 1 {
                 // A Map over the instances: one transition per iteration.
                 req.n_transitions += u64::from(config.fan_out);
+                n_trans += u64::from(config.fan_out);
             }
-            let pool = pools
-                .entry((self.function_idx[id.idx()], config.memory_mb))
-                .or_default();
-            let mut source = PoolRef { pool, keep_alive };
-            // Common random numbers: the draws of (request, step) do not depend on other requests or on
-            // the policy's earlier choices, and each instance draws from its own streams (see
+            for m in &mut st.monitors {
+                m.wf.cost_usd += n_trans as f64 * price_transition;
+            }
+            // Common random numbers: the draws of (request, step) do not depend on other requests or
+            // on the policy's earlier choices, and each instance draws from its own streams (see
             // `crate::exec`), so policies compared on one seed see the same noise.
             let step_key = stream_seed(
                 self.options.seed,
@@ -538,22 +1462,361 @@ impl<'a> Simulation<'a> {
                     .wrapping_mul(wf.n_steps() as u64)
                     .wrapping_add(u64::from(id.0)),
             );
-            let exec = run_step_keyed(
-                self.platform,
-                step,
-                config,
-                start,
-                &mut source,
-                step_key,
-                scratch,
-            );
-            req.cost_usd += exec.cost_usd;
-            req.n_cold_starts += exec.n_cold_starts;
-            req.n_instances += exec.n_instances;
-            req.running[id.idx()] =
-                Some((config, now + transition, exec.cost_usd, exec.n_cold_starts));
-            queue.schedule_at(exec.finish, Event::StepFinish { slot, step: id.0 });
+            let pool = self.pool_index(st, f, config.memory_mb);
+            let run = self.alloc_run(st);
+            let r = &mut st.runs[run as usize];
+            r.slot = slot;
+            r.step = id.0;
+            r.config = config;
+            r.pool = pool;
+            r.step_key = step_key;
+            r.ready_at = now + transition;
+            r.start = start;
+            r.p = config.fan_out.max(1);
+            r.next_j = 0;
+            r.max_conc = step.max_concurrency.unwrap_or(u32::MAX);
+            r.cost_usd = 0.0;
+            r.n_cold = 0;
+            r.finish = start;
+            r.wake_at = start;
+            st.queue.schedule_at(start, Event::Wake { run });
+            n_sched += 1;
+            let req = st.slots[slot as usize].as_mut().expect("live request");
+            req.waiting_runs.push(run);
         }
-        Ok(())
+        Ok(n_sched)
+    }
+
+    /// The settings controllers see.
+    fn settings(&self, st: &State) -> Vec<FunctionSettings> {
+        self.function_names
+            .iter()
+            .zip(&st.fns)
+            .map(|(name, fs)| {
+                let mut provisioned: Vec<(u32, u32)> = fs
+                    .pools
+                    .iter()
+                    .map(|&(m, p)| (m, st.pools[p as usize].pc_requested))
+                    .filter(|&(_, l)| l > 0)
+                    .collect();
+                provisioned.sort_unstable();
+                FunctionSettings {
+                    function: name.clone(),
+                    memory_mb: fs.memory_override,
+                    reserved: fs.reserved,
+                    provisioned,
+                }
+            })
+            .collect()
+    }
+
+    /// Validates a controller's change and schedules it after the platform's delay (a provisioned
+    /// decrease applies at once). Returns the work events scheduled.
+    fn request_change(
+        &self,
+        st: &mut State,
+        change: Change,
+        now: SimTime,
+        controller: &str,
+    ) -> Result<u64, Error> {
+        let cc = &self.platform.spec().concurrency;
+        let bad = |reason: String| {
+            Err(Error::InvalidOption {
+                field: format!("controller {controller}"),
+                reason,
+            })
+        };
+        let func = |name: &str| -> Result<u32, Error> {
+            self.fn_index(name).ok_or_else(|| Error::InvalidOption {
+                field: format!("controller {controller}"),
+                reason: format!(
+                    "function '{name}' is not in workflow '{}' (its functions: {})",
+                    self.workflow.name,
+                    self.function_names.join(", ")
+                ),
+            })
+        };
+        let delay = match &change {
+            Change::FunctionMemory {
+                function,
+                memory_mb,
+            } => {
+                func(function)?;
+                if let Some(m) = memory_mb
+                    && !self.platform.offers_memory(*m)
+                {
+                    return bad(format!(
+                        "memory {m} MB for function '{function}' is not offered by the platform"
+                    ));
+                }
+                cc.update_delay_s
+            }
+            Change::ReservedConcurrency { function, .. } => {
+                func(function)?;
+                cc.update_delay_s
+            }
+            Change::ProvisionedConcurrency {
+                function,
+                memory_mb,
+                level,
+            } => {
+                let f = func(function)?;
+                if !self.platform.offers_memory(*memory_mb) {
+                    return bad(format!(
+                        "provisioned memory {memory_mb} MB for function '{function}' is not \
+                         offered by the platform"
+                    ));
+                }
+                let pool = self.pool_index(st, f, *memory_mb) as usize;
+                if *level == st.pools[pool].pc_requested {
+                    return Ok(0); // no change
+                }
+                if *level <= st.pools[pool].pc_level {
+                    st.pools[pool].pc_requested = *level;
+                    st.n_changes += 1;
+                    self.set_pc_level(st, pool, *level, now);
+                    return Ok(0);
+                }
+                st.pools[pool].pc_requested = *level;
+                cc.provisioning_delay_s
+            }
+            Change::StepConfig { step, config } => {
+                let Some(id) = self.step_id(step) else {
+                    return bad(format!(
+                        "step '{step}' is not in workflow '{}'",
+                        self.workflow.name
+                    ));
+                };
+                if let Some(c) = config {
+                    self.platform.check_config(self.workflow.step(id), *c)?;
+                }
+                cc.update_delay_s
+            }
+        };
+        st.n_changes += 1;
+        let at = now + SimTime::from_secs_f64(delay);
+        if at > st.horizon {
+            return Ok(0);
+        }
+        let idx = match st.pending_free.pop() {
+            Some(i) => {
+                st.pending[i as usize] = Some(change);
+                i
+            }
+            None => {
+                st.pending.push(Some(change));
+                (st.pending.len() - 1) as u32
+            }
+        };
+        st.queue.schedule_at(at, Event::Apply { change: idx });
+        Ok(1)
+    }
+
+    /// Sets a pool's ready provisioned level, within what its function or the account can hold.
+    fn set_pc_level(&self, st: &mut State, pool: usize, level: u32, now: SimTime) {
+        self.advance_done(st, now);
+        let limit = self.platform.spec().concurrency.account_limit;
+        let f = st.pools[pool].function as usize;
+        let old = st.pools[pool].pc_level;
+        let fs = &st.fns[f];
+        let room = match fs.reserved {
+            Some(r) => r.saturating_sub(fs.od_running + fs.pc_level - old),
+            None => {
+                (limit - st.sum_reserved).saturating_sub(st.od_unreserved + st.pc_unreserved - old)
+            }
+        };
+        let new = level.min(room);
+        if new < level {
+            st.n_changes_clamped += 1;
+        }
+        st.pools[pool].sync(now);
+        st.pools[pool].pc_level = new;
+        let fs = &mut st.fns[f];
+        fs.pc_level = fs.pc_level - old + new;
+        if fs.reserved.is_none() {
+            st.pc_unreserved = st.pc_unreserved - old + new;
+        }
+    }
+
+    fn apply_change(&self, st: &mut State, change: &Change, now: SimTime) {
+        match change {
+            Change::FunctionMemory {
+                function,
+                memory_mb,
+            } => {
+                let f = self.fn_index(function).expect("validated") as usize;
+                st.fns[f].memory_override = *memory_mb;
+            }
+            Change::ReservedConcurrency { function, limit } => {
+                self.advance_done(st, now);
+                let f = self.fn_index(function).expect("validated") as usize;
+                let acct = self.platform.spec().concurrency.account_limit;
+                let old = st.fns[f].reserved;
+                let others = st.sum_reserved - old.unwrap_or(0);
+                let new = limit.map(|l| {
+                    let l2 = l.min(acct - others);
+                    if l2 < l {
+                        st.n_changes_clamped += 1;
+                    }
+                    l2
+                });
+                let (od, pc) = (st.fns[f].od_running, st.fns[f].pc_level);
+                match (old, new) {
+                    (None, Some(_)) => {
+                        st.od_unreserved -= od;
+                        st.pc_unreserved -= pc;
+                    }
+                    (Some(_), None) => {
+                        st.od_unreserved += od;
+                        st.pc_unreserved += pc;
+                    }
+                    _ => {}
+                }
+                st.sum_reserved = others + new.unwrap_or(0);
+                st.fns[f].reserved = new;
+            }
+            Change::ProvisionedConcurrency {
+                function,
+                memory_mb,
+                level,
+            } => {
+                let f = self.fn_index(function).expect("validated");
+                let pool = self.pool_index(st, f, *memory_mb) as usize;
+                // A later decrease (or a smaller request) wins over this increase.
+                let target = (*level).min(st.pools[pool].pc_requested);
+                if target > st.pools[pool].pc_level {
+                    self.set_pc_level(st, pool, target, now);
+                }
+            }
+            Change::StepConfig { step, config } => {
+                let id = self.step_id(step).expect("validated");
+                st.step_overrides[id.idx()] = *config;
+            }
+        }
+    }
+
+    /// Closes monitor `m`'s window at `now` (after [`Self::sync_all`]) and opens the next.
+    fn close_window(&self, st: &mut State, m: usize, now: SimTime) -> MonitorWindow {
+        let spec = self.platform.spec();
+        let State {
+            monitors,
+            fns,
+            pools,
+            running,
+            running_int,
+            slots,
+            ..
+        } = st;
+        let mon = &mut monitors[m];
+        let len_s = now.saturating_sub(mon.start).as_secs_f64();
+        let mean = |int1: f64, int0: f64| {
+            if len_s > 0.0 {
+                (int1 - int0) / len_s
+            } else {
+                0.0
+            }
+        };
+        let mut functions = Vec::with_capacity(fns.len());
+        let mut wf_cost = mon.wf.cost_usd;
+        for (f, fs) in fns.iter().enumerate() {
+            let w = &mut mon.fns[f];
+            let mut provisioned = Vec::new();
+            let mut pc_cost = 0.0;
+            let mut fpools = fs.pools.clone();
+            fpools.sort_unstable();
+            for &(mem, p) in &fpools {
+                let pl = &pools[p as usize];
+                let pw = &mut mon.pools[p as usize];
+                let level_mean = mean(pl.pc_level_int, pw.level_int0);
+                let in_use_mean = mean(pl.pc_busy_int, pw.busy_int0);
+                pc_cost += (pl.pc_level_int - pw.level_int0) * f64::from(mem) / 1024.0
+                    * spec.price_usd_per_gb_s_provisioned;
+                if pw.invocations > 0 || level_mean > 0.0 || pl.pc_requested > 0 || pl.pc_level > 0
+                {
+                    provisioned.push(ProvisionedWindow {
+                        memory_mb: mem,
+                        invocations: pw.invocations,
+                        level: pl.pc_level,
+                        level_requested: pl.pc_requested,
+                        level_mean,
+                        in_use_mean,
+                        utilization: (level_mean > 0.0).then(|| in_use_mean / level_mean),
+                        spillover_invocations: pw.spillover,
+                    });
+                }
+                *pw = PoolWin {
+                    invocations: 0,
+                    spillover: 0,
+                    level_int0: pl.pc_level_int,
+                    busy_int0: pl.pc_busy_int,
+                };
+            }
+            let cost = w.cost_usd + pc_cost;
+            wf_cost += cost;
+            functions.push(FunctionWindow {
+                function: self.function_names[f].clone(),
+                invocations: w.invocations,
+                throttles: w.throttles,
+                retries: w.retries,
+                failures: w.failures,
+                concurrent_executions_mean: mean(fs.running_int, w.running_int0),
+                concurrent_executions_max: w.max,
+                cold_starts: w.cold_starts,
+                duration_s: percentiles(&mut w.durations),
+                cost_usd: cost,
+                provisioned,
+            });
+            let mut durations = std::mem::take(&mut w.durations);
+            durations.clear();
+            *w = FnWin {
+                max: fs.running,
+                running_int0: fs.running_int,
+                durations,
+                ..FnWin::default()
+            };
+        }
+        let n_running = slots
+            .iter()
+            .filter(|s| s.as_ref().is_some_and(|r| !r.aborted))
+            .count() as u64;
+        let n_done = mon.latencies.len() as u64;
+        let n_finished = n_done + mon.wf.failed_throttled;
+        let mut wf = std::mem::take(&mut mon.wf);
+        wf.running = n_running;
+        wf.latency_s = percentiles(&mut mon.latencies);
+        wf.completed_per_s = if len_s > 0.0 {
+            n_done as f64 / len_s
+        } else {
+            0.0
+        };
+        wf.slo_attainment = (self.slo_s().is_some() && n_finished > 0)
+            .then(|| mon.n_met as f64 / n_finished as f64);
+        wf.cost_usd = wf_cost;
+        wf.concurrent_executions_mean = mean(*running_int, mon.acct_int0);
+        wf.concurrent_executions_max = mon.acct_max;
+        let window = MonitorWindow {
+            start_s: mon.start.as_secs_f64(),
+            end_s: now.as_secs_f64(),
+            workflow: wf,
+            functions,
+        };
+        mon.latencies.clear();
+        mon.n_met = 0;
+        mon.acct_max = *running;
+        mon.acct_int0 = *running_int;
+        mon.start = now;
+        window
+    }
+}
+
+/// Nearest-rank percentiles of a window's sample (`None` when empty).
+fn percentiles(values: &mut [f64]) -> Percentiles {
+    match des::stats::Summary::of(values) {
+        Some(s) if !values.is_empty() => Percentiles {
+            p50: Some(s.p50),
+            p95: Some(s.p95),
+            p99: Some(s.p99),
+        },
+        _ => Percentiles::default(),
     }
 }

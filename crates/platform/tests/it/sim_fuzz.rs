@@ -249,6 +249,7 @@ fn generate(seed: u64) -> (Case, Workflow, Platform) {
         seed,
         slo_s: rng.random_bool(0.2).then(|| rng.random_range(0.5..30.0)),
         keep_records: true,
+        ..SimOptions::default()
     };
     (
         Case {
@@ -286,11 +287,27 @@ fn check(
             Err(format!("{what} = {v}: not a finite non-negative number"))
         }
     };
-    if report.requests != n || report.request_records.len() as u64 != n {
+    let load = &report.load;
+    if load.n_arrived != n
+        || load.n_completed + load.n_failed_throttled + load.n_running != n
+        || load.n_running != 0
+        || report.requests != load.n_completed
+        || report.request_records.len() as u64 != n
+    {
         return Err(format!(
-            "conservation: {n} requests sent, report says {}, {} records",
-            report.requests,
+            "conservation: {n} requests sent, report says {} arrived, {} completed, {} failed by \
+             throttling, {} running, {} records",
+            load.n_arrived,
+            load.n_completed,
+            load.n_failed_throttled,
+            load.n_running,
             report.request_records.len()
+        ));
+    }
+    if load.concurrency_max > spec.concurrency.account_limit {
+        return Err(format!(
+            "concurrency {} above the account limit {}",
+            load.concurrency_max, spec.concurrency.account_limit
         ));
     }
     let (mut cost_sum, mut n_inst, mut n_cold, mut n_failed) = (0.0, 0u64, 0u64, 0u64);
@@ -310,6 +327,16 @@ fn check(
         n_inst += u64::from(r.n_instances);
         n_cold += u64::from(r.n_cold_starts);
         n_failed += u64::from(r.failed);
+        if r.throttled {
+            // Failed part-way by throttling: only its totals are checked.
+            if !r.failed {
+                return Err(format!("request {i}: throttled but not failed"));
+            }
+            for (k, d) in r.step_duration_s.iter().enumerate() {
+                runs[k] += u64::from(d.is_some());
+            }
+            continue;
+        }
         // Per step: which ran, their durations (lower bound at infinite CPU, exact when deterministic).
         let mut bound_s = vec![0.0; wf.n_steps()];
         let mut exact_s = vec![0.0; wf.n_steps()];

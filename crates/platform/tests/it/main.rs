@@ -9,6 +9,7 @@ mod determinism;
 mod examples;
 mod hand_computed;
 mod huge_numbers;
+mod metrics_io;
 mod load;
 mod profile_files;
 mod sim_fuzz;

@@ -1,11 +1,18 @@
 //! `faastune simulate`: many requests of a workflow through the simulator under a static per-step
-//! configuration; an aligned summary table, or one JSON object with `--json`.
+//! configuration, optionally under time-varying load, for a number of minutes, with a controller
+//! changing provisioned/reserved concurrency while it runs, and a monitoring stream written to a file;
+//! an aligned summary table, or one JSON object with `--json`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use platform::control::{
+    Kpa, KpaSettings, ScheduledActions, TargetTracking, TargetTrackingSettings,
+};
+use platform::metrics_io::{MetricsFormat, write_metrics};
 use platform::{
-    Arrivals, Platform, SimOptions, SimReport, Simulation, StaticConfig, StaticPolicy, StepConfig,
+    Arrivals, Controller, Platform, SimOptions, SimReport, Simulation, StaticConfig, StaticPolicy,
+    StepConfig,
 };
 use workflow::{StepKind, Workflow};
 
@@ -24,15 +31,37 @@ pub struct SimulateArgs {
     /// Platform profile file. Default: the built-in Lambda-like profile.
     #[arg(long)]
     pub platform: Option<PathBuf>,
-    /// Number of requests.
-    #[arg(long, default_value_t = 100)]
-    pub requests: u64,
-    /// Mean arrival rate, requests per second.
+    /// Most requests to start (default 100; with `--minutes`, as many as arrive).
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Mean arrival rate of `--arrivals poisson` or `fixed`, requests per second.
     #[arg(long, default_value_t = 1.0)]
     pub rate: f64,
-    /// Arrival process.
-    #[arg(long, value_enum, default_value_t = ArrivalKind::Poisson)]
-    pub arrivals: ArrivalKind,
+    /// Arrival process: `poisson` or `fixed` (at `--rate`), `poisson:RATE`, `fixed:RATE`,
+    /// `schedule:FILE` (piecewise-constant rates), `pattern:NAME:MEAN` (steady, bursty, periodic,
+    /// mixed around MEAN requests/s), `azure2019:DIR[:FUNCTION][:SCALE]` (a trace function's
+    /// per-minute counts).
+    #[arg(long, default_value = "poisson")]
+    pub arrivals: String,
+    /// Simulated minutes: arrivals stop and the run is cut at this horizon (requests still running are
+    /// reported as running).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Runtime controller: `static` (no change), `target-tracking` (AWS Application Auto Scaling on
+    /// provisioned-concurrency utilisation), `kpa` (Knative's pod autoscaler on provisioned
+    /// concurrency), `schedule:FILE` (scheduled actions).
+    #[arg(long, default_value = "static")]
+    pub controller: String,
+    /// Control interval, seconds (default: the controller's: 60 s target tracking, 2 s KPA).
+    #[arg(long)]
+    pub control_interval: Option<f64>,
+    /// Write the monitoring stream (per function and workflow, every `--metrics-interval`) to this
+    /// file: `.csv`, or `.parquet` (built with the `parquet` feature).
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+    /// Interval of the monitoring stream, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub metrics_interval: f64,
     /// End-to-end SLO in seconds (default: the workflow's `slo_s`).
     #[arg(long)]
     pub slo: Option<f64>,
@@ -135,28 +164,102 @@ pub fn load_static_config(
     }
 }
 
+/// Parses `--arrivals`: a bare `poisson`/`fixed` takes `--rate`; anything else is a full spec.
+pub fn parse_arrivals(
+    spec: &str,
+    rate: f64,
+    horizon_s: Option<f64>,
+    seed: u64,
+) -> anyhow::Result<Arrivals> {
+    match spec {
+        "poisson" => Ok(Arrivals::Poisson { rate_per_s: rate }),
+        "fixed" => Ok(Arrivals::Fixed { rate_per_s: rate }),
+        _ => Arrivals::parse(spec, horizon_s, seed).with_context(|| format!("--arrivals {spec}")),
+    }
+}
+
+/// Builds the `--controller`.
+pub fn parse_controller(spec: &str, wf: &Workflow) -> anyhow::Result<Box<dyn Controller>> {
+    Ok(match spec {
+        "static" => Box::new(platform::StaticController),
+        "target-tracking" => Box::new(
+            TargetTracking::new(TargetTrackingSettings::default())
+                .context("--controller target-tracking")?,
+        ),
+        "kpa" => Box::new(Kpa::new(KpaSettings::default()).context("--controller kpa")?),
+        _ => match spec.strip_prefix("schedule:") {
+            Some(path) => Box::new(
+                ScheduledActions::from_file(Path::new(path), wf)
+                    .with_context(|| format!("--controller {spec}"))?,
+            ),
+            None => anyhow::bail!(
+                "--controller {spec}: expected static, target-tracking, kpa or schedule:FILE"
+            ),
+        },
+    })
+}
+
 /// Runs `faastune simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let (configs, config_name) =
         load_static_config(args.config.as_deref(), &args.workflow, &wf, &platform)?;
+    if let Some(m) = args.minutes {
+        crate::bounds::check_f64(
+            "--minutes",
+            m,
+            1e-3 / 60.0,
+            platform::limits::ARRIVAL_SPAN_S_MAX / 60.0,
+        )?;
+    }
+    let horizon_s = args.minutes.map(|m| m * 60.0);
+    let arrivals = parse_arrivals(&args.arrivals, args.rate, horizon_s, args.seed)?;
+    let metrics_format = args
+        .metrics
+        .as_deref()
+        .map(MetricsFormat::from_path)
+        .transpose()?;
+    let mut controller = parse_controller(&args.controller, &wf)?;
     let opts = SimOptions {
-        n_requests: args.requests,
-        arrivals: args.arrivals.with_rate(args.rate),
+        n_requests: args.requests.unwrap_or(if horizon_s.is_some() {
+            platform::limits::REQUESTS_MAX
+        } else {
+            100
+        }),
+        arrivals,
         seed: args.seed,
         slo_s: args.slo,
         keep_records: args.records,
-        ..SimOptions::default()
+        horizon_s,
+        metrics_interval_s: args.metrics.is_some().then_some(args.metrics_interval),
+        control_interval_s: args.control_interval,
     };
     let sim = Simulation::new(&wf, &platform, opts).context("simulation options")?;
-    let report = sim.run(&mut StaticPolicy::new("static-config", configs.clone()))?;
+    let mut policy = StaticPolicy::new("static-config", configs.clone());
+    let mut report = if args.controller == "static" {
+        sim.run(&mut policy)?
+    } else {
+        sim.run_controlled(&mut policy, controller.as_mut())?
+    };
+    if let (Some(path), Some(format)) = (&args.metrics, metrics_format) {
+        write_metrics(path, &wf.name, &report.metrics, format)
+            .with_context(|| format!("writing --metrics {}", path.display()))?;
+        // The stream went to the file; the report stays a summary.
+        report.metrics.clear();
+    }
     if args.json {
         outln!("{}", report.to_json())?;
     } else {
         out!(
             "{}",
-            render_report(&report, &wf, Some(&configs), &config_name, args.rate)
+            render_report(
+                &report,
+                &wf,
+                Some(&configs),
+                &config_name,
+                &report.load.arrivals.clone()
+            )
         )?;
     }
     Ok(())
@@ -168,11 +271,13 @@ pub fn render_report(
     wf: &Workflow,
     configs: Option<&[StepConfig]>,
     config_name: &str,
-    rate: f64,
+    arrivals: &str,
 ) -> String {
+    let l = &r.load;
     let mut out = format!(
-        "workflow {} on {} | policy {} ({config_name}) | {} requests at {rate}/s | seed {}\n\n",
-        r.workflow, r.platform, r.policy, r.requests, r.seed
+        "workflow {} on {} | policy {} ({config_name}) | {} requests, arrivals {arrivals} | \
+         controller {} | seed {}\n\n",
+        r.workflow, r.platform, r.policy, l.n_arrived, l.controller, r.seed
     );
     let mut t = Table::new(["metric", "value"]);
     t.row(["latency mean (s)".to_string(), secs(r.latency_s.mean)]);
@@ -187,6 +292,38 @@ pub fn render_report(
     }
     if r.n_failed > 0 {
         t.row(["failed requests".to_string(), r.n_failed.to_string()]);
+    }
+    t.row([
+        "throughput (requests/s)".to_string(),
+        format!("{:.3}", l.throughput_per_s),
+    ]);
+    t.row([
+        "concurrency mean / max".to_string(),
+        format!("{:.2} / {}", l.concurrency_mean, l.concurrency_max),
+    ]);
+    t.row(["throttles".to_string(), l.n_throttles.to_string()]);
+    t.row(["retries".to_string(), l.n_retries.to_string()]);
+    t.row([
+        "failed by throttling".to_string(),
+        l.n_failed_throttled.to_string(),
+    ]);
+    if l.n_running > 0 {
+        t.row([
+            "running at the horizon".to_string(),
+            l.n_running.to_string(),
+        ]);
+    }
+    if r.cost_usd.provisioned > 0.0 {
+        t.row([
+            "provisioned cost (USD)".to_string(),
+            usd(r.cost_usd.provisioned),
+        ]);
+    }
+    if l.n_changes > 0 {
+        t.row([
+            "controller changes (clamped)".to_string(),
+            format!("{} ({})", l.n_changes, l.n_changes_clamped),
+        ]);
     }
     out.push_str(&t.render());
     out.push('\n');

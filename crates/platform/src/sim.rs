@@ -1,28 +1,33 @@
 //! Workflow execution under load: many requests through the DAG on the `des` engine, a policy choosing
-//! each step's configuration as it becomes ready, instances admitted one by one under the platform's
-//! concurrency limits, warm and provisioned instances shared across requests of the same function and
-//! memory, an optional controller changing settings while the run goes, and a monitoring stream.
+//! each step's configuration as it becomes ready, instances admitted under the platform's concurrency
+//! limits, warm and provisioned environments shared across requests of the same function and memory, an
+//! optional controller changing settings while the run goes, and a monitoring stream.
 //!
-//! Events are per step, not per instance, where that is exact. A step's instance `j` is invoked at the
-//! step's start plus its mapping delay (later when Map `max_concurrency` holds it back, or at a retry).
-//! Instances are admitted in global time order: a step admits, in one event, every instance whose
-//! invocation time is no later than the next pending event (nothing that could change the platform's
-//! state happens in between), and otherwise schedules a wake-up at its next invocation time. So the
-//! concurrency counts, the warm pools and the scaling tokens an instance sees are exact at its
-//! invocation time. An admitted instance's finish is known at once (the execution model,
-//! [`crate::exec`]); it stays counted as running until then (a min-heap of finish times, advanced
-//! before every admission). The step's finish is one event at its last instance's finish.
+//! Events are per step, not per instance. When a step starts (its transition begins; after its wait,
+//! for a step with `wait_s`), the orchestrator decides all of its instances at once, as Step Functions
+//! launches a Map's iterations in a burst: instance `j` is invoked after its mapping delay, and whether it
+//! runs warm, cold, on a provisioned environment, or is throttled is decided at the step's start from the
+//! state at that moment. Instances held back by Map `max_concurrency` are decided when a slot frees, and
+//! throttled instances when their retry is due (a wake-up event each). Decisions are taken in event
+//! order, so every decision sees every earlier one.
 //!
-//! Admission of an instance at time `t` (AWS Lambda's rules, see [`crate::PlatformSpec`]):
+//! Concurrency is counted per execution environment, from the decision that occupies it to the end of
+//! its invocation (an environment still busy at the decision but free by the invocation is reused warm
+//! and counted once, without a gap). Counted this way, running environments never exceed the account
+//! limit or a function's reservation: each decision counts every environment admitted earlier and not
+//! yet finished, including ones whose invocation is still to come. A throttle decision can therefore be
+//! early by at most the mapping delay (tens of milliseconds for a wide Map).
+//!
+//! Admission of an instance (AWS Lambda's rules, see [`crate::PlatformSpec`]):
 //! 1. a free provisioned environment of the (function, memory) pair runs it warm at the provisioned
 //!    price (provisioned environments are capacity set aside: never throttled);
-//! 2. otherwise it spills over to on-demand: throttled if the function's on-demand instances plus its
-//!    provisioned environments reach its reserved concurrency, or, for a function without one, if the
-//!    unreserved functions' on-demand instances and provisioned environments reach the account limit
-//!    minus all reservations;
-//! 3. an idle warm instance (freed no longer than `keep_alive_s` ago; the earliest freed first) runs it
-//!    warm; otherwise it starts cold, which takes one token of the function's scaling bucket (throttled
-//!    without one).
+//! 2. otherwise it spills over to on demand: an idle warm environment (freed no longer than
+//!    `keep_alive_s` before the invocation; the earliest freed first) if the limits allow one more, else
+//!    an environment busy now whose invocation ends by this one's, else a cold start if the limits allow
+//!    one more and the function's scaling bucket has a token. The limits: the function's on-demand
+//!    environments plus its provisioned ones below its reserved concurrency, or, for a function without
+//!    one, the unreserved functions' on-demand and provisioned environments below the account limit
+//!    minus all reservations.
 //!
 //! A throttled instance is retried by the step's retry policy (Step Functions' Retrier: backoff,
 //! optional full jitter from the instance's own stream); with no attempt left the step fails and its
@@ -168,6 +173,7 @@ struct StepRun {
     finish: SimTime,
     cost_usd: f64,
     n_cold: u32,
+    n_admitted: u32,
     /// Time of the pending wake-up event (`SimTime::MAX`: none).
     wake_at: SimTime,
 }
@@ -176,8 +182,14 @@ struct StepRun {
 struct Pool {
     function: u32,
     memory_mb: u32,
-    /// Free times of idle on-demand instances, ascending.
+    /// Free times of idle on-demand environments, ascending.
     idle: VecDeque<SimTime>,
+    /// Finish times of busy on-demand environments.
+    busy: BinaryHeap<Reverse<SimTime>>,
+    /// Finish times of busy provisioned environments (`pc_busy` of them).
+    pc_done: BinaryHeap<Reverse<SimTime>>,
+    /// The earliest of `busy` and `pc_done` (`SimTime::MAX`: none).
+    min_done: SimTime,
     /// Provisioned environments ready, busy, and requested.
     pc_level: u32,
     pc_busy: u32,
@@ -189,6 +201,12 @@ struct Pool {
 }
 
 impl Pool {
+    fn update_min(&mut self) {
+        let a = self.busy.peek().map_or(SimTime::MAX, |r| r.0);
+        let b = self.pc_done.peek().map_or(SimTime::MAX, |r| r.0);
+        self.min_done = a.min(b);
+    }
+
     fn sync(&mut self, t: SimTime) {
         let dt = t.saturating_sub(self.last).as_secs_f64();
         self.pc_level_int += f64::from(self.pc_level) * dt;
@@ -269,8 +287,9 @@ struct State {
     free_runs: Vec<u32>,
     pools: Vec<Pool>,
     fns: Vec<FnState>,
-    /// Running instances (finish time, pool, provisioned) not yet known to have finished.
-    done: BinaryHeap<Reverse<(SimTime, u32, bool)>>,
+    /// Earliest finish of a busy environment in any pool (`SimTime::MAX`: none).
+    next_done: SimTime,
+    keep_alive: SimTime,
     /// On-demand running instances and provisioned levels of functions without a reservation.
     od_unreserved: u32,
     pc_unreserved: u32,
@@ -278,6 +297,8 @@ struct State {
     running: u32,
     running_int: f64,
     last: SimTime,
+    /// Environment-seconds of occupancy of every admission so far (to each one's finish).
+    occupancy_s: f64,
     monitors: Vec<Monitor>,
     step_overrides: Vec<Option<StepConfig>>,
     /// Changes waiting for their delay (`None`: a free entry, listed in `pending_free`).
@@ -290,7 +311,6 @@ struct State {
     n_changes: u64,
     n_changes_clamped: u64,
     max_running: u32,
-    od_cost: f64,
 }
 
 #[derive(Default, Clone)]
@@ -538,13 +558,15 @@ impl<'a> Simulation<'a> {
                     ..FnState::default()
                 })
                 .collect(),
-            done: BinaryHeap::new(),
+            next_done: SimTime::MAX,
+            keep_alive: SimTime::from_secs_f64(spec.keep_alive_s),
             od_unreserved: 0,
             pc_unreserved: 0,
             sum_reserved: 0,
             running: 0,
             running_int: 0.0,
             last: SimTime::ZERO,
+            occupancy_s: 0.0,
             monitors: Vec::new(),
             step_overrides: vec![None; n_steps],
             pending: Vec::new(),
@@ -555,7 +577,6 @@ impl<'a> Simulation<'a> {
             n_changes: 0,
             n_changes_clamped: 0,
             max_running: 0,
-            od_cost: 0.0,
         };
         for (f, &r) in &cc.reserved {
             let idx = self.fn_index(f).expect("checked in new");
@@ -674,8 +695,16 @@ impl<'a> Simulation<'a> {
                     }
                     ready.clear();
                     ready.extend(wf.sources().map(|id| (id, true)));
-                    n_work += self
-                        .process_ready(&mut st, &mut ready, slot, now, policy, transition, slo_s)?;
+                    n_work += self.process_ready(
+                        &mut st,
+                        &mut ready,
+                        slot,
+                        now,
+                        policy,
+                        transition,
+                        slo_s,
+                        &mut scratch,
+                    )?;
                     self.maybe_complete(&mut st, slot, slo_s, &mut fin);
                 }
                 Event::Wake { run } => {
@@ -739,8 +768,16 @@ impl<'a> Simulation<'a> {
                     req.n_resolved += 1;
                     ready.clear();
                     self.release_succs(req, id, true, &mut ready);
-                    n_work += self
-                        .process_ready(&mut st, &mut ready, slot, now, policy, transition, slo_s)?;
+                    n_work += self.process_ready(
+                        &mut st,
+                        &mut ready,
+                        slot,
+                        now,
+                        policy,
+                        transition,
+                        slo_s,
+                        &mut scratch,
+                    )?;
                     self.maybe_complete(&mut st, slot, slo_s, &mut fin);
                 }
                 Event::Tick { monitor } => {
@@ -780,11 +817,18 @@ impl<'a> Simulation<'a> {
         // Close the run: instances still running finish (beyond the horizon they are cut at it).
         if horizon != SimTime::MAX {
             end = horizon;
-            self.advance_done(&mut st, horizon);
         } else {
-            while let Some(&Reverse((t, _, _))) = st.done.peek() {
-                end = end.max(t);
-                self.advance_done(&mut st, t);
+            for pl in &st.pools {
+                for &Reverse(d) in pl.busy.iter().chain(pl.pc_done.iter()) {
+                    end = end.max(d);
+                }
+            }
+        }
+        self.advance_done(&mut st, end);
+        // Occupancy beyond the end (instances cut by the horizon) is not part of the run.
+        for pl in &st.pools {
+            for &Reverse(d) in pl.busy.iter().chain(pl.pc_done.iter()) {
+                st.occupancy_s -= d.saturating_sub(end).as_secs_f64();
             }
         }
         self.sync_all(&mut st, end);
@@ -847,7 +891,7 @@ impl<'a> Simulation<'a> {
             n_retries: st.n_retries,
             concurrency_max: st.max_running,
             concurrency_mean: if makespan_s > 0.0 {
-                st.running_int / makespan_s
+                st.occupancy_s / makespan_s
             } else {
                 0.0
             },
@@ -920,6 +964,9 @@ impl<'a> Simulation<'a> {
             function: f,
             memory_mb,
             idle: VecDeque::new(),
+            busy: BinaryHeap::new(),
+            pc_done: BinaryHeap::new(),
+            min_done: SimTime::MAX,
             pc_level: 0,
             pc_busy: 0,
             pc_requested: 0,
@@ -973,57 +1020,113 @@ impl<'a> Simulation<'a> {
         st.last = st.last.max(t);
     }
 
-    /// Every instance finished by `t` leaves the running counts (in finish order).
+    /// Every environment whose invocation finished by `t` becomes idle (in each pool, in finish
+    /// order) and leaves the running counts. Integrals are brought to `t` with the counts before,
+    /// then each finished environment's `t - finish` is taken back, so they stay exact.
     fn advance_done(&self, st: &mut State, t: SimTime) {
-        while let Some(&Reverse((d, pool, provisioned))) = st.done.peek() {
-            if d > t {
-                break;
+        if t < st.next_done {
+            return;
+        }
+        let mut next = SimTime::MAX;
+        // Per-function integrals only feed the monitoring stream.
+        let monitored = !st.monitors.is_empty();
+        let State {
+            pools,
+            fns,
+            od_unreserved,
+            running,
+            running_int,
+            last,
+            ..
+        } = st;
+        for pl in pools.iter_mut() {
+            if pl.min_done > t {
+                next = next.min(pl.min_done);
+                continue;
             }
-            st.done.pop();
-            let dt = d.saturating_sub(st.last).as_secs_f64();
-            st.running_int += f64::from(st.running) * dt;
-            st.last = st.last.max(d);
-            st.running -= 1;
-            let pl = &mut st.pools[pool as usize];
-            let f = pl.function as usize;
-            if provisioned {
-                pl.sync(d);
-                pl.pc_busy -= 1;
-            } else {
+            let fs = &mut fns[pl.function as usize];
+            if pl.pc_level > 0 || pl.pc_busy > 0 {
+                pl.sync(t);
+            }
+            if monitored {
+                fs.sync(t);
+                let dt = t.saturating_sub(*last).as_secs_f64();
+                *running_int += f64::from(*running) * dt;
+                *last = (*last).max(t);
+            }
+            let (mut n_od, mut n_pc, mut back_od, mut back_pc) = (0u32, 0u32, 0.0, 0.0);
+            while let Some(&Reverse(d)) = pl.busy.peek() {
+                if d > t {
+                    break;
+                }
+                pl.busy.pop();
                 pl.idle.push_back(d);
-            }
-            let fs = &mut st.fns[f];
-            fs.sync(d);
-            fs.running -= 1;
-            if !provisioned {
-                fs.od_running -= 1;
-                if fs.reserved.is_none() {
-                    st.od_unreserved -= 1;
+                n_od += 1;
+                if monitored {
+                    back_od += (t - d).as_secs_f64();
                 }
             }
+            while let Some(&Reverse(d)) = pl.pc_done.peek() {
+                if d > t {
+                    break;
+                }
+                pl.pc_done.pop();
+                n_pc += 1;
+                back_pc += (t - d).as_secs_f64();
+            }
+            pl.update_min();
+            next = next.min(pl.min_done);
+            if n_pc > 0 {
+                pl.pc_busy -= n_pc;
+                pl.pc_busy_int -= back_pc;
+            }
+            fs.running -= n_od + n_pc;
+            fs.od_running -= n_od;
+            if monitored {
+                fs.running_int -= back_od + back_pc;
+                *running_int -= back_od + back_pc;
+            }
+            if fs.reserved.is_none() {
+                *od_unreserved -= n_od;
+            }
+            *running -= n_od + n_pc;
         }
+        st.next_done = next;
     }
 
-    /// Tries to admit instance `j` of `run` at `t`. Returns `Some(finish)` or `None` when throttled.
+    /// Decides at `now` whether instance `j` of `run`, invoked at `invoke` (>= `now`), runs: returns
+    /// `Some(finish)`, or `None` when it is throttled (see the module docs for the rules). An
+    /// environment busy at `now` whose invocation ends by `invoke` is reused warm and stays counted
+    /// once; any other admission adds one running environment and is checked against the limits.
     fn admit(
         &self,
         st: &mut State,
         run: u32,
         j: u32,
-        t: SimTime,
+        invoke: SimTime,
+        now: SimTime,
         scratch: &mut Vec<f64>,
     ) -> Option<SimTime> {
-        self.advance_done(st, t);
+        // The caller has advanced the pools to `now` (`advance_done`).
         let spec = self.platform.spec();
         let r = &st.runs[run as usize];
         let (pool_idx, config, step_key) = (r.pool as usize, r.config, r.step_key);
         let step = self.workflow.step(StepId(r.step));
         let f = st.pools[pool_idx].function as usize;
-        let provisioned = st.pools[pool_idx].pc_busy < st.pools[pool_idx].pc_level;
-        let warm;
-        if provisioned {
-            warm = true;
-        } else {
+        let keep_alive = st.keep_alive;
+        let pl = &st.pools[pool_idx];
+        let (mut provisioned, mut reuse, mut warm) = (false, false, true);
+        // When the environment's occupancy (for the concurrency integral) is extended from.
+        let mut prev_end = now;
+        if pl.pc_level > 0 {
+            if pl.pc_busy < pl.pc_level {
+                provisioned = true;
+            } else if pl.pc_done.peek().is_some_and(|&Reverse(d)| d <= invoke) {
+                provisioned = true;
+                reuse = true;
+            }
+        }
+        if !provisioned {
             let fs = &st.fns[f];
             let allowed = match fs.reserved {
                 Some(res) => fs.od_running + fs.pc_level < res,
@@ -1032,46 +1135,53 @@ impl<'a> Simulation<'a> {
                         < spec.concurrency.account_limit - st.sum_reserved
                 }
             };
-            let keep_alive = SimTime::from_secs_f64(spec.keep_alive_s);
             let pl = &mut st.pools[pool_idx];
-            if allowed {
-                while let Some(&free) = pl.idle.front() {
-                    if free + keep_alive < t {
-                        pl.idle.pop_front(); // expired
+            while pl
+                .idle
+                .front()
+                .is_some_and(|&free| free + keep_alive < invoke)
+            {
+                pl.idle.pop_front(); // expired
+            }
+            if allowed && !pl.idle.is_empty() {
+                pl.idle.pop_front();
+            } else if pl
+                .busy
+                .peek()
+                .is_some_and(|&Reverse(d)| d <= invoke && d + keep_alive >= invoke)
+            {
+                if let Some(Reverse(d)) = pl.busy.pop() {
+                    prev_end = d;
+                }
+                reuse = true;
+            } else {
+                let mut ok = allowed;
+                if ok && spec.concurrency.scale_environments > 0 {
+                    let fs = &mut st.fns[f];
+                    let cap = f64::from(spec.concurrency.scale_environments);
+                    let refill = cap / spec.concurrency.scale_period_s;
+                    let t = invoke.max(fs.tokens_at);
+                    fs.tokens = (fs.tokens + t.saturating_sub(fs.tokens_at).as_secs_f64() * refill)
+                        .min(cap);
+                    fs.tokens_at = t;
+                    if fs.tokens >= 1.0 {
+                        fs.tokens -= 1.0;
                     } else {
-                        break;
+                        ok = false;
                     }
                 }
-            }
-            let has_warm = allowed && pl.idle.front().is_some_and(|&free| free <= t);
-            let mut ok = allowed;
-            if allowed && !has_warm && spec.concurrency.scale_environments > 0 {
-                let fs = &mut st.fns[f];
-                let cap = f64::from(spec.concurrency.scale_environments);
-                let refill = cap / spec.concurrency.scale_period_s;
-                fs.tokens =
-                    (fs.tokens + t.saturating_sub(fs.tokens_at).as_secs_f64() * refill).min(cap);
-                fs.tokens_at = t;
-                if fs.tokens >= 1.0 {
-                    fs.tokens -= 1.0;
-                } else {
-                    ok = false;
+                if !ok {
+                    st.n_throttles += 1;
+                    for m in &mut st.monitors {
+                        m.fns[f].throttles += 1;
+                    }
+                    return None;
                 }
+                warm = false;
             }
-            if !ok {
-                st.n_throttles += 1;
-                for m in &mut st.monitors {
-                    m.fns[f].throttles += 1;
-                }
-                return None;
-            }
-            if has_warm {
-                st.pools[pool_idx].idle.pop_front();
-            }
-            warm = has_warm;
         }
         let ir = run_instance(self.platform, step, config, j, warm, step_key, scratch);
-        let done = t + ir.cold + ir.busy;
+        let done = invoke + ir.cold + ir.busy;
         let duration = ir.cold + ir.busy;
         let cost = if provisioned {
             self.platform
@@ -1085,31 +1195,54 @@ impl<'a> Simulation<'a> {
             self.platform
                 .instance_cost_usd(config.memory_mb, billed.as_us())
         };
-        // Counts and integrals up to `t`, then the new instance.
-        let dt = t.saturating_sub(st.last).as_secs_f64();
-        st.running_int += f64::from(st.running) * dt;
-        st.last = st.last.max(t);
-        st.running += 1;
-        st.max_running = st.max_running.max(st.running);
-        let fs = &mut st.fns[f];
-        fs.sync(t);
-        fs.running += 1;
-        let fn_running = fs.running;
-        if provisioned {
-            let pl = &mut st.pools[pool_idx];
-            pl.sync(t);
-            pl.pc_busy += 1;
-        } else {
-            fs.od_running += 1;
-            if fs.reserved.is_none() {
-                st.od_unreserved += 1;
+        // Counts and integrals up to `now`, then the new environment (a reused one is counted).
+        let added = u32::from(!reuse);
+        let monitored = !st.monitors.is_empty();
+        if added > 0 {
+            if monitored {
+                let dt = now.saturating_sub(st.last).as_secs_f64();
+                st.running_int += f64::from(st.running) * dt;
+                st.last = st.last.max(now);
             }
-            st.od_cost += cost;
+            st.running += 1;
+            st.max_running = st.max_running.max(st.running);
+            let fs = &mut st.fns[f];
+            if monitored {
+                fs.sync(now);
+            }
+            fs.running += 1;
+            if !provisioned {
+                fs.od_running += 1;
+                if fs.reserved.is_none() {
+                    st.od_unreserved += 1;
+                }
+            }
         }
-        st.done.push(Reverse((done, pool_idx as u32, provisioned)));
+        let pl = &mut st.pools[pool_idx];
+        if provisioned {
+            if reuse {
+                if let Some(Reverse(d)) = pl.pc_done.pop() {
+                    prev_end = d;
+                }
+            } else {
+                pl.sync(now);
+                pl.pc_busy += 1;
+            }
+            pl.pc_done.push(Reverse(done));
+        } else {
+            pl.busy.push(Reverse(done));
+        }
+        if reuse {
+            pl.update_min();
+        } else {
+            pl.min_done = pl.min_done.min(done);
+        }
+        st.next_done = st.next_done.min(pl.min_done);
+        st.occupancy_s += done.saturating_sub(prev_end).as_secs_f64();
+        let fn_running = st.fns[f].running;
         let spill = !provisioned && st.pools[pool_idx].pc_level > 0;
         let acct_running = st.running;
-        for m in &mut st.monitors {
+        for m in st.monitors.iter_mut().filter(|_| monitored) {
             let w = &mut m.fns[f];
             w.invocations += 1;
             w.cold_starts += u64::from(!warm);
@@ -1124,76 +1257,63 @@ impl<'a> Simulation<'a> {
         let r = &mut st.runs[run as usize];
         r.cost_usd += cost;
         r.n_cold += u32::from(!warm);
+        r.n_admitted += 1;
         r.finish = r.finish.max(done);
-        let req = st.slots[r.slot as usize].as_mut().expect("live request");
-        req.cost_usd += cost;
-        req.n_cold_starts += u32::from(!warm);
-        req.n_instances += 1;
         Some(done)
     }
 
-    /// Admits every instance of `run` due no later than the next pending event; schedules a wake-up
-    /// for the rest, or the step's finish once all are admitted. Returns the work events scheduled.
+    /// Decides, at `now`, every instance of `run` released by then: all of a step's instances when it
+    /// starts (each invoked after its mapping delay), a Map-gated instance when a slot frees, a
+    /// retry when its backoff ends. Schedules a wake-up for the next release, or the step's finish
+    /// once every instance runs. Returns the work events scheduled.
     fn advance_run(
         &self,
         st: &mut State,
         run: u32,
-        _now: SimTime,
+        now: SimTime,
         scratch: &mut Vec<f64>,
     ) -> Result<u64, Error> {
         let mut n_sched = 0;
+        self.advance_done(st, now);
         loop {
-            let limit = st.queue.peek_time().unwrap_or(SimTime::MAX).min(st.horizon);
             let r = &mut st.runs[run as usize];
-            // The next fresh instance's time, if a Map slot lets it start.
+            // The next fresh instance: (release, invocation).
             let mut fresh = None;
             if r.next_j < r.p {
-                let mut t =
-                    r.start + SimTime::from_secs_f64(self.platform.mapping_delay_s(r.next_j));
-                if r.max_conc != u32::MAX {
-                    while r.slot_done.peek().is_some_and(|&Reverse(d)| d <= t) {
+                let t_j = r.start + SimTime::from_secs_f64(self.platform.mapping_delay_s(r.next_j));
+                if r.max_conc == u32::MAX {
+                    fresh = Some((now, t_j.max(now)));
+                } else {
+                    while r.slot_done.peek().is_some_and(|&Reverse(d)| d <= now) {
                         r.slot_done.pop();
                     }
-                    if r.slot_done.len() + r.retries.len() >= r.max_conc as usize {
-                        // Full: the earliest known finish frees a slot (retrying instances hold
-                        // theirs until they run).
-                        match r.slot_done.peek() {
-                            Some(&Reverse(d))
-                                if r.slot_done.len() + r.retries.len() == r.max_conc as usize =>
-                            {
-                                t = t.max(d);
-                                fresh = Some(t);
-                            }
-                            Some(&Reverse(d)) => {
-                                // More than full cannot happen; wait for the earliest finish.
-                                t = t.max(d);
-                                fresh = Some(t);
-                            }
-                            None => {}
-                        }
-                    } else {
-                        fresh = Some(t);
+                    if r.slot_done.len() + r.retries.len() < r.max_conc as usize {
+                        fresh = Some((now, t_j.max(now)));
+                    } else if let Some(&Reverse(d)) = r.slot_done.peek() {
+                        // Full: the earliest finish frees a slot (retrying instances hold theirs).
+                        fresh = Some((d, t_j.max(d)));
                     }
-                } else {
-                    fresh = Some(t);
                 }
             }
-            let retry = r
-                .retries
-                .iter()
-                .enumerate()
-                .min_by_key(|&(i, &(t, _, _))| (t, i))
-                .map(|(i, &(t, j, a))| (i, t, j, a));
-            let (t, which) = match (fresh, retry) {
-                (Some(tf), Some((i, tr, j, a))) if tr <= tf => (tr, Some((i, j, a))),
-                (Some(tf), _) => (tf, None),
-                (None, Some((i, tr, j, a))) => (tr, Some((i, j, a))),
+            let retry = if r.retries.is_empty() {
+                None
+            } else {
+                r.retries
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|&(i, &(t, _, _))| (t, i))
+                    .map(|(i, &(t, j, a))| (i, t, j, a))
+            };
+            let (release, invoke, which) = match (fresh, retry) {
+                (Some((rf, _)), Some((i, tr, j, a))) if tr < rf => (tr, tr, Some((i, j, a))),
+                (Some((rf, inv)), _) => (rf, inv, None),
+                (None, Some((i, tr, j, a))) => (tr, tr, Some((i, j, a))),
                 (None, None) => break,
             };
-            if t > limit {
-                if t <= st.horizon && r.wake_at != t {
-                    r.wake_at = t;
-                    st.queue.schedule_at(t, Event::Wake { run });
+            if release > now {
+                if release <= st.horizon && r.wake_at != release {
+                    r.wake_at = release;
+                    st.queue.schedule_at(release, Event::Wake { run });
                     n_sched += 1;
                 }
                 return Ok(n_sched);
@@ -1208,7 +1328,7 @@ impl<'a> Simulation<'a> {
                     (r.next_j - 1, 0)
                 }
             };
-            match self.admit(st, run, j, t, scratch) {
+            match self.admit(st, run, j, invoke, now, scratch) {
                 Some(done) => {
                     let r = &mut st.runs[run as usize];
                     if r.max_conc != u32::MAX {
@@ -1226,7 +1346,7 @@ impl<'a> Simulation<'a> {
                             if rp.jitter == Jitter::Full {
                                 delay_s *= retry_jitter(step_key, j, attempt + 1);
                             }
-                            let at = t + SimTime::from_secs_f64(delay_s);
+                            let at = invoke + SimTime::from_secs_f64(delay_s);
                             st.runs[run as usize].retries.push((at, j, attempt + 1));
                             st.n_retries += 1;
                             for m in &mut st.monitors {
@@ -1238,7 +1358,7 @@ impl<'a> Simulation<'a> {
                                 m.fns[f].failures += 1;
                             }
                             let slot = st.runs[run as usize].slot;
-                            self.abort(st, slot, t);
+                            self.abort(st, slot, invoke);
                             return Ok(n_sched);
                         }
                     }
@@ -1247,10 +1367,13 @@ impl<'a> Simulation<'a> {
         }
         // Every instance admitted: the step finishes with its last instance.
         let r = &mut st.runs[run as usize];
-        let finish = r.finish.max(r.start);
-        let slot = r.slot;
+        let finish = r.finish.max(r.start).max(now);
+        let (slot, cost, n_cold, n_admitted) = (r.slot, r.cost_usd, r.n_cold, r.n_admitted);
         st.queue.schedule_at(finish, Event::Finish { run });
         let req = st.slots[slot as usize].as_mut().expect("live request");
+        req.cost_usd += cost;
+        req.n_cold_starts += n_cold;
+        req.n_instances += n_admitted;
         req.waiting_runs.retain(|&x| x != run);
         Ok(n_sched + 1)
     }
@@ -1264,6 +1387,13 @@ impl<'a> Simulation<'a> {
         let waiting = std::mem::take(&mut req.waiting_runs);
         req.n_in_flight -= waiting.len() as u32;
         for run in waiting {
+            // Instances already admitted ran and are billed.
+            let r = &st.runs[run as usize];
+            let (cost, n_cold, n_admitted) = (r.cost_usd, r.n_cold, r.n_admitted);
+            let req = st.slots[slot as usize].as_mut().expect("live request");
+            req.cost_usd += cost;
+            req.n_cold_starts += n_cold;
+            req.n_instances += n_admitted;
             self.free_run(st, run);
         }
     }
@@ -1388,11 +1518,17 @@ impl<'a> Simulation<'a> {
         policy: &mut dyn Policy,
         transition: SimTime,
         slo_s: Option<f64>,
+        scratch: &mut Vec<f64>,
     ) -> Result<u64, Error> {
         let wf = self.workflow;
         let mut n_sched = 0;
         while let Some((id, active)) = ready.pop() {
             let req = st.slots[slot as usize].as_mut().expect("live request");
+            if req.aborted {
+                // Failed by throttling: nothing more of it starts.
+                ready.clear();
+                break;
+            }
             if !active {
                 req.n_resolved += 1;
                 self.release_succs(req, id, false, ready);
@@ -1418,6 +1554,7 @@ impl<'a> Simulation<'a> {
                 r.next_j = 0;
                 r.cost_usd = 0.0;
                 r.n_cold = 0;
+                r.n_admitted = 0;
                 r.finish = start;
                 st.queue.schedule_at(start, Event::Finish { run });
                 n_sched += 1;
@@ -1477,12 +1614,20 @@ impl<'a> Simulation<'a> {
             r.max_conc = step.max_concurrency.unwrap_or(u32::MAX);
             r.cost_usd = 0.0;
             r.n_cold = 0;
+            r.n_admitted = 0;
             r.finish = start;
-            r.wake_at = start;
-            st.queue.schedule_at(start, Event::Wake { run });
-            n_sched += 1;
+            r.wake_at = SimTime::MAX;
             let req = st.slots[slot as usize].as_mut().expect("live request");
             req.waiting_runs.push(run);
+            if step.wait_s > 0.0 {
+                // A wait before the task: its instances are decided when it ends.
+                st.runs[run as usize].wake_at = start;
+                st.queue.schedule_at(start, Event::Wake { run });
+                n_sched += 1;
+            } else {
+                // The orchestrator decides the step's instances as it starts the transition.
+                n_sched += self.advance_run(st, run, now, scratch)?;
+            }
         }
         Ok(n_sched)
     }

@@ -9,8 +9,8 @@ mod determinism;
 mod examples;
 mod hand_computed;
 mod huge_numbers;
-mod metrics_io;
 mod load;
+mod metrics_io;
 mod profile_files;
 mod sim_fuzz;
 

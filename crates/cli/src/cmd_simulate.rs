@@ -218,7 +218,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let metrics_format = args
         .metrics
         .as_deref()
-        .map(MetricsFormat::from_path)
+        .map(|p| MetricsFormat::from_path(p).and_then(|f| f.check_writable(p).map(|()| f)))
         .transpose()?;
     let mut controller = parse_controller(&args.controller, &wf)?;
     let opts = SimOptions {

@@ -39,5 +39,7 @@ pub use profile::{
     ColdStartSpec, ConcurrencySpec, MappingDelaySpec, Platform, PlatformSpec, ProvisionedSpec,
     StorageSpec, StragglerSpec,
 };
-pub use report::{CostSummary, Distribution, LoadSummary, RequestRecord, SimReport, StepReport};
+pub use report::{
+    CostSummary, Distribution, LatencySample, LoadSummary, RequestRecord, SimReport, StepReport,
+};
 pub use sim::{SimOptions, Simulation};

@@ -618,6 +618,41 @@ impl MetricsFormat {
     }
 }
 
+impl MetricsFormat {
+    /// Checks, before a run, that `path` can be written in this format: Parquet needs the cargo
+    /// feature `parquet`, and the file's directory must exist (so a long run's stream is not lost at
+    /// the end).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the path.
+    pub fn check_writable(self, path: &Path) -> Result<(), Error> {
+        let bad = |reason: String| {
+            Err(Error::InvalidOption {
+                field: "metrics file".into(),
+                reason,
+            })
+        };
+        if self == MetricsFormat::Parquet && !cfg!(feature = "parquet") {
+            return bad(format!(
+                "{}: writing Parquet needs faastune built with `--features parquet` \
+                 (or write CSV: a file name ending in .csv)",
+                path.display()
+            ));
+        }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.is_dir()
+        {
+            return bad(format!(
+                "{}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Writes the table of `windows` as CSV to `w`: the header (the names of [`COLUMNS`]) and one line per
 /// row, `\n`-terminated, quoted only where needed; then flushes `w`.
 ///

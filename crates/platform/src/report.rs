@@ -39,6 +39,93 @@ impl Distribution {
     }
 }
 
+/// End-to-end latencies of a run in bounded memory: kept exactly up to [`LatencySample::EXACT_MAX`]
+/// values (percentiles are then exact nearest ranks), beyond that in a log-scale histogram with
+/// buckets 0.1% wide (each percentile is the upper edge of the bucket holding its nearest rank, so it
+/// is at most 0.1% above the exact value; mean and max stay exact). A 24-hour run at 100 requests per
+/// second keeps 256 KB, not 69 MB.
+#[derive(Debug, Clone, Default)]
+pub struct LatencySample {
+    exact: Vec<f64>,
+    hist: Vec<u64>,
+    n: u64,
+    sum: f64,
+    max: f64,
+}
+
+impl LatencySample {
+    /// Values kept exactly before the histogram takes over.
+    pub const EXACT_MAX: usize = 1 << 20;
+    /// Relative width of a histogram bucket.
+    const GROWTH: f64 = 1.001;
+    /// Values at or below this (seconds) share the first bucket.
+    const FLOOR_S: f64 = 1e-6;
+    /// Buckets: from 1 us up by 0.1% to beyond 3e8 s.
+    const N_BUCKETS: usize = 34_000;
+
+    fn bucket(x: f64) -> usize {
+        if x <= Self::FLOOR_S {
+            return 0;
+        }
+        let b = ((x / Self::FLOOR_S).ln() / Self::GROWTH.ln()).ceil();
+        (b as usize).min(Self::N_BUCKETS - 1)
+    }
+
+    /// Adds one latency, seconds.
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        self.max = self.max.max(x);
+        if self.hist.is_empty() {
+            if self.exact.len() < Self::EXACT_MAX {
+                self.exact.push(x);
+                return;
+            }
+            self.hist = vec![0; Self::N_BUCKETS];
+            for v in std::mem::take(&mut self.exact) {
+                self.hist[Self::bucket(v)] += 1;
+            }
+        }
+        self.hist[Self::bucket(x)] += 1;
+    }
+
+    /// Values added.
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The summary (exact while every value is kept; see the type's docs).
+    pub fn summary(&mut self) -> Distribution {
+        if self.hist.is_empty() {
+            return Distribution::of(&mut self.exact);
+        }
+        let quantile = |q: f64| {
+            let rank = des::stats::nearest_rank(self.n, q);
+            let mut seen = 0;
+            for (b, &c) in self.hist.iter().enumerate() {
+                seen += c;
+                if seen >= rank {
+                    let upper = Self::FLOOR_S * Self::GROWTH.powi(b as i32);
+                    return upper.min(self.max);
+                }
+            }
+            self.max
+        };
+        Distribution {
+            mean: self.sum / self.n as f64,
+            p50: quantile(0.5),
+            p95: quantile(0.95),
+            p99: quantile(0.99),
+            max: self.max,
+        }
+    }
+}
+
 /// One request's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestRecord {
@@ -171,5 +258,43 @@ impl SimReport {
     /// Pretty JSON (deterministic bytes for a given report).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn latency_sample_is_exact_below_its_cap_and_within_a_tenth_of_a_percent_beyond() {
+        let mut rng = des::SimRng::seed_from_u64(3);
+        let values: Vec<f64> = (0..(LatencySample::EXACT_MAX + 200_000))
+            .map(|_| 0.2 + rng.random::<f64>().powi(4) * 30.0)
+            .collect();
+        let mut small = LatencySample::default();
+        for &v in &values[..1000] {
+            small.push(v);
+        }
+        assert_eq!(
+            small.summary(),
+            Distribution::of(&mut values[..1000].to_vec())
+        );
+        let mut big = LatencySample::default();
+        for &v in &values {
+            big.push(v);
+        }
+        assert_eq!(big.len(), values.len() as u64);
+        let exact = Distribution::of(&mut values.clone());
+        let approx = big.summary();
+        assert_eq!(approx.max, exact.max);
+        assert!((approx.mean - exact.mean).abs() < 1e-9 * exact.mean);
+        for (a, e) in [
+            (approx.p50, exact.p50),
+            (approx.p95, exact.p95),
+            (approx.p99, exact.p99),
+        ] {
+            assert!(a >= e && a <= e * 1.001 + 1e-12, "{a} vs exact {e}");
+        }
     }
 }

@@ -48,7 +48,9 @@ use crate::exec::{retry_jitter, run_instance};
 use crate::monitor::{
     FunctionWindow, MonitorWindow, Percentiles, ProvisionedWindow, WorkflowWindow,
 };
-use crate::report::{CostSummary, Distribution, LoadSummary, RequestRecord, SimReport, StepReport};
+use crate::report::{
+    CostSummary, LatencySample, LoadSummary, RequestRecord, SimReport, StepReport,
+};
 use crate::{Error, Platform, Policy, StepConfig, StepContext, StepOutcome};
 
 /// What to simulate.
@@ -325,7 +327,7 @@ struct StepAcc {
 /// Results of finished requests.
 #[derive(Default)]
 struct Finished {
-    latencies: Vec<f64>,
+    latencies: LatencySample,
     records: Vec<RequestRecord>,
     cost_total: f64,
     n_cold: u64,
@@ -618,11 +620,7 @@ impl<'a> Simulation<'a> {
         });
 
         let mut step_acc = vec![StepAcc::default(); n_steps];
-        let mut fin = Finished {
-            // Never preallocate from the (user-given) request count: grow as requests complete.
-            latencies: Vec::with_capacity(self.options.n_requests.min(1 << 16) as usize),
-            ..Finished::default()
-        };
+        let mut fin = Finished::default();
         let mut scratch = Vec::new();
         let mut ready: Vec<(StepId, bool)> = Vec::new();
         let mut n_arrived = 0u64;
@@ -904,7 +902,7 @@ impl<'a> Simulation<'a> {
             policy: policy.name().to_owned(),
             seed: self.options.seed,
             requests: n,
-            latency_s: Distribution::of(&mut fin.latencies),
+            latency_s: fin.latencies.summary(),
             cost_usd: CostSummary {
                 mean: if n_finished == 0 {
                     0.0

@@ -4,6 +4,7 @@ mod broken_pipe;
 mod file_errors;
 mod fit_few_samples;
 mod huge_numbers;
+mod load;
 mod same_seed_same_bytes;
 mod simulate;
 mod stepconf;

@@ -134,9 +134,12 @@ fn bench_sim_reports_throughput() {
         "200",
         "--repeat",
         "1",
+        "--platform",
+        "bench/profiles/lambda-no-limits.yaml",
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["throttles"], 0);
     assert_eq!(v["instance_executions"], 200 * (8 + 16 + 16 + 16 + 4));
     assert!(
         v["instance_executions_per_s"].as_f64().unwrap() > 0.0

@@ -198,6 +198,8 @@ pub fn probe_mapping_delay(platform: &Platform, reps: u32, seed: u64) -> Mapping
         wait_s: 0.0,
         retry: None,
         choices: Vec::new(),
+        data_from: Vec::new(),
+        batch: None,
     };
     let memory_mb = platform
         .spec()

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::limits::{
-    MAX_COLD_START_S, MAX_CONCURRENCY, MAX_DATA_MB, MAX_FAN_OUT, MAX_JOBS,
-    MAX_MEMORY_MB_PER_WORKER, MAX_SLO_S, MAX_STEPS, MAX_WAIT_S, MAX_WORK_S,
+    MAX_BATCH_SIZE, MAX_BATCH_WINDOW_S, MAX_COLD_START_S, MAX_CONCURRENCY, MAX_DATA_MB,
+    MAX_FAN_OUT, MAX_JOBS, MAX_MEMORY_MB_PER_WORKER, MAX_SLO_S, MAX_STEPS, MAX_WAIT_S, MAX_WORK_S,
 };
 use crate::retry::check_retry;
-use crate::spec::{ChoiceSpec, StepSpec, WorkflowSpec};
+use crate::spec::{BatchSpec, ChoiceSpec, StepSpec, WorkflowSpec};
 use crate::{Error, Problem, ProblemKind, RetryPolicy};
 
 /// Dense index of a step in its workflow (`0..n_steps`), in file order.
@@ -101,6 +101,22 @@ pub struct Step {
     pub retry: Option<RetryPolicy>,
     /// For choice steps: (successor, probability); probabilities sum to 1.
     pub choices: Vec<(StepId, f64)>,
+    /// The steps whose outputs this step reads, each one that runs before it (an ancestor through the
+    /// control order), in file order of the `data_from` list; the default is every predecessor.
+    pub data_from: Vec<StepId>,
+    /// Cross-request batching of this task step, if any.
+    pub batch: Option<Batch>,
+}
+
+/// Cross-request batching of a task step: one invocation set processes up to `size` requests' work of
+/// the step (their jobs together), starting when the batch is full or `window_s` after its first
+/// request reached the step, whichever comes first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Batch {
+    /// Most requests in one batch, in `1..=`[`crate::limits::MAX_BATCH_SIZE`].
+    pub size: u32,
+    /// Longest wait for the batch to fill, seconds, in `0..=`[`crate::limits::MAX_BATCH_WINDOW_S`].
+    pub window_s: f64,
 }
 
 /// A validated, acyclic workflow.
@@ -277,6 +293,18 @@ impl Workflow {
             });
         }
 
+        let acyclic = problems
+            .iter()
+            .all(|p| !matches!(p.kind, ProblemKind::Cycle { .. }));
+        for (i, s) in spec.steps.iter().enumerate() {
+            steps[i].data_from = match &s.data_from {
+                None => preds[i].clone(),
+                Some(names) => {
+                    resolve_data_from(&mut problems, s, i, names, &by_name, &preds, acyclic)
+                }
+            };
+        }
+
         if !problems.is_empty() {
             return Err(Error::Invalid {
                 source_name: source_name.to_owned(),
@@ -338,6 +366,17 @@ impl Workflow {
                             probability: Some(*p),
                         })
                         .collect(),
+                    // Written only where it differs from the default (every predecessor).
+                    data_from: (s.data_from != self.preds[i]).then(|| {
+                        s.data_from
+                            .iter()
+                            .map(|d| self.steps[d.idx()].name.clone())
+                            .collect()
+                    }),
+                    batch: s.batch.map(|b| BatchSpec {
+                        size: Some(b.size),
+                        window_s: (b.window_s > 0.0).then_some(b.window_s),
+                    }),
                 }
             })
             .collect();
@@ -644,6 +683,44 @@ fn check_step(
             kind: ProblemKind::Other("`retry` is only allowed on task steps".into()),
         });
     }
+    let batch = s.batch.as_ref().and_then(|b| {
+        if !task {
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other("`batch` is only allowed on task steps".into()),
+            });
+            return None;
+        }
+        let size = match b.size {
+            None => {
+                problems.push(Problem {
+                    place: place.clone(),
+                    kind: ProblemKind::MissingField {
+                        field: "batch.size".into(),
+                    },
+                });
+                return None;
+            }
+            Some(k) if check_count(problems, &place, "batch.size", k, MAX_BATCH_SIZE) => k,
+            Some(_) => return None,
+        };
+        let window_s = match b.window_s {
+            None => 0.0,
+            Some(w)
+                if check_number(
+                    problems,
+                    &place,
+                    "batch.window_s",
+                    w,
+                    Range::NonNegative(MAX_BATCH_WINDOW_S),
+                ) =>
+            {
+                w
+            }
+            Some(_) => return None,
+        };
+        Some(Batch { size, window_s })
+    });
     let retry = match (task, &s.retry) {
         (false, _) => None,
         (true, Some(_)) => own_retry,
@@ -767,7 +844,72 @@ fn check_step(
         wait_s,
         retry,
         choices,
+        data_from: Vec::new(),
+        batch,
     }
+}
+
+/// Resolves a step's explicit `data_from` list: every name must be a step that runs before this one
+/// (an ancestor through `after`); repeated names are dropped. Reachability is checked only on an
+/// acyclic graph (a cycle is reported on its own).
+fn resolve_data_from(
+    problems: &mut Vec<Problem>,
+    s: &StepSpec,
+    i: usize,
+    names: &[String],
+    by_name: &BTreeMap<String, StepId>,
+    preds: &[Vec<StepId>],
+    acyclic: bool,
+) -> Vec<StepId> {
+    let place = step_place(s, i);
+    let mut out: Vec<StepId> = Vec::with_capacity(names.len());
+    // Ancestors of step i, computed once and only when a name is not a direct predecessor.
+    let mut ancestors: Option<Vec<bool>> = None;
+    for (j, name) in names.iter().enumerate() {
+        let field = format!("data_from[{j}]");
+        let Some(&d) = by_name.get(name) else {
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::UnknownStep {
+                    field,
+                    name: name.clone(),
+                },
+            });
+            continue;
+        };
+        if out.contains(&d) {
+            continue;
+        }
+        let runs_before = preds[i].contains(&d)
+            || (acyclic && ancestors.get_or_insert_with(|| ancestors_of(preds, i))[d.idx()]);
+        if !runs_before && acyclic {
+            problems.push(Problem {
+                place: place.clone(),
+                kind: ProblemKind::Other(format!(
+                    "{field}: '{name}' does not run before '{}' (it is not reachable through `after`), \
+                     so its output cannot be read",
+                    s.name
+                )),
+            });
+            continue;
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// `reach[j]` is true when step `j` is an ancestor of step `i` (reaches it through predecessor edges).
+fn ancestors_of(preds: &[Vec<StepId>], i: usize) -> Vec<bool> {
+    let mut reach = vec![false; preds.len()];
+    let mut stack: Vec<usize> = preds[i].iter().map(|p| p.idx()).collect();
+    while let Some(v) = stack.pop() {
+        if reach[v] {
+            continue;
+        }
+        reach[v] = true;
+        stack.extend(preds[v].iter().map(|p| p.idx()).filter(|&p| !reach[p]));
+    }
+    reach
 }
 
 /// Kahn's algorithm with a min-heap on the index, so ties go to file order.
@@ -952,5 +1094,113 @@ mod tests {
         assert_eq!(probs, [0.5, 0.25, 0.25]);
         let again = Workflow::from_spec(&wf.to_spec(), "t").unwrap();
         assert_eq!(again, wf);
+    }
+}
+
+#[cfg(test)]
+mod data_flow_tests {
+    use super::*;
+
+    fn task(name: &str, after: &[&str]) -> StepSpec {
+        StepSpec {
+            name: name.into(),
+            after: after.iter().map(|s| s.to_string()).collect(),
+            jobs: Some(1),
+            work_s: Some(1.0),
+            ..Default::default()
+        }
+    }
+
+    fn wf(steps: Vec<StepSpec>) -> Result<Workflow, Error> {
+        Workflow::from_spec(
+            &WorkflowSpec {
+                name: "w".into(),
+                steps,
+                ..Default::default()
+            },
+            "w.yaml",
+        )
+    }
+
+    #[test]
+    fn data_from_defaults_to_the_predecessors_and_round_trips() {
+        let mut c = task("c", &["b"]);
+        c.data_from = Some(vec!["a".into(), "a".into()]);
+        let w = wf(vec![task("a", &[]), task("b", &["a"]), c]).unwrap();
+        assert_eq!(w.step(StepId(1)).data_from, [StepId(0)]);
+        assert_eq!(
+            w.step(StepId(2)).data_from,
+            [StepId(0)],
+            "an ancestor, repeated once"
+        );
+        let spec = w.to_spec();
+        assert_eq!(spec.steps[1].data_from, None, "the default is not written");
+        assert_eq!(spec.steps[2].data_from, Some(vec!["a".to_owned()]));
+        assert_eq!(Workflow::from_spec(&spec, "again").unwrap(), w);
+        let mut empty = task("b", &["a"]);
+        empty.data_from = Some(vec![]);
+        let w = wf(vec![task("a", &[]), empty]).unwrap();
+        assert!(
+            w.step(StepId(1)).data_from.is_empty(),
+            "a control-only edge"
+        );
+    }
+
+    #[test]
+    fn data_from_names_an_unknown_or_later_step_with_its_place() {
+        let mut b = task("b", &["a"]);
+        b.data_from = Some(vec!["zz".into(), "c".into()]);
+        let err = wf(vec![task("a", &[]), b, task("c", &["a"])]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("step 'b' (steps[1])"), "{text}");
+        assert!(text.contains("data_from[0]"), "{text}");
+        assert!(text.contains("unknown step 'zz'"), "{text}");
+        assert!(
+            text.contains("data_from[1]: 'c' does not run before 'b'"),
+            "{text}"
+        );
+        assert_eq!(err.problems().len(), 2, "{text}");
+    }
+
+    #[test]
+    fn batch_is_checked_and_round_trips() {
+        let mut a = task("a", &[]);
+        a.batch = Some(BatchSpec {
+            size: Some(8),
+            window_s: Some(0.5),
+        });
+        let w = wf(vec![a.clone()]).unwrap();
+        assert_eq!(
+            w.step(StepId(0)).batch,
+            Some(Batch {
+                size: 8,
+                window_s: 0.5
+            })
+        );
+        assert_eq!(Workflow::from_spec(&w.to_spec(), "again").unwrap(), w);
+        a.batch = Some(BatchSpec {
+            size: Some(0),
+            window_s: Some(301.0),
+        });
+        let text = wf(vec![a]).unwrap_err().to_string();
+        assert!(text.contains("batch.size = 0"), "{text}");
+        let mut a = task("a", &[]);
+        a.batch = Some(BatchSpec {
+            size: Some(2),
+            window_s: Some(301.0),
+        });
+        let text = wf(vec![a]).unwrap_err().to_string();
+        assert!(text.contains("batch.window_s = 301"), "{text}");
+        let mut p = task("p", &[]);
+        p.kind = Some("pass".into());
+        p.batch = Some(BatchSpec {
+            size: Some(2),
+            window_s: None,
+        });
+        let text = wf(vec![p]).unwrap_err().to_string();
+        assert!(
+            text.contains("`batch` is only allowed on task steps"),
+            "{text}"
+        );
     }
 }

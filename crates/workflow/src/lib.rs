@@ -17,7 +17,7 @@ pub mod limits;
 mod retry;
 mod spec;
 
-pub use dag::{Step, StepId, StepKind, Workflow};
+pub use dag::{Batch, Step, StepId, StepKind, Workflow};
 pub use error::{Error, Problem, ProblemKind};
 pub use retry::{Jitter, RetryPolicy};
-pub use spec::{ChoiceSpec, RetrySpec, StepSpec, WorkflowSpec};
+pub use spec::{BatchSpec, ChoiceSpec, RetrySpec, StepSpec, WorkflowSpec};

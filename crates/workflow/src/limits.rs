@@ -42,3 +42,9 @@ pub const MAX_RETRY_DELAY_S: f64 = 86_400.0;
 pub const MAX_RETRY_ATTEMPTS: u32 = 99_999_999;
 /// Smallest backoff rate: 1.0, Step Functions' rule (the wait between retries never shrinks).
 pub const MIN_RETRY_BACKOFF_RATE: f64 = 1.0;
+/// Largest batch of one step (`batch.size`): 10,000, AWS Lambda's largest event source mapping
+/// `BatchSize` (SQS standard queues).
+pub const MAX_BATCH_SIZE: u32 = 10_000;
+/// Longest batching window (`batch.window_s`): 300 s, AWS Lambda's largest
+/// `MaximumBatchingWindowInSeconds`.
+pub const MAX_BATCH_WINDOW_S: f64 = 300.0;

@@ -21,6 +21,11 @@
 //! (a fixed delay, for pass/wait steps), and `choices` (for a `choice` step: which successor runs, with
 //! probabilities; uniform over the listed successors unless given).
 //!
+//! Data flow: `data_from: [steps]` names whose outputs a step reads (default: every step in `after`);
+//! a step in `after` but not in `data_from` is a control-only edge, which a topology transform may
+//! drop. Batching: `batch: { size: 8, window_s: 0.5 }` makes one invocation process up to `size`
+//! requests' work of the step (task steps only).
+//!
 //! Under load (task steps only): `max_concurrency` (ASL Map MaxConcurrency: the most instances of the
 //! step that run at once; a larger fan-out runs in waves, each next instance starting when one
 //! finishes) and `retry` (AWS Step Functions' Retrier for a throttled invocation; without one a throttle
@@ -114,6 +119,28 @@ pub struct StepSpec {
     /// For `choice` steps: the successors that may run next and their probabilities.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<ChoiceSpec>,
+    /// The steps whose outputs this step reads (data flow), each one that runs before it (reachable
+    /// through `after`). Default: every step in `after`. `after` stays the control order; a step in
+    /// `after` that is not in `data_from` is a control-only edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_from: Option<Vec<String>>,
+    /// Batching (task steps only): one invocation processes up to `size` requests' work of this step,
+    /// waiting at most `window_s` for the batch to fill. Default: none (one invocation set per request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchSpec>,
+}
+
+/// A step's batching as written in a file (AWS Lambda event source mappings' `BatchSize` and
+/// `MaximumBatchingWindowInSeconds`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSpec {
+    /// Most requests one batch holds, >= 1 and <= [`crate::limits::MAX_BATCH_SIZE`] (required).
+    pub size: Option<u32>,
+    /// Longest wait for a batch to fill, seconds, >= 0 and <= [`crate::limits::MAX_BATCH_WINDOW_S`].
+    /// Default 0 (a batch holds the requests that reach the step at the same instant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<f64>,
 }
 
 /// A retrier as written in a file: AWS Step Functions' Retrier fields, each optional with Step

@@ -1,0 +1,22 @@
+//! AutoFlow's topology half (`../shared/seeds/000_a9e189cebfbf23b5.txt` sections 3.1, 4.2, 5.1):
+//! propose alternative topologies of a workflow and rank them, with the simulator as ground truth.
+//!
+//! - [`transform`]: meaning-preserving transforms `Workflow -> Workflow` with a record of what changed
+//!   (`fuse`/`unfuse`, `parallelize`, `batch`, `shard`), and every applicable one of a workflow.
+//! - [`canon`]: a canonical form of a workflow graph, to deduplicate candidates.
+//! - [`objective`]: ground truth: a candidate configured by the optimizer at the SLO (jointly: a
+//!   reshaped graph is never compared with a badly configured one) and simulated at a load.
+//! - [`generate`]: random realistic workflows for training and held-out evaluation.
+//! - [`features`]: the graph a scorer reads (node and edge features).
+//! - [`search`]: scorers (`sim`, `analytic`, `gnn:FILE`) and beam search over transform sequences.
+#![warn(missing_docs)]
+
+pub mod canon;
+mod error;
+pub mod features;
+pub mod generate;
+pub mod objective;
+pub mod search;
+pub mod transform;
+
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! Integration tests of the topology crate: one module per area.
+
+mod transforms;

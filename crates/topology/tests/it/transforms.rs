@@ -1,0 +1,1 @@
+//! Transforms on hand-built graphs.

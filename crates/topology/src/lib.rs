@@ -9,6 +9,9 @@
 //! - [`generate`]: random realistic workflows for training and held-out evaluation.
 //! - [`features`]: the graph a scorer reads (node and edge features).
 //! - [`search`]: scorers (`sim`, `analytic`, `gnn:FILE`) and beam search over transform sequences.
+//! - [`dataset`]: "historical executions" for the learned scorer: generated workflows, their
+//!   candidates, each measured.
+//! - `gnn` (feature `gnn`): the learned scorer S(G) = sigmoid(phi(G)) and its training.
 #![warn(missing_docs)]
 
 pub mod canon;
@@ -16,7 +19,6 @@ mod error;
 pub mod features;
 pub mod generate;
 pub mod objective;
-pub mod search;
 pub mod transform;
 
 pub use error::{Error, Result};

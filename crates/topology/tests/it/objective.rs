@@ -75,15 +75,29 @@ fn a_batched_step_is_planned_for_its_batch_and_shares_its_cost() {
         window_s: Some(1.0),
     });
     let batched = Workflow::from_spec(&spec, "b").unwrap();
-    // At 10 requests/s a window of 1 s fills the batch of 4: b runs 16 jobs per batch, a quarter of
-    // its cost per request, and waits (4 - 1) / 10 = 0.3 s for the batch.
-    let opts = EvalOptions::new(Platform::lambda(), 20.0, 10.0);
-    let p = plan_only(&plain, &opts).unwrap();
+    // At 10 requests/s a window of 1 s fills the batch of 4: b is planned as 16 jobs, a quarter of
+    // whose cost each request pays, and waits (4 - 1) / 10 = 0.3 s for the batch. `no-no` plans one
+    // fixed configuration, so the two plans price the same configuration.
+    let mut opts = EvalOptions::new(Platform::lambda(), 20.0, 10.0);
+    opts.policy = "no-no".into();
+    let mut spec16 = plain.to_spec();
+    spec16.steps[1].jobs = Some(16);
+    let b16 = Workflow::from_spec(&spec16, "b16").unwrap();
+    let p16 = plan_only(&b16, &opts).unwrap();
     let q = plan_only(&batched, &opts).unwrap();
-    assert!(q.steps[1].cost_usd_pred < p.steps[1].cost_usd_pred, "{q:?}");
-    assert!(q.steps[1].duration_s_pred >= 0.3, "{q:?}");
-    // The plan is joint: the batched step's wait may shift the other step's configuration, but the
-    // plan still meets the SLO.
+    assert_eq!(q.steps[1].config(), p16.steps[1].config());
+    let t = Platform::lambda().spec().price_usd_per_transition;
+    let per_request = q.steps[1].cost_usd_pred - t;
+    let whole_batch = p16.steps[1].cost_usd_pred - t;
+    assert!(
+        (per_request * 4.0 - whole_batch).abs() <= 1e-9 * whole_batch,
+        "{q:?}\n{p16:?}"
+    );
+    let wait = q.steps[1].duration_s_pred - p16.steps[1].duration_s_pred;
+    assert!((wait - 0.3).abs() < 1e-9, "batch wait {wait}");
+    // With the optimizer free (optimal), the joint plan still meets the SLO.
+    let opts = EvalOptions::new(Platform::lambda(), 20.0, 10.0);
+    let q = plan_only(&batched, &opts).unwrap();
     assert!(q.feasible && q.latency_s_pred <= 20.0 + 1e-9, "{q:?}");
 }
 

@@ -7,7 +7,7 @@
 //! | # | feature |
 //! |---|---|
 //! | 0-3 | kind one-hot: task, choice, pass, fail |
-//! | 4 | `ln(1 + predicted duration s)` at the planned configuration |
+//! | 4 | `ln(1 + predicted duration s)` at the planned configuration ([`crate::quick`]) |
 //! | 5 | `ln(1 + predicted cost in micro-USD)` at the planned configuration |
 //! | 6 | planned memory, GB |
 //! | 7 | `ln(1 + planned fan-out)` |
@@ -44,9 +44,10 @@
 
 use std::collections::BTreeMap;
 
-use optimizer::Plan;
 use serde::{Deserialize, Serialize};
 use workflow::{StepKind, Workflow};
+
+use crate::quick::QuickPlan;
 
 /// Number of node features.
 pub const NODE_FEATURES: usize = 30;
@@ -86,10 +87,11 @@ fn ln1p(x: f64) -> f64 {
     x.max(0.0).ln_1p()
 }
 
-/// The features of `wf` under `plan` (made for this workflow) at `rate_per_s`, with optional history.
+/// The features of `wf` under `plan` (a [`crate::quick::quick_plan`] of this workflow) at
+/// `rate_per_s`, with optional history.
 pub fn build(
     wf: &Workflow,
-    plan: &Plan,
+    plan: &QuickPlan,
     rate_per_s: f64,
     history: Option<&History>,
 ) -> FeatureGraph {
@@ -99,11 +101,7 @@ pub fn build(
     for s in wf.steps() {
         *shared.entry(s.function.as_str()).or_default() += 1;
     }
-    let critical: Vec<bool> = wf
-        .steps()
-        .iter()
-        .map(|s| plan.critical_path.iter().any(|c| c == &s.name))
-        .collect();
+    let critical = &plan.critical;
     let mut x = Vec::with_capacity(n * NODE_FEATURES);
     for (i, s) in wf.steps().iter().enumerate() {
         let p = &plan.steps[i];

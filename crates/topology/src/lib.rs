@@ -7,7 +7,7 @@
 //! - [`objective`]: ground truth: a candidate configured by the optimizer at the SLO (jointly: a
 //!   reshaped graph is never compared with a badly configured one) and simulated at a load.
 //! - [`generate`]: random realistic workflows for training and held-out evaluation.
-//! - [`features`]: the graph a scorer reads (node and edge features).
+//! - [`features`]: the graph a scorer reads (node and edge features), from a fast plan ([`quick`]).
 //! - [`search`]: scorers (`sim`, `analytic`, `gnn:FILE`) and beam search over transform sequences.
 //! - [`dataset`]: "historical executions" for the learned scorer: generated workflows, their
 //!   candidates, each measured.
@@ -19,6 +19,7 @@ mod error;
 pub mod features;
 pub mod generate;
 pub mod objective;
+pub mod quick;
 pub mod transform;
 
 pub use error::{Error, Result};

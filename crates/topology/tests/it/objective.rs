@@ -124,3 +124,37 @@ fn bad_settings_name_their_field() {
             .contains("min_attainment")
     );
 }
+
+#[test]
+fn the_quick_plan_is_never_cheaper_than_the_exact_one_and_reuses_its_tables() {
+    use topology::quick::{OptionCache, quick_plan};
+    let w = wf("name: d\nsteps:\n\
+        - {name: a, jobs: 8, work_s: 2.0, parallel_fraction: 0.5, input_mb: 20, output_mb: 5}\n\
+        - {name: b, after: [a], jobs: 1, work_s: 3.0, output_mb: 1}\n\
+        - {name: c, after: [a], jobs: 16, work_s: 0.5, memory_mb_per_worker: 600}\n\
+        - {name: d, after: [b, c], jobs: 1, work_s: 1.0}\n");
+    let platform = Platform::lambda();
+    let mut cache = OptionCache::new();
+    for slo in [6.0, 10.0, 30.0, 120.0] {
+        let q = quick_plan(&w, &platform, slo, 1.0, &mut cache);
+        let exact = plan_only(&w, &EvalOptions::new(platform.clone(), slo, 1.0)).unwrap();
+        if q.latency_s_pred <= slo {
+            assert!(
+                exact.cost_usd_pred <= q.cost_usd_pred * (1.0 + 1e-9),
+                "SLO {slo}: exact {} > quick {}",
+                exact.cost_usd_pred,
+                q.cost_usd_pred
+            );
+        }
+        let total: f64 = q.steps.iter().map(|s| s.cost_usd_pred).sum();
+        assert!((total - q.cost_usd_pred).abs() <= 1e-15 + 1e-12 * total);
+        assert!(q.critical.iter().any(|&c| c));
+    }
+    assert_eq!(cache.len(), 4, "one table per distinct step");
+    let again = quick_plan(&w, &platform, 30.0, 1.0, &mut cache);
+    assert_eq!(
+        again,
+        quick_plan(&w, &platform, 30.0, 1.0, &mut OptionCache::new())
+    );
+    assert_eq!(cache.len(), 4);
+}

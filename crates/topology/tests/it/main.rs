@@ -1,4 +1,4 @@
 //! Integration tests of the topology crate: one module per area.
 
-mod transforms;
 mod objective;
+mod transforms;

@@ -20,6 +20,7 @@ pub mod features;
 pub mod generate;
 pub mod objective;
 pub mod quick;
+pub mod search;
 pub mod transform;
 
 pub use error::{Error, Result};

@@ -376,7 +376,7 @@ pub fn candidates(wf: &Workflow, opts: &CandidateOptions) -> Vec<Transform> {
         }
         if s.batch.is_none() {
             for &size in &opts.batch_sizes {
-                if size >= 2 && size <= workflow::limits::MAX_BATCH_SIZE {
+                if (2..=workflow::limits::MAX_BATCH_SIZE).contains(&size) {
                     out.push(Transform::Batch {
                         step: s.name.clone(),
                         size,

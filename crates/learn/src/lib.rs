@@ -81,6 +81,7 @@ pub mod rl;
 mod scenario;
 pub mod sparse;
 pub mod state;
+pub mod topo;
 mod train;
 
 pub use checkpoint::{CheckpointMeta, LearnedPolicy};

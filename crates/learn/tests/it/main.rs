@@ -8,6 +8,7 @@ mod errors;
 mod gradients;
 mod rl;
 mod shapes;
+mod topo;
 mod training;
 
 use std::sync::Arc;

@@ -11,8 +11,19 @@
 //! `Retry` on a Task or Map state: the first retrier whose `ErrorEquals` matches a Lambda throttle
 //! (`Lambda.TooManyRequestsException`, `States.TaskFailed`, `States.ALL`) becomes the step's `retry`;
 //! every retrier is checked. The rules are in the module docs of [`super`].
+//!
+//! Data flow (`data_from`), the decidable subset: a Task state with `"ResultPath": null` discards its
+//! result and passes its own input on unchanged, so a task step that follows it directly reads what
+//! that state read, not its output: its `data_from` names the state's own data sources instead (and
+//! through a chain of such states, theirs), which makes the edge control-only. This holds at any
+//! depth, for a state whose name is used once in the file (and has no `~` or `/`, so that it is its
+//! step's name). Everything else keeps the default (a step reads every step it waits for): a
+//! `ResultPath` that names a field merges the result into the input, `InputPath` and `Parameters`
+//! select from an input whose origin the importer does not track, the successor of a Choice, Pass,
+//! Parallel or Map step, and Map and Parallel states with `"ResultPath": null` (their branches' steps
+//! are modelled, not the state's own output).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -22,7 +33,7 @@ use super::{ImportOptions, describe, parse_error, task_defaults_note};
 use crate::dag::fmt_number;
 use crate::limits::MAX_RETRY_ATTEMPTS;
 use crate::retry::check_retry;
-use crate::{Error, Problem, ProblemKind, RetrySpec, WorkflowSpec};
+use crate::{Error, Problem, ProblemKind, RetrySpec, StepSpec, WorkflowSpec};
 
 /// The error names in a Retrier's `ErrorEquals` that match a throttled Lambda invocation.
 const THROTTLE_ERRORS: [&str; 3] = [
@@ -88,6 +99,14 @@ struct RawState {
     catch: Option<Vec<RawCatcher>>,
     #[serde(rename = "Retry")]
     retry: Option<Vec<RawRetrier>>,
+    /// `Some(Value::Null)` for `"ResultPath": null`; `None` when the field is absent.
+    #[serde(rename = "ResultPath", default, deserialize_with = "present")]
+    result_path: Option<Value>,
+}
+
+/// Deserializes a field that is present, `null` included, as `Some` (absent fields take the default).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// A Retrier, its values kept raw so that a bad one is reported with its state.
@@ -148,9 +167,11 @@ pub(super) fn import(
         notes: Vec::new(),
         catchers: Vec::new(),
         synthetic: BTreeSet::new(),
+        name_counts: BTreeMap::new(),
+        discards_result: Vec::new(),
     };
     let root = cv.machine(&raw, String::new());
-    let flat = Flattener::run(&root, opts);
+    let mut flat = Flattener::run(&root, opts);
     let mut problems = cv.problems;
     problems.extend(flat.problems);
     if !problems.is_empty() {
@@ -160,8 +181,22 @@ pub(super) fn import(
             problems,
         });
     }
+    let passed_through: Vec<String> = cv
+        .discards_result
+        .iter()
+        .filter(|n| cv.name_counts.get(*n) == Some(&1) && !n.contains(['~', '/']))
+        .cloned()
+        .collect();
+    let rewired = pass_through_data(&mut flat.steps, &passed_through);
     let mut notes = task_defaults_note(opts, flat.used_task_defaults, flat.used_items_default);
     notes.extend(cv.notes);
+    if !rewired.is_empty() {
+        notes.push(format!(
+            "data: ResultPath null passes a state's input through, so the task after it reads that state's \
+             inputs, not its output (control-only edge): {}",
+            rewired.join(", ")
+        ));
+    }
     notes.extend(flat.notes);
     Ok(WorkflowSpec {
         name: name.to_owned(),
@@ -184,6 +219,10 @@ struct Converter {
     catchers: Vec<Edge>,
     /// Names of the states the importer added (catch choices), unique in the file.
     synthetic: BTreeSet<String>,
+    /// How often each state name is used in the file, at any depth.
+    name_counts: BTreeMap<String, usize>,
+    /// Task states with `"ResultPath": null`, in file order.
+    discards_result: Vec<String>,
 }
 
 impl Converter {
@@ -224,6 +263,10 @@ impl Converter {
         let mut taken: BTreeSet<&str> = states.0.iter().map(|(n, _)| n.as_str()).collect();
         let mut added = Vec::new();
         for (name, s) in &states.0 {
+            *self.name_counts.entry(name.clone()).or_insert(0) += 1;
+            if s.ty.as_deref() == Some("Task") && s.result_path == Some(Value::Null) {
+                self.discards_result.push(name.clone());
+            }
             let mut st = self.state(&m, name, s);
             let mut catchers = std::mem::take(&mut self.catchers);
             // A handler that is not a state of this machine is reported at the state that names it.
@@ -760,6 +803,77 @@ enum Transitions {
     None,
     /// Choices and Default only.
     Choice,
+}
+
+/// Sets the `data_from` of every task step that follows one of the `passed` task steps directly (see
+/// the module docs); returns the edges changed, as `'from' -> 'to'`. A step's data sources are its
+/// `data_from`, else its `after`; a passed step is replaced by its own sources, resolved the same
+/// way, so every source stays an ancestor.
+fn pass_through_data(steps: &mut [StepSpec], passed: &[String]) -> Vec<String> {
+    let is_task = |s: &StepSpec| s.kind.as_deref().is_none_or(|k| k == "task");
+    let passed: BTreeSet<&str> = passed
+        .iter()
+        .map(String::as_str)
+        .filter(|n| steps.iter().any(|s| s.name == *n && is_task(s)))
+        .collect();
+    if passed.is_empty() {
+        return Vec::new();
+    }
+    let index: BTreeMap<String, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    // Sources after the rewrite, by step, filled on demand (the steps form a DAG).
+    let mut resolved: Vec<Option<Vec<String>>> = vec![None; steps.len()];
+    let mut changed = Vec::new();
+    for i in 0..steps.len() {
+        if !is_task(&steps[i]) || !steps[i].after.iter().any(|a| passed.contains(a.as_str())) {
+            continue;
+        }
+        let data = sources(steps, i, &passed, &index, &mut resolved);
+        let own = steps[i]
+            .data_from
+            .clone()
+            .unwrap_or_else(|| steps[i].after.clone());
+        if data != own {
+            for p in own.iter().filter(|p| passed.contains(p.as_str())) {
+                changed.push(format!("'{p}' -> '{}'", steps[i].name));
+            }
+            steps[i].data_from = Some(data);
+        }
+    }
+    changed
+}
+
+/// The data sources of step `i` once every passed step among them is replaced by its own.
+fn sources(
+    steps: &[StepSpec],
+    i: usize,
+    passed: &BTreeSet<&str>,
+    index: &BTreeMap<String, usize>,
+    resolved: &mut Vec<Option<Vec<String>>>,
+) -> Vec<String> {
+    if let Some(r) = &resolved[i] {
+        return r.clone();
+    }
+    let s = &steps[i];
+    let mut out: Vec<String> = Vec::new();
+    for d in s.data_from.as_ref().unwrap_or(&s.after) {
+        let inner = match index.get(d) {
+            Some(&j) if passed.contains(d.as_str()) && j != i => {
+                sources(steps, j, passed, index, resolved)
+            }
+            _ => vec![d.clone()],
+        };
+        for x in inner {
+            if !out.contains(&x) {
+                out.push(x);
+            }
+        }
+    }
+    resolved[i] = Some(out.clone());
+    out
 }
 
 fn nested_scope(m: &Machine, state: &str, part: &str) -> String {

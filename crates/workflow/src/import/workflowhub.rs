@@ -20,6 +20,16 @@
 //! groups become one fan-out step: `jobs` = their count, `work_s`, `input_mb` and `output_mb` = the
 //! means. A group waits for all jobs of its parent groups, which coarsens job-to-job edges into the
 //! step barriers a serverless orchestrator runs. Without grouping, each job is a one-job step.
+//!
+//! Data flow (`data_from`): a job reads data from a parent only if one of the parent's output files is
+//! among its own input files (files by `name` or `id` in 1.0 to 1.4, by id in `inputFiles`/
+//! `outputFiles` in 1.5). When both list their files and share none, the edge is control-only and
+//! the parent is left out of the job's `data_from`; when either lists no files (or a file without a
+//! name), the default stands (the job reads every parent). A job with such a control-only edge also
+//! reads the further ancestors that wrote one of its input files (Montage's `mAdd` reads the images
+//! `mBackground` wrote, not the table its parent `mImgtbl` wrote), so that a transform that drops the
+//! edge keeps it after them; a job whose every parent edge carries a file keeps the default. A
+//! grouped step reads a step when any of its jobs reads any job of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,6 +112,8 @@ struct RawJob {
 
 #[derive(Debug, Deserialize)]
 struct RawFile {
+    name: Option<String>,
+    id: Option<String>,
     link: Option<String>,
     size: Option<f64>,
     #[serde(rename = "sizeInBytes")]
@@ -115,6 +127,19 @@ struct Job {
     work_s: f64,
     input_mb: f64,
     output_mb: f64,
+    /// The files the job reads and writes, by name or id; `None` when the trace does not say (no
+    /// files listed, or a file without a name).
+    files: Option<(BTreeSet<String>, BTreeSet<String>)>,
+}
+
+impl Job {
+    /// Whether the job may read data written by `parent`: unless both list their files, yes.
+    fn reads_from(&self, parent: &Job) -> bool {
+        match (&self.files, &parent.files) {
+            (Some((inputs, _)), Some((_, outputs))) => !inputs.is_disjoint(outputs),
+            _ => true,
+        }
+    }
 }
 
 /// Where the jobs are in the file, by schema layout.
@@ -317,6 +342,24 @@ pub(super) fn import(
             Some(r) => r,
         };
         let (mut input_bytes, mut output_bytes) = (0.0, 0.0);
+        let listed = !(j.files.is_empty() && j.input_files.is_empty() && j.output_files.is_empty());
+        let (mut in_files, mut out_files) = (BTreeSet::new(), BTreeSet::new());
+        let mut all_named = true;
+        for f in &j.files {
+            match (f.id.as_ref().or(f.name.as_ref()), f.link.as_deref()) {
+                (Some(n), Some("input")) => {
+                    in_files.insert(n.clone());
+                }
+                (Some(n), Some("output")) => {
+                    out_files.insert(n.clone());
+                }
+                // A bad link is reported below.
+                (Some(_), _) => {}
+                (None, _) => all_named = false,
+            }
+        }
+        in_files.extend(j.input_files.iter().cloned());
+        out_files.extend(j.output_files.iter().cloned());
         for (k, f) in j.files.iter().enumerate() {
             let size = match f.size_in_bytes.or(f.size) {
                 Some(s) if s.is_finite() && s >= 0.0 => s,
@@ -376,6 +419,7 @@ pub(super) fn import(
             work_s,
             input_mb: input_bytes / BYTES_PER_MB,
             output_mb: output_bytes / BYTES_PER_MB,
+            files: (listed && all_named).then_some((in_files, out_files)),
         });
     }
     if let Some(v) = &version {
@@ -424,6 +468,43 @@ pub(super) fn import(
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
+    // Data flow (see the module docs): a job with a control-only parent edge reads the parents it
+    // shares a file with and the further ancestors that wrote one of its input files.
+    let mut producers: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (q, job) in jobs.iter().enumerate() {
+        for f in job.files.iter().flat_map(|(_, outputs)| outputs) {
+            producers.entry(f.as_str()).or_default().push(q);
+        }
+    }
+    let mut control_only: Vec<String> = Vec::new();
+    let data_parents: Vec<Option<Vec<usize>>> = parents
+        .iter()
+        .enumerate()
+        .map(|(i, ps)| {
+            let mut reads: Vec<usize> = ps
+                .iter()
+                .copied()
+                .filter(|&p| jobs[i].reads_from(&jobs[p]))
+                .collect();
+            if reads.len() == ps.len() {
+                return None;
+            }
+            for &p in ps.iter().filter(|p| !reads.contains(p)) {
+                control_only.push(format!("'{}' -> '{}'", jobs[p].name, jobs[i].name));
+            }
+            let ancestors = ancestors_of(&parents, i);
+            let mut further: BTreeSet<usize> = BTreeSet::new();
+            for f in jobs[i].files.iter().flat_map(|(inputs, _)| inputs) {
+                for &q in producers.get(f.as_str()).into_iter().flatten() {
+                    if ancestors.contains(&q) && !reads.contains(&q) {
+                        further.insert(q);
+                    }
+                }
+            }
+            reads.extend(further);
+            Some(reads)
+        })
+        .collect();
 
     let per_job = WorkflowSpec {
         name: name.to_owned(),
@@ -433,9 +514,13 @@ pub(super) fn import(
         steps: jobs
             .iter()
             .zip(&parents)
-            .map(|(j, ps)| StepSpec {
+            .zip(&data_parents)
+            .map(|((j, ps), data)| StepSpec {
                 name: j.name.clone(),
                 after: ps.iter().map(|&p| jobs[p].name.clone()).collect(),
+                data_from: data
+                    .as_ref()
+                    .map(|d| d.iter().map(|&p| jobs[p].name.clone()).collect()),
                 function: Some(j.category.clone()).filter(|c| *c != j.name),
                 jobs: Some(1),
                 work_s: Some(j.work_s),
@@ -483,6 +568,20 @@ pub(super) fn import(
     }
     if let Some(m) = opts.memory_mb_per_worker {
         notes.push(format!("assumed: memory_mb_per_worker = {m} for every job"));
+    }
+    if !control_only.is_empty() {
+        const SHOWN: usize = 5;
+        let more = control_only.len().saturating_sub(SHOWN);
+        notes.push(format!(
+            "data: {} job edge(s) carry no file (the child reads none of the parent's outputs), control-only: {}{}",
+            control_only.len(),
+            control_only[..control_only.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
     }
     let mut spec = if opts.group_jobs {
         group(&wf, &jobs, &mut notes, opts)
@@ -563,9 +662,25 @@ fn group(
                     g.members.len()
                 ));
             }
+            // A group reads the groups of the jobs its members read: parent groups in their order,
+            // then further ancestors in group order.
+            let read: BTreeSet<usize> = g
+                .members
+                .iter()
+                .flat_map(|&m| wf.steps()[m].data_from.iter().map(|d| group_of[d.idx()]))
+                .collect();
+            let mut reads: Vec<usize> = g
+                .parents
+                .iter()
+                .copied()
+                .filter(|h| read.contains(h))
+                .collect();
+            reads.extend(read.iter().filter(|h| !g.parents.contains(h)));
             StepSpec {
                 name: name.clone(),
                 after: g.parents.iter().map(|&p| names[p].clone()).collect(),
+                data_from: (!reads.iter().eq(g.parents.iter()))
+                    .then(|| reads.iter().map(|&p| names[p].clone()).collect()),
                 function: Some(g.category.clone()).filter(|c| c != name),
                 // A group has at least one member; more than u32::MAX jobs cannot be listed in a JSON file read into memory.
                 jobs: Some(u32::try_from(g.members.len()).unwrap_or(u32::MAX)),
@@ -616,6 +731,18 @@ fn missing(place: &str, field: &str) -> Problem {
 fn round_micro(x: f64) -> f64 {
     let r = (x * 1e6).round() / 1e6;
     if r > 0.0 || x <= 0.0 { r } else { x }
+}
+
+/// Every job that runs before job `i` (through `parents`); terminates on cyclic input too.
+fn ancestors_of(parents: &[Vec<usize>], i: usize) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<usize> = parents[i].clone();
+    while let Some(p) = stack.pop() {
+        if seen.insert(p) {
+            stack.extend_from_slice(&parents[p]);
+        }
+    }
+    seen
 }
 
 fn push_unique(v: &mut Vec<usize>, x: usize) {

@@ -6,6 +6,7 @@ mod asl_catch;
 mod asl_loops;
 mod choices;
 mod corpus;
+mod data_flow;
 mod jsonata;
 mod limits;
 mod names;

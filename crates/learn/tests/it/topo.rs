@@ -220,10 +220,13 @@ fn bad_checkpoints_are_errors_naming_the_file() {
     );
 }
 
+/// Puts one config field out of range.
+type Breaker = fn(&mut TopoScorerConfig);
+
 #[test]
 fn config_errors_name_the_field() {
     assert!(TopoScorerConfig::new(4).validate().is_ok());
-    let cases: [(&str, fn(&mut TopoScorerConfig)); 8] = [
+    let cases: [(&str, Breaker); 8] = [
         ("n_node_features", |c| c.n_node_features = 0),
         ("hidden_dim", |c| c.hidden_dim = 0),
         ("layers", |c| c.layers = 0),

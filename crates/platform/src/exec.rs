@@ -244,6 +244,32 @@ pub fn run_instance(
     step_key: u64,
     scratch: &mut Vec<f64>,
 ) -> InstanceRun {
+    run_instance_of(
+        platform,
+        step,
+        config,
+        step.jobs,
+        instance_idx,
+        warm,
+        step_key,
+        scratch,
+    )
+}
+
+/// Runs instance `instance_idx` as [`run_instance`] does, with the step's work being `jobs` jobs
+/// instead of `step.jobs` (a cross-request batch runs its members' jobs together), split evenly over
+/// `config.fan_out` instances the same way.
+#[allow(clippy::too_many_arguments)]
+pub fn run_instance_of(
+    platform: &Platform,
+    step: &Step,
+    config: StepConfig,
+    jobs: u32,
+    instance_idx: u32,
+    warm: bool,
+    step_key: u64,
+    scratch: &mut Vec<f64>,
+) -> InstanceRun {
     let cold = if warm {
         SimTime::ZERO
     } else {
@@ -253,7 +279,8 @@ pub fn run_instance(
             &mut instance_rng(step_key, instance_idx, SALT_COLD),
         )
     };
-    let n_jobs = instance_jobs(step, config.fan_out, instance_idx);
+    let p = config.fan_out.max(1);
+    let n_jobs = jobs / p + u32::from(instance_idx < jobs % p);
     let mut rng = instance_rng(step_key, instance_idx, SALT_EXEC);
     let busy = instance_busy(platform, step, config, n_jobs, &mut rng, scratch);
     InstanceRun { cold, busy }

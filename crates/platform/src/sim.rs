@@ -34,6 +34,15 @@
 //! request fails at once (its admitted instances run to their end and are billed; steps not started
 //! never start). Nothing is dropped: every arrived request completes, fails or is running at the
 //! horizon.
+//!
+//! Cross-request batching (`Step::batch`): a request reaching a batched step joins the step's one open
+//! batch; the first member chooses the configuration and starts the window. The batch launches when
+//! it holds `size` members or when the window ends (a zero window still collects the requests that
+//! reach the step at the same instant), as one step run of the opener's configuration over all
+//! members' jobs, with the opener's random draws (a batch of one is exactly the unbatched run). Its
+//! members finish together and go on separately; its cost (and the Map's transitions) is split evenly
+//! over them, and its invocations, cold starts and throttles count once, on the first member. A batch
+//! out of retries fails every member; a member failed by another step leaves its batches.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -44,7 +53,7 @@ use workflow::{Jitter, StepId, StepKind, Workflow};
 
 use crate::arrivals::Arrivals;
 use crate::control::{Change, ControlState, Controller, FunctionSettings};
-use crate::exec::{retry_jitter, run_instance};
+use crate::exec::{retry_jitter, run_instance_of};
 use crate::monitor::{
     FunctionWindow, MonitorWindow, Percentiles, ProvisionedWindow, WorkflowWindow,
 };
@@ -122,6 +131,28 @@ enum Event {
     Apply {
         change: u32,
     },
+    /// The window of the batch `seq` of a batched step ends (stale when that batch already launched).
+    BatchWindow {
+        step: u32,
+        seq: u32,
+    },
+}
+
+/// A request waiting in, or running as part of, a cross-request batch: its slot and when the step
+/// started for it (its `ready_at`).
+type Member = (u32, SimTime);
+
+/// The open batch of a batched step (one per step, across requests).
+#[derive(Default)]
+struct OpenBatch {
+    /// Requests joined so far, in joining order (the first is the opener).
+    members: Vec<Member>,
+    /// The opener's configuration (the batch runs with it).
+    config: StepConfig,
+    /// The opener's request index (the batch's random draws are the opener's).
+    opener_idx: u64,
+    /// Batches opened so far on the step (stale window events carry an older number).
+    seq: u32,
 }
 
 /// Running state of one request.
@@ -178,6 +209,11 @@ struct StepRun {
     n_admitted: u32,
     /// Time of the pending wake-up event (`SimTime::MAX`: none).
     wake_at: SimTime,
+    /// Jobs the run splits over its instances: the step's, or all members' of a batch.
+    jobs: u32,
+    /// The requests of a cross-request batch, the first paying its invocations' counts (empty: the
+    /// run is `slot`'s alone).
+    members: Vec<Member>,
 }
 
 /// Instances of one (function, memory) pair.
@@ -307,6 +343,12 @@ struct State {
     pending: Vec<Option<Change>>,
     pending_free: Vec<u32>,
     horizon: SimTime,
+    /// The open batch of each step (empty when no step is batched).
+    batches: Vec<OpenBatch>,
+    /// Member lists to reuse.
+    spare_members: Vec<Vec<Member>>,
+    /// Requests failed by another request's event (a batch out of retries), to record.
+    to_check: Vec<u32>,
     // Totals.
     n_throttles: u64,
     n_retries: u64,
@@ -574,6 +616,13 @@ impl<'a> Simulation<'a> {
             pending: Vec::new(),
             pending_free: Vec::new(),
             horizon,
+            batches: if wf.steps().iter().any(|s| s.batch.is_some()) {
+                (0..n_steps).map(|_| OpenBatch::default()).collect()
+            } else {
+                Vec::new()
+            },
+            spare_members: Vec::new(),
+            to_check: Vec::new(),
             n_throttles: 0,
             n_retries: 0,
             n_changes: 0,
@@ -634,7 +683,13 @@ impl<'a> Simulation<'a> {
             n_work += 1;
         }
         let mut end = SimTime::ZERO;
-        while let Some(t) = st.queue.peek_time() {
+        loop {
+            while let Some(slot) = st.to_check.pop() {
+                self.maybe_complete(&mut st, slot, slo_s, &mut fin);
+            }
+            let Some(t) = st.queue.peek_time() else {
+                break;
+            };
             if t > horizon {
                 break;
             }
@@ -717,66 +772,86 @@ impl<'a> Simulation<'a> {
                     }
                 }
                 Event::Finish { run } => {
-                    let r = &st.runs[run as usize];
-                    let (slot, id) = (r.slot, StepId(r.step));
-                    let (config, ready_at, cost_usd, n_cold) =
-                        (r.config, r.ready_at, r.cost_usd, r.n_cold);
+                    let r = &mut st.runs[run as usize];
+                    let id = StepId(r.step);
+                    let (config, cost_usd, n_cold) = (r.config, r.cost_usd, r.n_cold);
+                    let members = std::mem::take(&mut r.members);
+                    let single = (r.slot, r.ready_at);
                     self.free_run(&mut st, run);
-                    let req = st.slots[slot as usize]
-                        .as_mut()
-                        .expect("finish event of a live request");
-                    req.n_in_flight -= 1;
-                    if req.aborted {
-                        if req.n_in_flight == 0 {
-                            st.slots[slot as usize] = None;
-                            st.free_slots.push(slot);
-                        }
-                        continue;
-                    }
-                    let outcome = StepOutcome {
-                        config,
-                        start_s: ready_at.saturating_sub(req.arrival).as_secs_f64(),
-                        duration_s: now.saturating_sub(ready_at).as_secs_f64(),
-                        cost_usd,
-                        n_cold_starts: n_cold,
+                    // A batch's members finish together and share its cost evenly; the first
+                    // carries its cold starts and instances (counted once).
+                    let n_members = members.len().max(1);
+                    let share_usd = if members.is_empty() {
+                        cost_usd
+                    } else {
+                        cost_usd / n_members as f64
                     };
-                    req.outcomes[id.idx()] = Some(outcome);
-                    req.last_finish = req.last_finish.max(now);
-                    let acc = &mut step_acc[id.idx()];
-                    acc.n_runs += 1;
-                    acc.duration_s_sum += outcome.duration_s;
-                    acc.cost_usd_sum += cost_usd;
-                    acc.n_cold += u64::from(n_cold);
-                    acc.n_instances += u64::from(config.fan_out);
-                    if wf.step(id).kind == StepKind::Fail {
-                        req.failed = true;
-                    }
-                    {
-                        let ctx = StepContext {
-                            workflow: wf,
-                            platform: self.platform,
-                            step: id,
-                            request_idx: req.request_idx,
-                            elapsed_s: now.saturating_sub(req.arrival).as_secs_f64(),
-                            slo_s,
-                            outcomes: &req.outcomes,
+                    for i in 0..n_members {
+                        let (slot, ready_at) = members.get(i).copied().unwrap_or(single);
+                        let (n_cold, n_inst) = if i == 0 {
+                            (n_cold, config.fan_out)
+                        } else {
+                            (0, 0)
                         };
-                        policy.observe(&ctx, &outcome);
+                        let req = st.slots[slot as usize]
+                            .as_mut()
+                            .expect("finish event of a live request");
+                        req.n_in_flight -= 1;
+                        if req.aborted {
+                            if req.n_in_flight == 0 {
+                                st.slots[slot as usize] = None;
+                                st.free_slots.push(slot);
+                            }
+                            continue;
+                        }
+                        let outcome = StepOutcome {
+                            config,
+                            start_s: ready_at.saturating_sub(req.arrival).as_secs_f64(),
+                            duration_s: now.saturating_sub(ready_at).as_secs_f64(),
+                            cost_usd: share_usd,
+                            n_cold_starts: n_cold,
+                        };
+                        req.outcomes[id.idx()] = Some(outcome);
+                        req.last_finish = req.last_finish.max(now);
+                        let acc = &mut step_acc[id.idx()];
+                        acc.n_runs += 1;
+                        acc.duration_s_sum += outcome.duration_s;
+                        acc.cost_usd_sum += share_usd;
+                        acc.n_cold += u64::from(n_cold);
+                        acc.n_instances += u64::from(n_inst);
+                        if wf.step(id).kind == StepKind::Fail {
+                            req.failed = true;
+                        }
+                        {
+                            let ctx = StepContext {
+                                workflow: wf,
+                                platform: self.platform,
+                                step: id,
+                                request_idx: req.request_idx,
+                                elapsed_s: now.saturating_sub(req.arrival).as_secs_f64(),
+                                slo_s,
+                                outcomes: &req.outcomes,
+                            };
+                            policy.observe(&ctx, &outcome);
+                        }
+                        req.n_resolved += 1;
+                        ready.clear();
+                        self.release_succs(req, id, true, &mut ready);
+                        n_work += self.process_ready(
+                            &mut st,
+                            &mut ready,
+                            slot,
+                            now,
+                            policy,
+                            transition,
+                            slo_s,
+                            &mut scratch,
+                        )?;
+                        self.maybe_complete(&mut st, slot, slo_s, &mut fin);
                     }
-                    req.n_resolved += 1;
-                    ready.clear();
-                    self.release_succs(req, id, true, &mut ready);
-                    n_work += self.process_ready(
-                        &mut st,
-                        &mut ready,
-                        slot,
-                        now,
-                        policy,
-                        transition,
-                        slo_s,
-                        &mut scratch,
-                    )?;
-                    self.maybe_complete(&mut st, slot, slo_s, &mut fin);
+                    if members.capacity() > 0 {
+                        self.recycle_members(&mut st, members);
+                    }
                 }
                 Event::Tick { monitor } => {
                     self.advance_done(&mut st, now);
@@ -810,7 +885,22 @@ impl<'a> Simulation<'a> {
                     st.pending_free.push(change);
                     self.apply_change(&mut st, &ch, now);
                 }
+                Event::BatchWindow { step, seq } => {
+                    let ob = &st.batches[step as usize];
+                    if ob.seq == seq && !ob.members.is_empty() {
+                        n_work += self.launch_batch(
+                            &mut st,
+                            StepId(step),
+                            now,
+                            transition,
+                            &mut scratch,
+                        )?;
+                    }
+                }
             }
+        }
+        while let Some(slot) = st.to_check.pop() {
+            self.maybe_complete(&mut st, slot, slo_s, &mut fin);
         }
         // Close the run: instances still running finish (beyond the horizon they are cut at it).
         if horizon != SimTime::MAX {
@@ -989,7 +1079,14 @@ impl<'a> Simulation<'a> {
         r.retries.clear();
         r.slot_done.clear();
         r.wake_at = SimTime::MAX;
+        r.members.clear();
         st.free_runs.push(run);
+    }
+
+    /// Keeps a member list's allocation for a later batch.
+    fn recycle_members(&self, st: &mut State, mut members: Vec<Member>) {
+        members.clear();
+        st.spare_members.push(members);
     }
 
     fn alloc_run(&self, st: &mut State) -> u32 {
@@ -1108,7 +1205,7 @@ impl<'a> Simulation<'a> {
         // The caller has advanced the pools to `now` (`advance_done`).
         let spec = self.platform.spec();
         let r = &st.runs[run as usize];
-        let (pool_idx, config, step_key) = (r.pool as usize, r.config, r.step_key);
+        let (pool_idx, config, step_key, jobs) = (r.pool as usize, r.config, r.step_key, r.jobs);
         let step = self.workflow.step(StepId(r.step));
         let f = st.pools[pool_idx].function as usize;
         let keep_alive = st.keep_alive;
@@ -1178,7 +1275,16 @@ impl<'a> Simulation<'a> {
                 warm = false;
             }
         }
-        let ir = run_instance(self.platform, step, config, j, warm, step_key, scratch);
+        let ir = run_instance_of(
+            self.platform,
+            step,
+            config,
+            jobs,
+            j,
+            warm,
+            step_key,
+            scratch,
+        );
         let done = invoke + ir.cold + ir.busy;
         let duration = ir.cold + ir.busy;
         let cost = if provisioned {
@@ -1355,8 +1461,12 @@ impl<'a> Simulation<'a> {
                             for m in &mut st.monitors {
                                 m.fns[f].failures += 1;
                             }
-                            let slot = st.runs[run as usize].slot;
-                            self.abort(st, slot, invoke);
+                            if st.runs[run as usize].members.is_empty() {
+                                let slot = st.runs[run as usize].slot;
+                                self.abort(st, slot, invoke);
+                            } else {
+                                self.fail_batch(st, run, invoke);
+                            }
                             return Ok(n_sched);
                         }
                     }
@@ -1368,12 +1478,47 @@ impl<'a> Simulation<'a> {
         let finish = r.finish.max(r.start).max(now);
         let (slot, cost, n_cold, n_admitted) = (r.slot, r.cost_usd, r.n_cold, r.n_admitted);
         st.queue.schedule_at(finish, Event::Finish { run });
-        let req = st.slots[slot as usize].as_mut().expect("live request");
-        req.cost_usd += cost;
-        req.n_cold_starts += n_cold;
-        req.n_instances += n_admitted;
-        req.waiting_runs.retain(|&x| x != run);
+        if r.members.is_empty() {
+            let req = st.slots[slot as usize].as_mut().expect("live request");
+            req.cost_usd += cost;
+            req.n_cold_starts += n_cold;
+            req.n_instances += n_admitted;
+            req.waiting_runs.retain(|&x| x != run);
+        } else {
+            self.charge_members(st, run);
+        }
         Ok(n_sched + 1)
+    }
+
+    /// Splits a batch run's cost so far evenly over its members (the first also takes its cold
+    /// starts and instances, so each is counted once) and takes the run off their waiting lists.
+    fn charge_members(&self, st: &mut State, run: u32) {
+        let State { runs, slots, .. } = st;
+        let r = &runs[run as usize];
+        let share = r.cost_usd / r.members.len() as f64;
+        for (i, &(slot, _)) in r.members.iter().enumerate() {
+            let req = slots[slot as usize].as_mut().expect("live member");
+            req.cost_usd += share;
+            if i == 0 {
+                req.n_cold_starts += r.n_cold;
+                req.n_instances += r.n_admitted;
+            }
+            req.waiting_runs.retain(|&x| x != run);
+        }
+    }
+
+    /// Fails every member of batch `run` at `t` (an instance throttled with no retry left): each pays
+    /// its share of the admitted instances and fails as [`Self::abort`] does.
+    fn fail_batch(&self, st: &mut State, run: u32, t: SimTime) {
+        self.charge_members(st, run);
+        let members = std::mem::take(&mut st.runs[run as usize].members);
+        self.free_run(st, run);
+        for &(slot, _) in &members {
+            let req = st.slots[slot as usize].as_mut().expect("live member");
+            req.n_in_flight -= 1;
+            self.abort(st, slot, t);
+        }
+        self.recycle_members(st, members);
     }
 
     /// Fails request `slot` at `t` (a throttled instance with no retry left): its steps still
@@ -1385,6 +1530,13 @@ impl<'a> Simulation<'a> {
         let waiting = std::mem::take(&mut req.waiting_runs);
         req.n_in_flight -= waiting.len() as u32;
         for run in waiting {
+            let r = &mut st.runs[run as usize];
+            if r.members.len() > 1 {
+                // A batch goes on for its other members, who pay for it.
+                r.members.retain(|&(s, _)| s != slot);
+                r.slot = r.members[0].0;
+                continue;
+            }
             // Instances already admitted ran and are billed.
             let r = &st.runs[run as usize];
             let (cost, n_cold, n_admitted) = (r.cost_usd, r.n_cold, r.n_admitted);
@@ -1394,6 +1546,14 @@ impl<'a> Simulation<'a> {
             req.n_instances += n_admitted;
             self.free_run(st, run);
         }
+        // Nothing more of it starts: it leaves the batches it is waiting in.
+        for ob in &mut st.batches {
+            let before = ob.members.len();
+            ob.members.retain(|&(s, _)| s != slot);
+            let req = st.slots[slot as usize].as_mut().expect("live request");
+            req.n_in_flight -= (before - ob.members.len()) as u32;
+        }
+        st.to_check.push(slot);
     }
 
     /// Records request `slot` if it has completed or failed, and frees its slot when nothing of it is
@@ -1558,25 +1718,38 @@ impl<'a> Simulation<'a> {
                 n_sched += 1;
                 continue;
             }
-            let mut config = {
-                let ctx = StepContext {
-                    workflow: wf,
-                    platform: self.platform,
-                    step: id,
-                    request_idx: req.request_idx,
-                    elapsed_s: (now + transition).saturating_sub(req.arrival).as_secs_f64(),
-                    slo_s,
-                    outcomes: &req.outcomes,
-                };
-                policy.choose(&ctx)
-            };
-            let f = self.function_idx[id.idx()];
-            if let Some(c) = st.step_overrides[id.idx()] {
-                config = c;
-            } else if let Some(m) = st.fns[f as usize].memory_override {
-                config.memory_mb = m;
+            if let Some(batch) = step.batch {
+                // The request joins the step's open batch; its opener chooses the configuration.
+                for m in &mut st.monitors {
+                    m.wf.cost_usd += price_transition;
+                }
+                let window = SimTime::from_secs_f64(batch.window_s);
+                if st.batches[id.idx()].members.is_empty() {
+                    let config =
+                        self.choose_config(st, id, slot, now, policy, transition, slo_s)?;
+                    let request_idx = st.slots[slot as usize].as_ref().expect("live").request_idx;
+                    let ob = &mut st.batches[id.idx()];
+                    ob.config = config;
+                    ob.opener_idx = request_idx;
+                    ob.seq = ob.seq.wrapping_add(1);
+                    let at = now + window;
+                    // A zero window still collects the requests that reach the step at the same
+                    // instant (events already queued for `now` come first).
+                    if batch.size > 1 && at <= st.horizon {
+                        let (step, seq) = (id.0, ob.seq);
+                        st.queue.schedule_at(at, Event::BatchWindow { step, seq });
+                        n_sched += 1;
+                    }
+                }
+                let ob = &mut st.batches[id.idx()];
+                ob.members.push((slot, now + transition));
+                if ob.members.len() >= batch.size as usize {
+                    n_sched += self.launch_batch(st, id, now, transition, scratch)?;
+                }
+                continue;
             }
-            self.platform.check_config(step, config)?;
+            let config = self.choose_config(st, id, slot, now, policy, transition, slo_s)?;
+            let f = self.function_idx[id.idx()];
             let req = st.slots[slot as usize].as_mut().expect("live request");
             let mut n_trans = 1u64;
             if config.fan_out > 1 {
@@ -1615,6 +1788,7 @@ impl<'a> Simulation<'a> {
             r.n_admitted = 0;
             r.finish = start;
             r.wake_at = SimTime::MAX;
+            r.jobs = step.jobs;
             let req = st.slots[slot as usize].as_mut().expect("live request");
             req.waiting_runs.push(run);
             if step.wait_s > 0.0 {
@@ -1628,6 +1802,126 @@ impl<'a> Simulation<'a> {
             }
         }
         Ok(n_sched)
+    }
+
+    /// The configuration of task step `id` for request `slot`, starting at `now` (+ `transition`):
+    /// the policy's choice under the controller's overrides, checked.
+    #[allow(clippy::too_many_arguments)]
+    fn choose_config(
+        &self,
+        st: &State,
+        id: StepId,
+        slot: u32,
+        now: SimTime,
+        policy: &mut dyn Policy,
+        transition: SimTime,
+        slo_s: Option<f64>,
+    ) -> Result<StepConfig, Error> {
+        let req = st.slots[slot as usize].as_ref().expect("live request");
+        let mut config = policy.choose(&StepContext {
+            workflow: self.workflow,
+            platform: self.platform,
+            step: id,
+            request_idx: req.request_idx,
+            elapsed_s: (now + transition).saturating_sub(req.arrival).as_secs_f64(),
+            slo_s,
+            outcomes: &req.outcomes,
+        });
+        let f = self.function_idx[id.idx()];
+        if let Some(c) = st.step_overrides[id.idx()] {
+            config = c;
+        } else if let Some(m) = st.fns[f as usize].memory_override {
+            config.memory_mb = m;
+        }
+        let step = self.workflow.step(id);
+        self.platform.check_config(step, config)?;
+        Ok(config)
+    }
+
+    /// Launches the open batch of step `id` at `now`: one run of the opener's configuration over all
+    /// members' jobs, started as an unbatched step would be (after the transition and the step's
+    /// wait). The Map's transitions are split evenly over the members. Returns the work events
+    /// scheduled.
+    fn launch_batch(
+        &self,
+        st: &mut State,
+        id: StepId,
+        now: SimTime,
+        transition: SimTime,
+        scratch: &mut Vec<f64>,
+    ) -> Result<u64, Error> {
+        let wf = self.workflow;
+        let step = wf.step(id);
+        let spare = st.spare_members.pop().unwrap_or_default();
+        let ob = &mut st.batches[id.idx()];
+        let members = std::mem::replace(&mut ob.members, spare);
+        let (config, opener_idx) = (ob.config, ob.opener_idx);
+        let n = members.len();
+        assert!(n > 0, "a launched batch has members");
+        if config.fan_out > 1 {
+            // A Map over the instances: one transition per iteration, for the batch.
+            let n_trans = u64::from(config.fan_out);
+            let price = self.platform.spec().price_usd_per_transition;
+            if n == 1 {
+                let req = st.slots[members[0].0 as usize].as_mut().expect("live");
+                req.n_transitions += n_trans;
+            } else {
+                let share = n_trans as f64 * price / n as f64;
+                for &(slot, _) in &members {
+                    st.slots[slot as usize].as_mut().expect("live").cost_usd += share;
+                }
+            }
+            for m in &mut st.monitors {
+                m.wf.cost_usd += n_trans as f64 * price;
+            }
+        }
+        // The batch draws as its opener's run of the step would (a batch of one is that run).
+        let step_key = stream_seed(
+            self.options.seed,
+            "step",
+            opener_idx
+                .wrapping_mul(wf.n_steps() as u64)
+                .wrapping_add(u64::from(id.0)),
+        );
+        let f = self.function_idx[id.idx()];
+        let pool = self.pool_index(st, f, config.memory_mb);
+        let run = self.alloc_run(st);
+        for &(slot, _) in &members {
+            st.slots[slot as usize]
+                .as_mut()
+                .expect("live")
+                .waiting_runs
+                .push(run);
+        }
+        let start = now + transition + SimTime::from_secs_f64(step.wait_s);
+        let r = &mut st.runs[run as usize];
+        r.slot = members[0].0;
+        r.step = id.0;
+        r.config = config;
+        r.pool = pool;
+        r.step_key = step_key;
+        r.ready_at = now + transition;
+        r.start = start;
+        r.p = config.fan_out.max(1);
+        r.next_j = 0;
+        r.max_conc = step.max_concurrency.unwrap_or(u32::MAX);
+        r.cost_usd = 0.0;
+        r.n_cold = 0;
+        r.n_admitted = 0;
+        r.finish = start;
+        r.wake_at = SimTime::MAX;
+        r.jobs = step.jobs.saturating_mul(n as u32);
+        let old = std::mem::replace(&mut r.members, members);
+        if old.capacity() > 0 {
+            self.recycle_members(st, old);
+        }
+        if step.wait_s > 0.0 {
+            st.runs[run as usize].wake_at = start;
+            st.queue.schedule_at(start, Event::Wake { run });
+            Ok(1)
+        } else {
+            self.advance_run(st, run, now, scratch)
+        }
     }
 
     /// The settings controllers see.

@@ -1807,6 +1807,7 @@ impl<'a> Simulation<'a> {
     /// The configuration of task step `id` for request `slot`, starting at `now` (+ `transition`):
     /// the policy's choice under the controller's overrides, checked.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn choose_config(
         &self,
         st: &State,

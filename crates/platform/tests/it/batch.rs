@@ -324,3 +324,51 @@ fn batches_under_throttling_account_for_every_request() {
         assert!(l.concurrency_max <= 40);
     }
 }
+
+/// Two parallel sources: `a` (listed first, so decided second) and the batched `b`. A request failed
+/// by `a`'s throttle leaves `b`'s batch: the open one (nothing of it ever runs), or a launched one
+/// still to admit its instances (the others run its jobs and pay for it).
+#[test]
+fn a_member_failed_elsewhere_leaves_its_batch() {
+    // `a` can never run: every request fails at arrival while waiting in `b`'s open batch.
+    let platform = deterministic(|s| {
+        s.concurrency.reserved.insert("a".into(), 0);
+    });
+    let wf = workflow(vec![
+        task("a", &[], 1, 1.0, 0.0),
+        batched(task("b", &[], 1, 1.0, 0.0), 3, 10.0),
+    ]);
+    let cfg = vec![StepConfig::new(1769, 1, 1); 2];
+    let r = run(&wf, &platform, cfg.clone(), fixed(3, 1.0));
+    assert_eq!(r.load.n_failed_throttled, 3);
+    assert_eq!(r.load.n_running, 0);
+    assert_eq!(r.n_instance_executions, 0);
+    assert_eq!(latencies(&r), vec![0.0; 3]);
+
+    // `a` (100 s, after a 1 s wait) holds the one environment it may use, so request 1's `a` is
+    // throttled at 1.5 s, after `b`'s batch of requests 0 and 1 launched at 0.5 s but before its
+    // 2 s wait ends. Request 0 alone then pays for the batch, which runs both jobs: 2 s.
+    let platform = deterministic(|s| {
+        s.concurrency.reserved.insert("a".into(), 1);
+    });
+    let mut a = task("a", &[], 1, 100.0, 0.0);
+    a.wait_s = Some(1.0);
+    let mut b = batched(task("b", &[], 1, 1.0, 0.0), 2, 10.0);
+    b.wait_s = Some(2.0);
+    let wf = workflow(vec![a, b]);
+    let r = run(&wf, &platform, cfg, fixed(2, 0.5));
+    assert_eq!(r.load.n_completed, 1);
+    assert_eq!(r.load.n_failed_throttled, 1);
+    assert_eq!(r.n_instance_executions, 2);
+    assert_eq!(latencies(&r), vec![101.0, 1.0]);
+    let r0 = &r.request_records[0];
+    // Its `b` waited 0.5 s for the batch, 2 s for the wait, then ran 2 s.
+    assert_eq!(r0.step_duration_s, vec![Some(101.0), Some(4.5)]);
+    let want = 102.0 * 1769.0 / 1024.0 * PRICE_GB_S + 2.0 * PRICE_REQ + 2.0 * PRICE_TRANSITION;
+    assert!(
+        (r0.cost_usd - want).abs() < 1e-15,
+        "{} vs {want}",
+        r0.cost_usd
+    );
+    assert!((r.request_records[1].cost_usd - 2.0 * PRICE_TRANSITION).abs() < 1e-18);
+}

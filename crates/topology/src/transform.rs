@@ -489,22 +489,20 @@ fn merge_name(step: &str) -> String {
 
 /// Ancestors of `id` (not itself) in `wf`, as a mask.
 fn ancestors(wf: &Workflow, id: workflow::StepId) -> Vec<bool> {
-    let mut seen = vec![false; wf.n_steps()];
-    let mut stack: Vec<workflow::StepId> = wf.preds(id).to_vec();
-    while let Some(p) = stack.pop() {
-        if !seen[p.idx()] {
-            seen[p.idx()] = true;
-            stack.extend_from_slice(wf.preds(p));
-        }
-    }
-    seen
+    reachable_up(wf, wf.preds(id).to_vec())
 }
 
 /// Ancestors of `b` once the edge `a -> b` is dropped.
 fn ancestors_without_edge(wf: &Workflow, a: workflow::StepId, b: workflow::StepId) -> Vec<bool> {
+    reachable_up(
+        wf,
+        wf.preds(b).iter().copied().filter(|&p| p != a).collect(),
+    )
+}
+
+/// The steps in `start` and every ancestor of them, as a mask.
+fn reachable_up(wf: &Workflow, mut stack: Vec<workflow::StepId>) -> Vec<bool> {
     let mut seen = vec![false; wf.n_steps()];
-    let mut stack: Vec<workflow::StepId> =
-        wf.preds(b).iter().copied().filter(|&p| p != a).collect();
     while let Some(p) = stack.pop() {
         if !seen[p.idx()] {
             seen[p.idx()] = true;
@@ -641,6 +639,28 @@ fn set_edges(s: &mut StepSpec, after: Vec<String>, data: Vec<String>) {
     s.after = after;
 }
 
+/// Points every other step's `after` and `data_from` entries naming one of `old` at `new`; the
+/// changed steps as they were.
+fn redirect(spec: &mut WorkflowSpec, old: &[&str], new: &str) -> Vec<StepChange> {
+    let mut changes = Vec::new();
+    for s in spec.steps.iter_mut() {
+        if old.contains(&s.name.as_str()) {
+            continue;
+        }
+        let named = |list: &[String]| list.iter().any(|x| old.contains(&x.as_str()));
+        if named(&s.after) || s.data_from.as_deref().is_some_and(named) {
+            changes.push(StepChange::Modified { before: s.clone() });
+            s.after = rename(&s.after, old, new);
+            if let Some(d) = &s.data_from {
+                let d = rename(d, old, new);
+                let after = s.after.clone();
+                set_edges(s, after, d);
+            }
+        }
+    }
+    changes
+}
+
 fn fuse_spec(
     wf: &Workflow,
     spec: &mut WorkflowSpec,
@@ -708,26 +728,8 @@ fn fuse_spec(
     let after = f.after.clone();
     set_edges(&mut f, after, data);
 
-    let mut changes = Vec::new();
     // Readers of `a` or `b` read the fused step; successors of `b` follow it.
-    for s in spec.steps.iter_mut() {
-        if s.name == a || s.name == b {
-            continue;
-        }
-        let touches = s.after.iter().any(|x| x == a || x == b)
-            || s.data_from
-                .as_ref()
-                .is_some_and(|d| d.iter().any(|x| x == a || x == b));
-        if touches {
-            changes.push(StepChange::Modified { before: s.clone() });
-            s.after = rename(&s.after, &[a, b], &fused);
-            if let Some(d) = &s.data_from {
-                let d = rename(d, &[a, b], &fused);
-                let after = s.after.clone();
-                set_edges(s, after, d);
-            }
-        }
-    }
+    let mut changes = redirect(spec, &[a, b], &fused);
     // Remove `b` first (it comes after `a` in no fixed order: remove the later index first).
     let (first, second) = if pa < pb {
         ((pa, spec_a), (pb, spec_b))
@@ -879,25 +881,8 @@ fn shard_spec(
             format!("a step named '{merge}' exists"),
         ));
     }
-    let mut changes = Vec::new();
-    for x in spec.steps.iter_mut() {
-        if x.name == step {
-            continue;
-        }
-        let touches = x.after.iter().any(|y| y == step)
-            || x.data_from
-                .as_ref()
-                .is_some_and(|d| d.iter().any(|y| y == step));
-        if touches {
-            changes.push(StepChange::Modified { before: x.clone() });
-            x.after = rename(&x.after, &[step], &merge);
-            if let Some(d) = &x.data_from {
-                let d = rename(d, &[step], &merge);
-                let after = x.after.clone();
-                set_edges(x, after, d);
-            }
-        }
-    }
+    // Successors and readers of `step` follow and read its merge.
+    let mut changes = redirect(spec, &[step], &merge);
     let i = index_of(spec, step).expect("found above");
     changes.push(StepChange::Modified {
         before: spec.steps[i].clone(),

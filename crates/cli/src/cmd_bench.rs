@@ -15,6 +15,8 @@ use crate::table::Table;
 pub enum BenchCommand {
     /// Simulation throughput: N requests of a workflow on one thread.
     Sim(BenchSimArgs),
+    /// Topology scorers against the simulator: Kendall tau, top-1 regret, speed, real workflows.
+    Topology(crate::cmd_bench_topology::BenchTopologyArgs),
     /// GNN encoder speed: forward and training step of a 2-layer, 64-hidden encoder on a random graph.
     #[cfg(feature = "gnn")]
     Gnn(crate::cmd_bench_gnn::BenchGnnArgs),
@@ -98,6 +100,7 @@ pub fn write_result(out: Option<&std::path::Path>, json: &str) -> anyhow::Result
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Sim(a) => bench_sim(a),
+        BenchCommand::Topology(a) => crate::cmd_bench_topology::run(a),
         #[cfg(feature = "gnn")]
         BenchCommand::Gnn(a) => crate::cmd_bench_gnn::run(a),
         #[cfg(not(feature = "gnn"))]

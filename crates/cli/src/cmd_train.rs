@@ -11,12 +11,24 @@ use learn::{Algo, EncoderKind, IterationStats, Scenario, TrainConfig, Trainer};
 
 use crate::cmd_alloc::Scenario as ScenarioArg;
 
+/// What `faastune train` trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainScenario {
+    /// An allocation policy in DeepRM's time-stepped single machine.
+    Deeprm,
+    /// An allocation policy on the event-driven serverless platform.
+    Serverless,
+    /// AutoFlow's topology scorer S(G) (`reshape --scorer gnn:FILE`), on generated workflows.
+    Topology,
+}
+
 /// Arguments of `faastune train`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// Environment: deeprm or serverless (synthetic workload).
+    /// Environment: deeprm or serverless (allocation policies, synthetic workload), or topology
+    /// (the topology scorer: the flags from --workflows to --holdout apply).
     #[arg(long, value_enum)]
-    pub scenario: Option<ScenarioArg>,
+    pub scenario: Option<TrainScenario>,
     /// Load (DeepRM: per resource, 1.0 = 100%; serverless: arrival-rate multiplier).
     #[arg(long)]
     pub load: Option<f64>,
@@ -82,14 +94,37 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Topology: workflows generated for the dataset (each with its candidate set).
+    #[arg(long, default_value_t = 200)]
+    pub workflows: usize,
+    /// Topology: training epochs over the dataset.
+    #[arg(long, default_value_t = 40)]
+    pub epochs: usize,
+    /// Topology: most transforms per candidate.
+    #[arg(long, default_value_t = 2)]
+    pub depth: usize,
+    /// Topology: most candidates per workflow (the original and a seeded sample of the rest).
+    #[arg(long, default_value_t = 24)]
+    pub max_candidates: usize,
+    /// Topology: requests simulated per candidate.
+    #[arg(long, default_value_t = 100)]
+    pub requests: u64,
+    /// Topology: share of the workflows held out for validation (the last ones generated).
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
 }
 
 fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     use crate::bounds::{SIMU_LEN_MAX, TRAIN_HORIZON_S_MAX, check_count, check_f64};
     check_f64("--horizon-s", args.horizon_s, 1.0, TRAIN_HORIZON_S_MAX)?;
     check_count("--simu-len", args.simu_len as u64, 1, SIMU_LEN_MAX as u64)?;
-    let Some(scenario_arg) = args.scenario else {
-        bail!("--scenario deeprm|serverless is required (unless --resume)");
+    let scenario_arg = match args.scenario {
+        Some(TrainScenario::Deeprm) => ScenarioArg::Deeprm,
+        Some(TrainScenario::Serverless) => ScenarioArg::Serverless,
+        Some(TrainScenario::Topology) => {
+            bail!("--scenario topology trains a topology scorer, not a policy")
+        }
+        None => bail!("--scenario deeprm|serverless|topology is required (unless --resume)"),
     };
     let mut loads = args.loads.clone();
     if let Some(l) = args.load {
@@ -129,6 +164,9 @@ fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 
 /// Runs `faastune train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if args.scenario == Some(TrainScenario::Topology) {
+        return crate::cmd_train_topology::run(&args);
+    }
     let command = format!(
         "faastune {}",
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")

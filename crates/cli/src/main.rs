@@ -27,15 +27,19 @@ mod cmd_alloc;
 mod cmd_bench;
 #[cfg(feature = "gnn")]
 mod cmd_bench_gnn;
+mod cmd_bench_topology;
 mod cmd_compare;
 mod cmd_demo;
 mod cmd_fit;
 mod cmd_import;
 mod cmd_plan;
+mod cmd_reshape;
 mod cmd_simulate;
 mod cmd_sweep;
 #[cfg(feature = "gnn")]
 mod cmd_train;
+#[cfg(feature = "gnn")]
+mod cmd_train_topology;
 mod cmd_validate;
 mod predictor;
 mod table;
@@ -69,7 +73,9 @@ enum Command {
     Sweep(cmd_sweep::SweepArgs),
     /// Replay workloads against allocation and keep-alive policies (DeepRM or serverless mode).
     Alloc(cmd_alloc::AllocArgs),
-    /// Train a learned allocation policy (GNN + REINFORCE/A3C/PPO, or DQN) and write a checkpoint.
+    /// Rank alternative topologies of a workflow (fuse, parallelize, batch, shard) and verify them.
+    Reshape(cmd_reshape::ReshapeArgs),
+    /// Train a learned allocation policy (GNN + REINFORCE/A3C/PPO, or DQN) or the topology scorer.
     #[cfg(feature = "gnn")]
     Train(cmd_train::TrainArgs),
     /// Train a learned allocation policy (this binary was built without the `gnn` feature: see the
@@ -97,6 +103,7 @@ fn main() -> std::process::ExitCode {
         Command::Compare(a) => cmd_compare::run(a),
         Command::Sweep(a) => cmd_sweep::run(a),
         Command::Alloc(a) => cmd_alloc::run(a),
+        Command::Reshape(a) => cmd_reshape::run(a),
         Command::Bench(a) => cmd_bench::run(a),
         #[cfg(feature = "gnn")]
         Command::Train(a) => cmd_train::run(a),

@@ -15,9 +15,13 @@
 #![warn(missing_docs)]
 
 pub mod canon;
+pub mod dataset;
 mod error;
+pub mod evaluation;
 pub mod features;
 pub mod generate;
+#[cfg(feature = "gnn")]
+pub mod gnn;
 pub mod objective;
 pub mod quick;
 pub mod search;

@@ -89,6 +89,7 @@ pub fn predicted(wf: &Workflow, opts: &EvalOptions) -> Result<Measured> {
         plan_feasible: plan.feasible,
         cost_usd_pred: plan.cost_usd_pred,
         latency_s_pred: plan.latency_s_pred,
+        planned_slo_s: plan.slo_s,
     })
 }
 

@@ -1,5 +1,8 @@
 //! Integration tests of the topology crate: one module per area.
 
 mod generate;
+#[cfg(feature = "gnn")]
+mod gnn;
 mod objective;
+mod search;
 mod transforms;

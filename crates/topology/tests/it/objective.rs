@@ -28,6 +28,7 @@ fn m(cost: f64, p95: f64, attainment: f64, at_limit: f64) -> Measured {
         plan_feasible: true,
         cost_usd_pred: cost,
         latency_s_pred: p95,
+        planned_slo_s: p95,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Importers from other workflow formats into the native [`crate::WorkflowSpec`]: AWS States Language
-//! ([`Format::Asl`]), WorkflowHub traces ([`Format::WorkflowHub`]) and SeBS-Flow definitions
-//! ([`Format::Sebs`]).
+//! ([`Format::Asl`]), WorkflowHub traces ([`Format::WorkflowHub`]), SeBS-Flow definitions
+//! ([`Format::Sebs`]) and FaaSFlow workflows ([`Format::FaaSFlow`], a DAG with its own mapping: see
+//! the `faasflow` module).
 //!
 //! Other formats describe the control flow but not what the native format needs for planning (CPU work
 //! per job, jobs per step, items of a Map). The importer fills those from [`ImportOptions`] and writes
@@ -47,6 +48,7 @@
 //! - states that cannot be reached from the start are skipped with a warning in the description.
 
 mod asl;
+mod faasflow;
 mod machine;
 mod sebs;
 mod workflowhub;
@@ -68,6 +70,9 @@ pub enum Format {
     WorkflowHub,
     /// SeBS-Flow workflow definitions (`definition.json`: `root`, `states` of task, map, parallel, loop).
     Sebs,
+    /// FaaSFlow workflows (`flat_workflow.yaml`: `functions` with `input`, `output` and `next` of type
+    /// pass, parallel, switch or foreach).
+    FaaSFlow,
 }
 
 impl Format {
@@ -77,11 +82,17 @@ impl Format {
             Format::Asl => "asl",
             Format::WorkflowHub => "workflowhub",
             Format::Sebs => "sebs",
+            Format::FaaSFlow => "faasflow",
         }
     }
 
     /// Every format, for help texts.
-    pub const ALL: [Format; 3] = [Format::Asl, Format::WorkflowHub, Format::Sebs];
+    pub const ALL: [Format; 4] = [
+        Format::Asl,
+        Format::WorkflowHub,
+        Format::Sebs,
+        Format::FaaSFlow,
+    ];
 }
 
 impl fmt::Display for Format {
@@ -90,21 +101,22 @@ impl fmt::Display for Format {
     }
 }
 
-/// The text is not one of `asl`, `workflowhub`, `sebs`.
+/// The text is not one of `asl`, `workflowhub`, `sebs`, `faasflow`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown workflow format '{0}' (expected one of: asl, workflowhub, sebs)")]
+#[error("unknown workflow format '{0}' (expected one of: asl, workflowhub, sebs, faasflow)")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
     type Err = UnknownFormat;
 
-    /// Accepts `asl`, `workflowhub` and `sebs`, case-insensitively (also `states-language`,
-    /// `wfcommons`, `sebs-flow`).
+    /// Accepts `asl`, `workflowhub`, `sebs` and `faasflow`, case-insensitively (also
+    /// `states-language`, `wfcommons`, `sebs-flow`, `faas-flow`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "asl" | "states-language" | "step-functions" => Ok(Format::Asl),
             "workflowhub" | "wfcommons" => Ok(Format::WorkflowHub),
             "sebs" | "sebs-flow" => Ok(Format::Sebs),
+            "faasflow" | "faas-flow" => Ok(Format::FaaSFlow),
             _ => Err(UnknownFormat(s.to_owned())),
         }
     }
@@ -116,15 +128,16 @@ impl FromStr for Format {
 pub struct ImportOptions {
     /// The workflow's name. Default `None`: the file name without directory and extension.
     pub name: Option<String>,
-    /// Single-core CPU seconds per job for tasks whose work the format does not give (ASL, SeBS).
-    /// Default 1.0 s.
+    /// Single-core CPU seconds per job for tasks whose work the format does not give (ASL, SeBS; a
+    /// FaaSFlow function without `runtime`). Default 1.0 s.
     pub work_s: f64,
     /// Jobs per execution of a task the format does not size (ASL, SeBS). Default 1.
     pub jobs: u32,
-    /// Items of an array a Map (ASL, SeBS) or a SeBS loop iterates over; the formats name the array but
-    /// not its length. Default 10.
+    /// Items of an array a Map (ASL, SeBS), a SeBS loop or a FaaSFlow foreach without `split_ratio`
+    /// iterates over; the formats name the array but not its length. Default 10.
     pub items: u32,
-    /// Memory one worker needs, MB, for every imported task. Default `None`: the native default (128 MB).
+    /// Memory one worker needs, MB, for every imported task (FaaSFlow: only functions without
+    /// `mem_usage`). Default `None`: the native default (128 MB).
     pub memory_mb_per_worker: Option<u32>,
     /// WorkflowHub: group jobs of the same type whose parents lie in the same groups into one fan-out step
     /// (`jobs` = count, `work_s` = mean runtime). Default `true`, because serverless planning decides the
@@ -234,6 +247,7 @@ pub fn import_str(
         Format::Asl => asl::import(text, source_name, &name, opts)?,
         Format::WorkflowHub => workflowhub::import(text, source_name, &name, opts)?,
         Format::Sebs => sebs::import(text, source_name, &name, opts)?,
+        Format::FaaSFlow => faasflow::import(text, source_name, &name, opts)?,
     };
     // Invariant: importers only return specs that validate; check anyway rather than hand on a bad one.
     Workflow::from_spec(&spec, source_name)?;
@@ -256,7 +270,9 @@ pub fn import_file(
 
 /// The workflow name from the file name: without directories and extension (`a/b/App8.json` ->
 /// `App8`); ASL's double extension goes too (`x.asl.json` -> `x`). SeBS names every file `definition.json` inside the benchmark's folder, so there the folder
-/// names it (`650.vid/definition.json` -> `650.vid`), and a `_definition` suffix is dropped.
+/// names it (`650.vid/definition.json` -> `650.vid`), and a `_definition` suffix is dropped. FaaSFlow
+/// likewise names every file `flat_workflow.yaml`: the folder names it (`video/flat_workflow.yaml` ->
+/// `video`), and a `_flat_workflow` suffix is dropped.
 fn default_name(format: Format, source_name: &str) -> String {
     let path = Path::new(source_name);
     let stem = path
@@ -270,6 +286,12 @@ fn default_name(format: Format, source_name: &str) -> String {
             .and_then(|s| s.to_str())
             .unwrap_or(stem),
         Format::Sebs => stem.strip_suffix("_definition").unwrap_or(stem),
+        Format::FaaSFlow if stem == "flat_workflow" => path
+            .parent()
+            .and_then(|p| p.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or(stem),
+        Format::FaaSFlow => stem.strip_suffix("_flat_workflow").unwrap_or(stem),
         Format::Asl => stem.strip_suffix(".asl").unwrap_or(stem),
         Format::WorkflowHub => stem,
     };

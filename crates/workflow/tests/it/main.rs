@@ -7,6 +7,7 @@ mod asl_loops;
 mod choices;
 mod corpus;
 mod data_flow;
+mod faasflow;
 mod jsonata;
 mod limits;
 mod names;

@@ -499,6 +499,8 @@ pub(super) fn import(
             .iter()
             .map(|&j| funcs[j].name.clone())
             .collect();
+        // Written out unless it is the default (every step in `after`).
+        let data_field = (data_names != after).then_some(data_names);
         steps.push(StepSpec {
             name: f.name.clone(),
             after,
@@ -508,8 +510,7 @@ pub(super) fn import(
             memory_mb_per_worker,
             input_mb: Some(input_mb),
             output_mb: Some(output_mb),
-            // Written out unless it is the default (every step in `after`).
-            data_from: (data_names != after).then_some(data_names),
+            data_from: data_field,
             ..Default::default()
         });
         if let Some(s) = &switch_step[i] {

@@ -319,7 +319,7 @@ functions:
     .unwrap_err();
     let msg = err.to_string();
     for needle in [
-        "function 'a' (functions[0]): runtime: invalid type",
+        "function 'a' (functions[0]): invalid type: string \"fast\"",
         "function 'b' (functions[1]): next.type 'loop'",
     ] {
         assert!(msg.contains(needle), "missing {needle:?} in:\n{msg}");

@@ -43,6 +43,7 @@ if [ -d "$DATA" ]; then
     add import_asl "$DATA"/slapp-perfcost/evaluations/model/*/App*.json
     add import_workflowhub "$DATA"/workflowhub/*.json "$DATA"/workflowhub/*/*.json
     add import_sebs "$DATA"/sebs-workflows/*.json
+    add import_faasflow "$DATA"/faasflow-apps/*/flat_workflow.yaml
     add dot "$DATA"/slapp-perfcost/evaluations/*/*/*.dot
     add azure2021 "$DATA"/azure-functions-samples/*/Azure2021/*.csv
     # One Azure 2019 input holds invocations.csv, durations.csv and memory.csv separated by `%%` lines

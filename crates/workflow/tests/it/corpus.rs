@@ -1,5 +1,5 @@
 //! Every file in the shared data folder of a kind we import (ASL state machines, SeBS-Flow definitions,
-//! WorkflowHub and WfCommons instances) imports and validates. Skipped, with a message, when
+//! WorkflowHub and WfCommons instances, FaaSFlow apps) imports and validates. Skipped, with a message, when
 //! `../shared/data` is absent.
 
 use std::path::{Path, PathBuf};
@@ -33,22 +33,30 @@ fn every_shared_file_of_an_imported_kind_imports_and_validates() {
         eprintln!("skipped: {} is absent", root.display());
         return;
     }
-    let mut n = [0usize; 3];
+    let mut n = [0usize; 4];
     let asl = json_files(&shared_data("slapp-perfcost"))
         .into_iter()
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("App"));
     let sebs = json_files(&shared_data("sebs-workflows")).into_iter();
     let hub = json_files(&shared_data("workflowhub")).into_iter();
+    let faasflow = ["fileprocessing", "illgal_recognizer", "video", "wordcount"]
+        .map(|app| shared_data(&format!("faasflow-apps/{app}/flat_workflow.yaml")));
     let all = asl
         .map(|p| (Format::Asl, p))
         .chain(sebs.map(|p| (Format::Sebs, p)))
-        .chain(hub.map(|p| (Format::WorkflowHub, p)));
+        .chain(hub.map(|p| (Format::WorkflowHub, p)))
+        .chain(faasflow.map(|p| (Format::FaaSFlow, p)));
     for (format, path) in all {
         let spec = import_file(format, &path, &ImportOptions::default())
             .unwrap_or_else(|e| panic!("{format} {}: {e}", path.display()));
         round_trip(&spec);
         n[format as usize] += 1;
     }
-    // ASL App8..App16, five SeBS definitions, six WorkflowHub traces and one WfCommons 1.5 instance.
-    assert_eq!(n, [5, 7, 5], "files per format (asl, workflowhub, sebs)");
+    // ASL App8..App16, five SeBS definitions, six WorkflowHub traces and one WfCommons 1.5 instance,
+    // four FaaSFlow apps.
+    assert_eq!(
+        n,
+        [5, 7, 5, 4],
+        "files per format (asl, workflowhub, sebs, faasflow)"
+    );
 }

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use workflow::import::{Format, ImportOptions, import_file};
 
-/// Import a workflow from another format (asl, workflowhub, sebs) and write the native YAML; every
-/// assumption made is recorded in its `description`.
+/// Import a workflow from another format (asl, workflowhub, sebs, faasflow) and write the native
+/// YAML; every assumption made is recorded in its `description`.
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// Source format: `asl` (AWS Step Functions), `workflowhub` (WorkflowHub/WfCommons instance, schemas
-    /// 1.0-1.5) or `sebs` (SeBS-Flow definition.json).
+    /// 1.0-1.5) `sebs` (SeBS-Flow definition.json) or
+    /// `faasflow` (FaaSFlow flat_workflow.yaml).
     #[arg(long = "from", value_name = "FORMAT")]
     pub from: Format,
     /// The file to import.

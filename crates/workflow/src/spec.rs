@@ -177,18 +177,22 @@ pub struct ChoiceSpec {
     pub probability: Option<f64>,
 }
 
+/// Maps a YAML error to [`Error::Parse`] with its line and column.
+pub(crate) fn yaml_parse_error(e: &serde_yaml_ng::Error, source_name: &str) -> Error {
+    let loc = e.location();
+    Error::Parse {
+        source_name: source_name.to_owned(),
+        line: loc.as_ref().map(|l| l.line()),
+        column: loc.as_ref().map(|l| l.column()),
+        message: e.to_string(),
+    }
+}
+
 impl WorkflowSpec {
     /// Parses YAML (which also accepts most JSON); a leading UTF-8 byte-order mark is dropped.
     pub fn from_yaml_str(text: &str, source_name: &str) -> Result<Self, Error> {
-        serde_yaml_ng::from_str(des::text::strip_bom(text)).map_err(|e| {
-            let loc = e.location();
-            Error::Parse {
-                source_name: source_name.to_owned(),
-                line: loc.as_ref().map(|l| l.line()),
-                column: loc.as_ref().map(|l| l.column()),
-                message: e.to_string(),
-            }
-        })
+        serde_yaml_ng::from_str(des::text::strip_bom(text))
+            .map_err(|e| yaml_parse_error(&e, source_name))
     }
 
     /// Parses JSON exactly; a leading UTF-8 byte-order mark is dropped.

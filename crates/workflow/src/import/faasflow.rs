@@ -45,7 +45,7 @@ use serde::Deserialize;
 use serde_yaml_ng::Value;
 
 use super::machine::Ordered;
-use super::{ImportOptions, UniqueNames, describe};
+use super::{ImportOptions, UniqueNames, ancestors_of, describe};
 use crate::dag::fmt_number;
 use crate::limits::{MAX_DATA_MB, MAX_JOBS, MAX_WORK_S};
 use crate::{ChoiceSpec, Error, Problem, ProblemKind, StepSpec, WorkflowSpec};
@@ -126,15 +126,8 @@ pub(super) fn import(
     name: &str,
     opts: &ImportOptions,
 ) -> Result<WorkflowSpec, Error> {
-    let doc: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-        let loc = e.location();
-        Error::Parse {
-            source_name: source_name.to_owned(),
-            line: loc.as_ref().map(|l| l.line()),
-            column: loc.as_ref().map(|l| l.column()),
-            message: e.to_string(),
-        }
-    })?;
+    let doc: Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| crate::spec::yaml_parse_error(&e, source_name))?;
     let invalid = |problems: Vec<Problem>| Error::Invalid {
         source_name: source_name.to_owned(),
         workflow: name.to_owned(),
@@ -675,18 +668,6 @@ fn find_cycle(funcs: &[Function], preds: &[Vec<usize>]) -> Option<Vec<usize>> {
     cycle.extend(walk[k + 1..].iter().rev());
     cycle.push(cur);
     Some(cycle)
-}
-
-/// Every function that runs before function `i` (through `next`).
-fn ancestors_of(preds: &[Vec<usize>], i: usize) -> BTreeSet<usize> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<usize> = preds[i].clone();
-    while let Some(p) = stack.pop() {
-        if seen.insert(p) {
-            stack.extend_from_slice(&preds[p]);
-        }
-    }
-    seen
 }
 
 fn missing(place: &str, field: &str) -> Problem {

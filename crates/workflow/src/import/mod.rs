@@ -302,6 +302,18 @@ fn default_name(format: Format, source_name: &str) -> String {
     }
 }
 
+/// Every node that runs before node `i`, given each node's predecessors; terminates on cyclic input.
+fn ancestors_of(preds: &[Vec<usize>], i: usize) -> std::collections::BTreeSet<usize> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut stack: Vec<usize> = preds[i].clone();
+    while let Some(p) = stack.pop() {
+        if seen.insert(p) {
+            stack.extend_from_slice(&preds[p]);
+        }
+    }
+    seen
+}
+
 /// Maps a JSON error to [`Error::Parse`].
 fn parse_error(e: &serde_json::Error, source_name: &str) -> Error {
     Error::Parse {

@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::{ImportOptions, UniqueNames, describe, parse_error};
+use super::{ImportOptions, UniqueNames, ancestors_of, describe, parse_error};
 use crate::dag::fmt_number;
 use crate::limits::MAX_WORK_S;
 use crate::{Error, Problem, ProblemKind, StepSpec, Workflow, WorkflowSpec};
@@ -731,18 +731,6 @@ fn missing(place: &str, field: &str) -> Problem {
 fn round_micro(x: f64) -> f64 {
     let r = (x * 1e6).round() / 1e6;
     if r > 0.0 || x <= 0.0 { r } else { x }
-}
-
-/// Every job that runs before job `i` (through `parents`); terminates on cyclic input too.
-fn ancestors_of(parents: &[Vec<usize>], i: usize) -> BTreeSet<usize> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<usize> = parents[i].clone();
-    while let Some(p) = stack.pop() {
-        if seen.insert(p) {
-            stack.extend_from_slice(&parents[p]);
-        }
-    }
-    seen
 }
 
 fn push_unique(v: &mut Vec<usize>, x: usize) {

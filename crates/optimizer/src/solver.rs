@@ -224,33 +224,38 @@ impl Solver {
                     let u = unit_of[p];
                     unit_of[i] = u;
                     members[u].push(i);
-                    let mut cands: Vec<(StepOption, Vec<usize>)> =
+                    // Candidates as (option, index into the unit's front, option of step i): the
+                    // pick lists are built only for the survivors (the cross product is large).
+                    let mut cands: Vec<(StepOption, usize, usize)> =
                         Vec::with_capacity(unit_front[u].len() * fronts[i].len());
-                    for (a, pa) in unit_front[u].iter().zip(&picks[u]) {
+                    for (ai, a) in unit_front[u].iter().enumerate() {
                         for (j, b) in fronts[i].iter().enumerate() {
                             let o = StepOption {
                                 duration_s: a.duration_s + b.duration_s,
                                 cost_usd: a.cost_usd + b.cost_usd,
                                 ..*a
                             };
-                            let mut pk = pa.clone();
-                            pk.push(j);
-                            cands.push((o, pk));
+                            cands.push((o, ai, j));
                         }
                     }
-                    // Stable sort: ties keep generation order (deterministic).
-                    cands.sort_by(|x, y| {
+                    // Ties keep generation order (the indices), so the order is total and the
+                    // faster unstable sort is deterministic.
+                    cands.sort_unstable_by(|x, y| {
                         x.0.duration_s
                             .total_cmp(&y.0.duration_s)
                             .then(x.0.cost_usd.total_cmp(&y.0.cost_usd))
+                            .then((x.1, x.2).cmp(&(y.1, y.2)))
                     });
                     let (mut f, mut pk): (Vec<StepOption>, Vec<Vec<usize>>) =
                         (Vec::new(), Vec::new());
-                    for (o, c) in cands {
+                    for (o, ai, j) in cands {
                         if f.last()
                             .is_none_or(|l: &StepOption| o.cost_usd < l.cost_usd)
                         {
                             f.push(o);
+                            let mut c = Vec::with_capacity(picks[u][ai].len() + 1);
+                            c.extend_from_slice(&picks[u][ai]);
+                            c.push(j);
                             pk.push(c);
                         }
                     }

@@ -27,7 +27,9 @@
 //! tie-break.
 
 use optimizer::{ConfigSpace, OraclePredictor, Plan, StepPredictor};
-use platform::{Arrivals, Platform, Policy, SimOptions, SimReport, Simulation, StepConfig};
+use platform::{
+    Arrivals, Platform, Policy, SimOptions, SimReport, Simulation, StaticPolicy, StepConfig,
+};
 use serde::{Deserialize, Serialize};
 use workflow::{StepId, Workflow};
 
@@ -385,14 +387,19 @@ pub fn configure(wf: &Workflow, opts: &EvalOptions) -> Result<Configured> {
         &opts.policy,
         &space,
     )?;
-    let policy = optimizer::policy_with_space(
-        &opts.policy,
-        &view,
-        &opts.platform,
-        pred.as_ref(),
-        opts.slo_s,
-        &space,
-    )?;
+    // Static policies run the plan as made (the exact solve is most of the time of a candidate:
+    // once is enough); dynamic ones decide at every step start.
+    let policy: Box<dyn Policy> = match opts.policy.as_str() {
+        "optimal" | "static" | "no-no" => Box::new(StaticPolicy::new(&opts.policy, plan.configs())),
+        _ => optimizer::policy_with_space(
+            &opts.policy,
+            &view,
+            &opts.platform,
+            pred.as_ref(),
+            opts.slo_s,
+            &space,
+        )?,
+    };
     Ok(Configured { plan, policy })
 }
 

@@ -108,6 +108,38 @@ impl Summary {
     }
 }
 
+/// Kendall's tau-b between two rankings of the same items: `(concordant - discordant) /
+/// sqrt((n0 - ties in a) * (n0 - ties in b))` over the pairs up to the shorter length (a pair tied in
+/// both counts in neither). `NaN` (undefined, never a made-up 0) with fewer than two items or when one
+/// side is all ties; callers averaging over groups skip it. Values compare by `total_cmp`. O(n^2).
+pub fn kendall_tau(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    let (mut conc, mut disc, mut ties_a, mut ties_b) = (0i64, 0i64, 0i64, 0i64);
+    for i in 0..n {
+        for j in i + 1..n {
+            let da = a[i].total_cmp(&a[j]) as i64;
+            let db = b[i].total_cmp(&b[j]) as i64;
+            if da == 0 && db == 0 {
+                continue;
+            }
+            if da == 0 {
+                ties_a += 1;
+            } else if db == 0 {
+                ties_b += 1;
+            } else if da == db {
+                conc += 1;
+            } else {
+                disc += 1;
+            }
+        }
+    }
+    let n0 = (conc + disc + ties_a) as f64 * (conc + disc + ties_b) as f64;
+    if n0 <= 0.0 {
+        return f64::NAN;
+    }
+    (conc - disc) as f64 / n0.sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +187,20 @@ mod tests {
             (m - 2.0).abs() < 1e-15 && (sd - 1.0).abs() < 1e-15,
             "tolerance 1e-15"
         );
+    }
+
+    #[test]
+    fn kendall_tau_known_values() {
+        let a = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(kendall_tau(&a, &a), 1.0);
+        assert_eq!(kendall_tau(&a, &[4.0, 3.0, 2.0, 1.0]), -1.0);
+        // One discordant pair of three.
+        assert!((kendall_tau(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 1.0 / 3.0).abs() < 1e-12);
+        // Ties: (1,2) tie in a, (2,3) tie in b, the other 4 concordant: 4 / sqrt(5 * 5).
+        assert!((kendall_tau(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 3.0]) - 0.8).abs() < 1e-12);
+        // Undefined cases are NaN.
+        assert!(kendall_tau(&[1.0], &[1.0]).is_nan());
+        assert!(kendall_tau(&[], &[]).is_nan());
+        assert!(kendall_tau(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]).is_nan());
     }
 }

@@ -774,34 +774,6 @@ impl TopoScorer {
     }
 }
 
-/// Kendall's tau-b between `a` and `b` (ties in either handled): `sum sign(da) sign(db) /
-/// sqrt(sum sign(da)^2 * sum sign(db)^2)` over all pairs. Pairs up to the shorter length; 0 when fewer
-/// than 2 values or when undefined (all values tied in `a` or in `b`). NaN compares as a tie. O(n^2).
-pub fn kendall_tau(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    if n < 2 {
-        return 0.0;
-    }
-    let sign = |x: f64, y: f64| match y.partial_cmp(&x) {
-        Some(std::cmp::Ordering::Greater) => 1i64,
-        Some(std::cmp::Ordering::Less) => -1,
-        _ => 0,
-    };
-    let (mut s, mut ta, mut tb) = (0i64, 0i64, 0i64);
-    for i in 0..n {
-        for j in i + 1..n {
-            let (sa, sb) = (sign(a[i], a[j]), sign(b[i], b[j]));
-            s += sa * sb;
-            ta += sa * sa;
-            tb += sb * sb;
-        }
-    }
-    if ta == 0 || tb == 0 {
-        return 0.0;
-    }
-    s as f64 / ((ta as f64) * (tb as f64)).sqrt()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,36 +12,8 @@ use crate::search::{BeamOptions, Scorer, beam_search, enumerate};
 use crate::transform::CandidateOptions;
 use crate::{Error, Result};
 
-/// Kendall's tau-b between two rankings of the same items (ties in either count as neither
-/// concordant nor discordant, with the tau-b correction). `NaN` with fewer than two items or when one
-/// side is all ties.
-pub fn kendall_tau(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (mut conc, mut disc, mut ties_a, mut ties_b) = (0i64, 0i64, 0i64, 0i64);
-    for i in 0..n {
-        for j in i + 1..n {
-            let da = a[i].total_cmp(&a[j]) as i64;
-            let db = b[i].total_cmp(&b[j]) as i64;
-            if da == 0 && db == 0 {
-                continue;
-            }
-            if da == 0 {
-                ties_a += 1;
-            } else if db == 0 {
-                ties_b += 1;
-            } else if da == db {
-                conc += 1;
-            } else {
-                disc += 1;
-            }
-        }
-    }
-    let n0 = (conc + disc + ties_a) as f64 * (conc + disc + ties_b) as f64;
-    if n0 <= 0.0 {
-        return f64::NAN;
-    }
-    (conc - disc) as f64 / n0.sqrt()
-}
+/// Kendall's tau-b (`des::stats::kendall_tau`, the project's one definition).
+pub use des::stats::kendall_tau;
 
 /// Regret of choosing a candidate of value `chosen` when the best has `best` (objective values,
 /// higher is better): `exp(best - chosen) - 1`, the relative extra cost for the cost goal (0: the

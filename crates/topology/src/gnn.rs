@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
-use learn::topo::{EpochStats, RankGroup, TopoScorer, TopoScorerConfig, kendall_tau};
+use learn::topo::{EpochStats, RankGroup, TopoScorer, TopoScorerConfig};
 use learn::{Edge, Graph};
 use workflow::Workflow;
 
 use crate::dataset::Group;
+use crate::evaluation::kendall_tau;
 use crate::features::{FeatureGraph, History, NODE_FEATURES, build};
 use crate::objective::EvalOptions;
 use crate::quick::{OptionCache, quick_plan};

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use learn::topo::TopoScorerConfig;
-use topology::dataset::{DatasetOptions, build_dataset};
+use topology::dataset::{DatasetOptions, build_dataset, load_dataset, save_dataset};
 use topology::features::NODE_FEATURES;
 use topology::gnn::{rank_groups, train};
 
@@ -82,10 +82,41 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     // Wall clock: progress and elapsed time only.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let b = bar(args.quiet, args.workflows as u64, "workflows")?;
-    let groups = build_dataset(&data, 0, &mut |done, _| b.set_position(done as u64))
-        .context("building the dataset")?;
-    b.finish();
+    // What makes the dataset (not the training settings): a file built otherwise is refused.
+    let settings = format!(
+        "workflows={} depth={} max_candidates={} requests={} seed={}",
+        args.workflows, args.depth, args.max_candidates, args.requests, args.seed
+    );
+    let cached = match &args.dataset {
+        Some(path) if path.exists() => {
+            let file = load_dataset(path)?;
+            if file.settings != settings {
+                bail!(
+                    "--dataset {}: built with '{}', this command needs '{}' (delete it or pass another file)",
+                    path.display(),
+                    file.settings,
+                    settings
+                );
+            }
+            eprintln!("read {} ({} workflows)", path.display(), file.groups.len());
+            Some(file.groups)
+        }
+        _ => None,
+    };
+    let groups = match cached {
+        Some(g) => g,
+        None => {
+            let b = bar(args.quiet, args.workflows as u64, "workflows")?;
+            let groups = build_dataset(&data, 0, &mut |done, _| b.set_position(done as u64))
+                .context("building the dataset")?;
+            b.finish();
+            if let Some(path) = &args.dataset {
+                save_dataset(path, &settings, &groups)?;
+                eprintln!("wrote {}", path.display());
+            }
+            groups
+        }
+    };
     let data_s = started.elapsed().as_secs_f64();
     let n_candidates: usize = groups.iter().map(|g| g.samples.len()).sum();
     if groups.len() < 2 {
@@ -107,7 +138,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut write_error = None;
     #[allow(clippy::disallowed_methods)]
     let train_started = Instant::now();
-    let (model, records) = train(config, &train_groups, &val_groups, &mut |r| {
+    let (model, records, kept) = train(config, &train_groups, &val_groups, &mut |r| {
         if let Err(e) = writeln!(
             curve,
             "{},{},{},{},{},{}",
@@ -144,14 +175,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         data_s,
         train_s
     );
-    if let Some(last) = records.last() {
+    if let Some(r) = records.get(kept.max(1) - 1) {
         outln!(
-            "epoch {} train_loss {:.4} train_pair_accuracy {:.4} val_pair_accuracy {:.4} val_kendall_tau {:.4} ({} train / {} held-out workflows)",
-            last.train.epoch,
-            last.train.loss,
-            last.train.pair_accuracy,
-            last.val.pair_accuracy,
-            last.val_kendall_tau,
+            "kept epoch {} of {}: train_loss {:.4} train_pair_accuracy {:.4} val_pair_accuracy {:.4} val_kendall_tau {:.4} ({} train / {} held-out workflows)",
+            kept,
+            records.len(),
+            r.train.loss,
+            r.train.pair_accuracy,
+            r.val.pair_accuracy,
+            r.val_kendall_tau,
             tr.len(),
             va.len()
         )?;

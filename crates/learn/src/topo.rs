@@ -650,6 +650,18 @@ impl TopoScorer {
         Ok(acc.stats(self.epochs_done))
     }
 
+    /// A copy of the scorer's weights, normaliser and epoch count (its optimiser state starts
+    /// afresh): what early stopping keeps of the best epoch.
+    pub fn snapshot(&self) -> TopoScorer {
+        TopoScorer {
+            config: self.config.clone(),
+            normalizer: self.normalizer.clone(),
+            net: self.net.clone(),
+            optim: optimizer(&self.config),
+            epochs_done: self.epochs_done,
+        }
+    }
+
     /// The checkpoint's metadata.
     pub fn meta(&self, command: Option<&str>) -> TopoMeta {
         TopoMeta {

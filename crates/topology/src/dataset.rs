@@ -9,7 +9,9 @@
 
 use rand::Rng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 use workflow::Workflow;
 
 use crate::features::{FeatureGraph, build};
@@ -45,6 +47,9 @@ pub struct DatasetOptions {
     pub candidates: CandidateOptions,
     /// Root seed (workflows, rates, samples, simulations).
     pub seed: u64,
+    /// Worker threads building groups (each workflow is seeded by its index, so the dataset is the
+    /// same for any count). Default: the machine's available parallelism.
+    pub threads: usize,
 }
 
 impl DatasetOptions {
@@ -62,12 +67,13 @@ impl DatasetOptions {
             objective: Objective::default(),
             candidates: CandidateOptions::default(),
             seed: 1,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
 
 /// One candidate: its transforms, measurement, value and the scorer's features.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     /// The transforms from the original.
     pub transforms: Vec<String>,
@@ -76,15 +82,14 @@ pub struct Sample {
     /// The scalar objective (higher is better).
     pub value: f64,
     /// The features a scorer reads.
-    #[serde(skip)]
     pub features: FeatureGraph,
-    /// The topology.
-    #[serde(skip)]
+    /// The topology (written as workflow YAML in a dataset file).
+    #[serde(with = "workflow_yaml")]
     pub workflow: Workflow,
 }
 
 /// The candidates of one workflow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     /// The original workflow's name.
     pub workflow: String,
@@ -155,8 +160,9 @@ pub fn build_group(
     })
 }
 
-/// Generates workflows `first..first + n` and their groups; `progress(done, total)` after each.
-/// Workflows whose original cannot be configured (no configuration meets a constraint) are skipped.
+/// Generates workflows `first..first + n` and their groups on [`DatasetOptions::threads`] threads;
+/// `progress(done, total)` after each (in completion order; the result is in index order). Workflows
+/// whose original cannot be configured (no configuration meets a constraint) are skipped.
 pub fn build_dataset(
     opts: &DatasetOptions,
     first: u64,
@@ -171,32 +177,113 @@ pub fn build_dataset(
             reason: format!("{:?} is not a range of positive rates", opts.rate_per_s),
         });
     }
-    let mut groups = Vec::with_capacity(opts.n_workflows);
-    for k in 0..opts.n_workflows as u64 {
-        let index = first + k;
-        let wf = generate(&opts.generator, opts.seed, index);
-        let mut rng = des::RngStreams::new(opts.seed).indexed("dataset-rate", index);
-        let (lo, hi) = opts.rate_per_s;
-        let rate = (lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f64>()).exp();
-        let slo_s = wf.slo_s.unwrap_or(60.0);
-        let eval = eval_options(
-            opts,
-            slo_s,
-            rate,
-            des::stream_seed(opts.seed, "dataset-sim", index),
-        );
-        if let Ok(g) = build_group(
-            &wf,
-            &eval,
-            opts.depth,
-            opts.max_candidates,
-            &opts.candidates,
-            des::stream_seed(opts.seed, "dataset-sample", index),
-        ) && g.samples.len() >= 2
-        {
-            groups.push(g);
+    let n = opts.n_workflows;
+    let threads = opts.threads.clamp(1, n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<Group>)>();
+    let mut slots: Vec<Option<Group>> = vec![None; n];
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if k >= n {
+                        break;
+                    }
+                    let g = group_at(opts, first + k as u64);
+                    if tx.send((k, g)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        progress(k as usize + 1, opts.n_workflows);
+        drop(tx);
+        for (done, (k, g)) in rx.iter().enumerate() {
+            slots[k] = g;
+            progress(done + 1, n);
+        }
+    });
+    Ok(slots.into_iter().flatten().collect())
+}
+
+/// The group of generated workflow `index`, if its original can be configured and it has at least
+/// two candidates.
+fn group_at(opts: &DatasetOptions, index: u64) -> Option<Group> {
+    let wf = generate(&opts.generator, opts.seed, index);
+    let mut rng = des::RngStreams::new(opts.seed).indexed("dataset-rate", index);
+    let (lo, hi) = opts.rate_per_s;
+    let rate = (lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f64>()).exp();
+    let slo_s = wf.slo_s.unwrap_or(60.0);
+    let eval = eval_options(
+        opts,
+        slo_s,
+        rate,
+        des::stream_seed(opts.seed, "dataset-sim", index),
+    );
+    build_group(
+        &wf,
+        &eval,
+        opts.depth,
+        opts.max_candidates,
+        &opts.candidates,
+        des::stream_seed(opts.seed, "dataset-sample", index),
+    )
+    .ok()
+    .filter(|g| g.samples.len() >= 2)
+}
+
+/// A dataset file: the settings line it was built with and its groups (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetFile {
+    /// How the groups were made (free text: the command or its settings).
+    pub settings: String,
+    /// The groups.
+    pub groups: Vec<Group>,
+}
+
+/// Writes `groups` with `settings` to `path` as JSON.
+pub fn save_dataset(path: &Path, settings: &str, groups: &[Group]) -> Result<()> {
+    let file = DatasetFile {
+        settings: settings.to_string(),
+        groups: groups.to_vec(),
+    };
+    let text = serde_json::to_string(&file).map_err(|e| Error::Setting {
+        field: path.display().to_string(),
+        reason: format!("cannot serialize the dataset: {e}"),
+    })?;
+    std::fs::write(path, text).map_err(|e| Error::Setting {
+        field: path.display().to_string(),
+        reason: format!("cannot write: {e}"),
+    })
+}
+
+/// Reads a dataset written by [`save_dataset`]; errors name the file and what is wrong.
+pub fn load_dataset(path: &Path) -> Result<DatasetFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Setting {
+        field: path.display().to_string(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Setting {
+        field: path.display().to_string(),
+        reason: format!("not a topology dataset: {e}"),
+    })
+}
+
+/// Serde for a [`Workflow`] as its workflow-format YAML (validated again when read).
+mod workflow_yaml {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use workflow::{Workflow, WorkflowSpec};
+
+    pub fn serialize<S: Serializer>(wf: &Workflow, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&wf.to_spec().to_yaml())
     }
-    Ok(groups)
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Workflow, D::Error> {
+        let text = String::deserialize(d)?;
+        let spec = WorkflowSpec::from_yaml_str(&text, "dataset")
+            .map_err(|e| serde::de::Error::custom(e.to_string()))?;
+        Workflow::from_spec(&spec, "dataset").map_err(|e| serde::de::Error::custom(e.to_string()))
+    }
 }

@@ -73,7 +73,7 @@ pub struct FunctionHistory {
 pub type History = BTreeMap<String, FunctionHistory>;
 
 /// A scorer's input: a plain feature matrix and typed edges (no ML types).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureGraph {
     /// Nodes (one per step, in step order).
     pub n_nodes: usize,

@@ -163,17 +163,21 @@ pub struct EpochRecord {
 }
 
 /// Trains a scorer for `epochs` epochs on `train` and reports validation after each;
-/// `progress` sees every epoch's record.
+/// `progress` sees every epoch's record. Returns the weights of the epoch with the best mean
+/// validation Kendall tau (early stopping: the ranking overfits a small dataset within a few
+/// epochs), every epoch's record, and which epoch was kept (1-based). With no validation groups the
+/// last epoch is kept.
 pub fn train(
     config: TopoScorerConfig,
     train: &[RankGroup],
     val: &[RankGroup],
     progress: &mut dyn FnMut(&EpochRecord),
-) -> Result<(TopoScorer, Vec<EpochRecord>)> {
+) -> Result<(TopoScorer, Vec<EpochRecord>, usize)> {
     let mut model = TopoScorer::new(config)?;
     model.fit_normalizer(train);
     let mut curve = Vec::new();
-    for _ in 0..model.config().epochs {
+    let mut best: Option<(f64, usize, TopoScorer)> = None;
+    for epoch in 1..=model.config().epochs {
         let tr = model.train_epoch(train)?;
         let va = model.evaluate(val)?;
         let taus = kendall_per_group(&model, val)?;
@@ -183,9 +187,15 @@ pub fn train(
             val_kendall_tau: mean(&taus),
         };
         progress(&rec);
+        if val.is_empty() || best.as_ref().is_none_or(|b| rec.val_kendall_tau > b.0) {
+            best = Some((rec.val_kendall_tau, epoch, model.snapshot()));
+        }
         curve.push(rec);
     }
-    Ok((model, curve))
+    match best {
+        Some((_, epoch, m)) => Ok((m, curve, epoch)),
+        None => Ok((model, curve, 0)),
+    }
 }
 
 /// Mean of finite values (0 when none).

@@ -25,7 +25,7 @@ fn a_scorer_trains_on_measured_groups_and_survives_a_checkpoint_round_trip() {
     c.epochs = 3;
     c.seed = 2;
     let mut epochs = 0;
-    let (model, curve) = train(c, &rg[1..], &rg[..1], &mut |_| epochs += 1).unwrap();
+    let (model, curve, _) = train(c, &rg[1..], &rg[..1], &mut |_| epochs += 1).unwrap();
     assert_eq!((epochs, curve.len()), (3, 3));
     assert!(curve.iter().all(|r| r.train.loss.is_finite()));
 

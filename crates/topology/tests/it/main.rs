@@ -1,5 +1,6 @@
 //! Integration tests of the topology crate: one module per area.
 
+mod dataset;
 mod generate;
 #[cfg(feature = "gnn")]
 mod gnn;

@@ -180,5 +180,10 @@ fn reshaping_keeps_the_original_unless_the_simulator_confirms_better() {
     }
     if c.cheaper {
         assert!(c.chosen_measured.cost_usd_per_request < c.original.cost_usd_per_request);
+        assert!(
+            c.chosen_measured.slo_attainment
+                >= e.objective.min_attainment.min(c.original.slo_attainment)
+        );
     }
+    assert!(!c.cheaper_strict || c.cheaper);
 }

@@ -112,6 +112,9 @@ pub struct TrainArgs {
     /// Topology: share of the workflows held out for validation (the last ones generated).
     #[arg(long, default_value_t = 0.2)]
     pub holdout: f64,
+    /// Topology: L2 penalty on the scorer's weights (Adam weight decay; 0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
     /// Topology: the dataset file (JSON: every candidate's transforms, measurement, features and
     /// workflow). Read when it exists and was built with the same dataset settings (retraining then
     /// takes seconds); otherwise the dataset is built and written there.

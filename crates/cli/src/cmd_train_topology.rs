@@ -49,6 +49,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     check_count("--max-candidates", args.max_candidates as u64, 2, 10_000)?;
     check_count("--requests", args.requests, 1, 1_000_000)?;
     check_f64("--holdout", args.holdout, 0.0, 0.9)?;
+    check_f64("--weight-decay", args.weight_decay, 0.0, 1.0)?;
     let command = format!(
         "faastune {}",
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")
@@ -63,12 +64,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut config = TopoScorerConfig::new(NODE_FEATURES);
     config.hidden_dim = args.hidden;
     config.learning_rate = args.lr;
+    config.weight_decay = args.weight_decay;
     config.epochs = args.epochs;
     config.seed = args.seed;
     config.validate().context("scorer config")?;
     eprintln!(
         "# faastune train scenario=topology workflows={} depth={} max_candidates={} requests={} \
-         epochs={} hidden={} lr={} seed={} holdout={}",
+         epochs={} hidden={} lr={} weight_decay={} seed={} holdout={}",
         args.workflows,
         args.depth,
         args.max_candidates,
@@ -76,6 +78,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         args.epochs,
         args.hidden,
         args.lr,
+        args.weight_decay,
         args.seed,
         args.holdout
     );

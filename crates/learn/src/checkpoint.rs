@@ -142,7 +142,7 @@ pub(crate) fn with_params<M: Module>(
     Ok(m)
 }
 
-fn ck_err(path: &Path, reason: impl std::fmt::Display) -> Error {
+pub(crate) fn ck_err(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::Checkpoint {
         path: path.display().to_string(),
         reason: reason.to_string(),
@@ -176,7 +176,42 @@ pub fn save(trainer: &Trainer, path: &Path, command: Option<&str>) -> Result<Che
         n_params: params.iter().map(|p| p.2.len()).sum(),
         command: command.map(str::to_string),
     };
-    let meta_json = serde_json::to_string(&meta).map_err(|e| ck_err(path, e))?;
+    write_checkpoint(path, &params, &meta)?;
+    Ok(meta)
+}
+
+/// Reads a checkpoint: its metadata and its parameters in module order.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file and what is wrong (missing, not safetensors, no or bad
+/// metadata, a non-f32 tensor).
+pub fn read(path: &Path) -> Result<(CheckpointMeta, ParamValues)> {
+    let (meta_json, params) = read_raw(path)?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(&meta_json).map_err(|e| ck_err(path, format!("metadata: {e}")))?;
+    if meta.format != CHECKPOINT_FORMAT {
+        return Err(ck_err(
+            path,
+            format!("format {:?}, expected {CHECKPOINT_FORMAT:?}", meta.format),
+        ));
+    }
+    meta.config
+        .validate()
+        .map_err(|e| ck_err(path, format!("saved config: {e}")))?;
+    Ok((meta, params))
+}
+
+/// Writes `params` to `path` as safetensors with `meta` (JSON) under the metadata key `faastune`,
+/// and `meta` pretty-printed to `path` with extension `.json`.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file that could not be written.
+pub(crate) fn write_checkpoint<T: Serialize>(
+    path: &Path,
+    params: &[NamedParam],
+    meta: &T,
+) -> Result<()> {
+    let meta_json = serde_json::to_string(meta).map_err(|e| ck_err(path, e))?;
     let bytes: Vec<Vec<u8>> = params
         .iter()
         .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
@@ -198,18 +233,19 @@ pub fn save(trainer: &Trainer, path: &Path, command: Option<&str>) -> Result<Che
         std::fs::create_dir_all(dir).map_err(|e| ck_err(path, e))?;
     }
     std::fs::write(path, out).map_err(|e| ck_err(path, e))?;
-    let pretty = serde_json::to_string_pretty(&meta).map_err(|e| ck_err(path, e))?;
+    let pretty = serde_json::to_string_pretty(meta).map_err(|e| ck_err(path, e))?;
     let side = sidecar(path, "json");
     std::fs::write(&side, pretty + "\n").map_err(|e| ck_err(&side, e))?;
-    Ok(meta)
+    Ok(())
 }
 
-/// Reads a checkpoint: its metadata and its parameters in module order.
+/// Reads a safetensors checkpoint: its `faastune` metadata (JSON text) and its f32 parameters in
+/// name order (module order).
 ///
 /// # Errors
-/// [`Error::Checkpoint`] naming the file and what is wrong (missing, not safetensors, no or bad
-/// metadata, a non-f32 tensor).
-pub fn read(path: &Path) -> Result<(CheckpointMeta, ParamValues)> {
+/// [`Error::Checkpoint`] naming the file and what is wrong (missing, not safetensors, no metadata, a
+/// non-f32 tensor).
+pub(crate) fn read_raw(path: &Path) -> Result<(String, ParamValues)> {
     let bytes = std::fs::read(path).map_err(|e| ck_err(path, e))?;
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| ck_err(path, format!("not a safetensors file: {e}")))?;
@@ -219,18 +255,8 @@ pub fn read(path: &Path) -> Result<(CheckpointMeta, ParamValues)> {
         .metadata()
         .as_ref()
         .and_then(|m| m.get("faastune"))
-        .ok_or_else(|| ck_err(path, "no `faastune` metadata: not a faastune checkpoint"))?;
-    let meta: CheckpointMeta =
-        serde_json::from_str(meta_json).map_err(|e| ck_err(path, format!("metadata: {e}")))?;
-    if meta.format != CHECKPOINT_FORMAT {
-        return Err(ck_err(
-            path,
-            format!("format {:?}, expected {CHECKPOINT_FORMAT:?}", meta.format),
-        ));
-    }
-    meta.config
-        .validate()
-        .map_err(|e| ck_err(path, format!("saved config: {e}")))?;
+        .ok_or_else(|| ck_err(path, "no `faastune` metadata: not a faastune checkpoint"))?
+        .clone();
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
     let mut params = Vec::with_capacity(names.len());
@@ -249,7 +275,7 @@ pub fn read(path: &Path) -> Result<(CheckpointMeta, ParamValues)> {
             .collect();
         params.push((t.shape().to_vec(), values));
     }
-    Ok((meta, params))
+    Ok((meta_json, params))
 }
 
 /// A trainer restored from a checkpoint, ready to continue (see the module docs on Adam's state).

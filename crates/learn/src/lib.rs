@@ -69,6 +69,7 @@
 #[cfg(not(feature = "cpu"))]
 compile_error!("learn needs a backend feature: enable `cpu` (the default)");
 
+mod ac;
 pub mod checkpoint;
 pub mod diff;
 mod dqn;

@@ -19,17 +19,14 @@
 //! and `dropout` per iteration); with one worker a run is reproducible bit for bit. A3C with more than
 //! one worker applies updates in the order workers finish, which depends on thread timing.
 
-use std::sync::Mutex;
-
 use burn::module::Module;
-use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Tensor, TensorData};
+use burn::optim::ModuleOptimizer;
 use cluster::{Action, Environment};
 use serde::{Deserialize, Serialize};
 
+use crate::ac;
 use crate::dqn::{DqnConfig, DqnLearner};
-use crate::encoder::{EncoderConfig, EncoderKind, device, to_vec};
+use crate::encoder::{EncoderConfig, EncoderKind, device};
 use crate::error::{Error, Result};
 use crate::policy::{AllocNet, Batch, Dist, Selection, to_action};
 use crate::scenario::Scenario;
@@ -235,9 +232,26 @@ impl TrainConfig {
     }
 
     pub(crate) fn optimizer(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(self.max_grad_norm)))
-            .init()
+        self.pg().optimizer()
+    }
+
+    /// What the shared policy-gradient core reads of this config.
+    pub(crate) fn pg(&self) -> ac::PgParams {
+        ac::PgParams {
+            seed: self.seed,
+            learning_rate: self.learning_rate,
+            gamma: self.gamma,
+            gae_lambda: self.gae_lambda,
+            entropy_coef: self.entropy_coef,
+            value_coef: self.value_coef,
+            max_grad_norm: self.max_grad_norm,
+            ppo_clip: self.ppo_clip,
+            ppo_epochs: self.ppo_epochs,
+            minibatches: self.minibatches,
+            adv_norm: self.adv_norm,
+            workers: self.workers,
+            episodes_per_iteration: self.episodes_per_iteration,
+        }
     }
 }
 
@@ -284,26 +298,12 @@ impl IterationStats {
     }
 }
 
-/// One decision of a rollout.
-#[derive(Debug, Clone)]
-pub(crate) struct Decision {
-    pub(crate) state: StateGraph,
-    pub(crate) action: Option<(usize, usize)>,
-    pub(crate) logp: f32,
-    /// Value estimate at rollout time (return-scale units).
-    pub(crate) value: f32,
-    /// Reward from this decision until the next one.
-    pub(crate) reward: f64,
-}
+/// One allocation decision of a rollout (the graph state and the chosen (invocation, machine), or
+/// wait).
+pub(crate) type Decision = ac::Decision<StateGraph, Option<(usize, usize)>>;
 
-/// One finished episode.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct EpisodeRecord {
-    pub(crate) decisions: Vec<Decision>,
-    pub(crate) total_reward: f64,
-    pub(crate) slowdown_sum: f64,
-    pub(crate) n_finished: u64,
-}
+/// One finished allocation episode (`metric_sum`: the slowdowns of its finished jobs).
+pub(crate) type EpisodeRecord = ac::EpisodeRecord<StateGraph, Option<(usize, usize)>>;
 
 /// An environment failure as this crate's error.
 pub(crate) fn env_err(e: cluster::Error) -> Error {
@@ -323,7 +323,8 @@ pub(crate) fn rollout_gnn(
     greedy: bool,
 ) -> Result<Vec<EpisodeRecord>> {
     let mut builder = GraphStateBuilder::new(state)?;
-    let mut records = vec![EpisodeRecord::default(); envs.len()];
+    let mut records: Vec<EpisodeRecord> =
+        (0..envs.len()).map(|_| EpisodeRecord::default()).collect();
     let dev = device(false);
     loop {
         let mut ready: Vec<(usize, StateGraph)> = Vec::new();
@@ -337,7 +338,7 @@ pub(crate) fn rollout_gnn(
                     }
                 }
                 let out = env.step(Action::Wait).map_err(env_err)?;
-                credit(&mut records[e], out.reward);
+                records[e].credit(out.reward);
             }
         }
         if ready.is_empty() {
@@ -357,213 +358,50 @@ pub(crate) fn rollout_gnn(
                 value: dist.value[k],
                 reward: 0.0,
             });
-            credit(&mut records[e], out.reward);
+            records[e].credit(out.reward);
         }
     }
     for (rec, env) in records.iter_mut().zip(&envs) {
         let m = env.metrics();
-        rec.n_finished = m.slowdown.n();
-        rec.slowdown_sum = m.slowdown_mean().unwrap_or(0.0) * m.slowdown.n() as f64;
+        rec.metric_n = m.slowdown.n();
+        rec.metric_sum = m.slowdown_mean().unwrap_or(0.0) * m.slowdown.n() as f64;
     }
     Ok(records)
 }
 
-fn credit(rec: &mut EpisodeRecord, reward: f64) {
-    rec.total_reward += reward;
-    if let Some(d) = rec.decisions.last_mut() {
-        d.reward += reward;
+impl ac::ActorCritic for AllocNet {
+    type State = StateGraph;
+    type Action = Option<(usize, usize)>;
+    type Ctx = EncoderConfig;
+
+    fn evaluate(
+        &self,
+        encoder: &EncoderConfig,
+        states: &[&StateGraph],
+        actions: &[&Option<(usize, usize)>],
+        dropout: Option<&mut des::SimRng>,
+    ) -> Result<ac::Evaluation> {
+        let dev = device(true);
+        let batch = Batch::new(states, &dev)?;
+        let actions: Vec<Option<(usize, usize)>> = actions.iter().map(|a| **a).collect();
+        let sel = Selection::new(&actions, batch.width, batch.n_machines, &dev);
+        let heads = self.forward(encoder, &batch, dropout);
+        Ok(ac::Evaluation {
+            logp: heads.log_prob(&sel),
+            entropy: heads.entropy().mean(),
+            value: heads.value,
+        })
     }
 }
 
-/// GAE advantages and returns of one episode (values in return-scale units, rewards raw).
-pub(crate) fn gae(
-    rewards: &[f64],
-    values: &[f64],
-    gamma: f64,
-    lambda: f64,
-) -> (Vec<f64>, Vec<f64>) {
-    let n = rewards.len();
-    let mut adv = vec![0.0; n];
-    let mut next_adv = 0.0;
-    for k in (0..n).rev() {
-        let next_v = if k + 1 < n { values[k + 1] } else { 0.0 };
-        let delta = rewards[k] + gamma * next_v - values[k];
-        next_adv = delta + gamma * lambda * next_adv;
-        adv[k] = next_adv;
-    }
-    let ret: Vec<f64> = adv.iter().zip(values).map(|(a, v)| a + v).collect();
-    (adv, ret)
-}
+/// The GNN learner of allocation: policy network, optimiser and running return scale.
+pub(crate) type GnnLearner = ac::Learner<AllocNet>;
 
-/// Flattened training targets of a set of episodes.
-pub(crate) struct Targets {
-    pub(crate) advantages: Vec<f32>,
-    /// Returns divided by the return scale (value-head units).
-    pub(crate) value_targets: Vec<f32>,
-}
-
-/// The standard deviation of the episodes' Monte-Carlo returns (at least 1e-6): what one update of
-/// the running return scale folds in ([`update_ret_scale`]).
-pub(crate) fn mc_return_std(episodes: &[EpisodeRecord], gamma: f64) -> f64 {
-    let mut mc = Vec::new();
-    for ep in episodes {
-        let rewards: Vec<f64> = ep.decisions.iter().map(|d| d.reward).collect();
-        let zeros = vec![0.0; rewards.len()];
-        mc.extend(gae(&rewards, &zeros, gamma, 1.0).1);
-    }
-    stats(&mc).1.max(1e-6)
-}
-
-/// One update of the running return scale: an exponential moving average (weight 0.1) of the
-/// Monte-Carlo return standard deviation, started at the first one.
-pub(crate) fn update_ret_scale(ret_scale: f64, mc_std: f64) -> f64 {
-    if ret_scale > 0.0 {
-        0.9 * ret_scale + 0.1 * mc_std
-    } else {
-        mc_std
-    }
-}
-
-/// Computes advantages (normalised) and value targets; updates the running return scale.
-pub(crate) fn targets(
-    episodes: &[EpisodeRecord],
-    config: &TrainConfig,
-    lambda: f64,
-    ret_scale: &mut f64,
-) -> Targets {
-    // Monte-Carlo returns set the scale (EMA of their standard deviation).
-    *ret_scale = update_ret_scale(*ret_scale, mc_return_std(episodes, config.gamma));
-    let mut adv_all = Vec::new();
-    let mut ret_all = Vec::new();
-    for ep in episodes {
-        let rewards: Vec<f64> = ep.decisions.iter().map(|d| d.reward).collect();
-        let values: Vec<f64> = ep
-            .decisions
-            .iter()
-            .map(|d| f64::from(d.value) * *ret_scale)
-            .collect();
-        let (mut a, r) = gae(&rewards, &values, config.gamma, lambda);
-        if config.adv_norm == AdvNorm::Episode {
-            let (mean, sd) = stats(&a);
-            for x in &mut a {
-                *x = (*x - mean) / sd.max(1e-8);
-            }
-        }
-        adv_all.extend(a);
-        ret_all.extend(r);
-    }
-    let (mean, sd) = stats(&adv_all);
-    Targets {
-        advantages: adv_all
-            .iter()
-            .map(|a| ((a - mean) / sd.max(1e-8)) as f32)
-            .collect(),
-        value_targets: ret_all.iter().map(|r| (r / *ret_scale) as f32).collect(),
-    }
-}
-
-/// Mean and population standard deviation; `(0, 1)` for nothing (normalising nothing is a no-op).
-fn stats(x: &[f64]) -> (f64, f64) {
-    des::stats::mean_std(x).unwrap_or((0.0, 1.0))
-}
-
-fn tensor1(v: Vec<f32>) -> Tensor<1> {
-    let n = v.len();
-    Tensor::from_data(TensorData::new(v, [n]), &device(true))
-}
-
-fn scalar(t: Tensor<1>) -> Result<f64> {
-    Ok(f64::from(to_vec(t.reshape([1, 1]))?[0]))
-}
-
-/// Losses of one gradient step.
-struct StepLosses {
-    policy: f64,
-    value: f64,
-    entropy: f64,
-}
-
-/// The GNN learner: policy network, optimiser and running return scale.
-pub(crate) struct GnnLearner {
-    pub(crate) net: AllocNet,
-    optim: ModuleOptimizer,
-    pub(crate) ret_scale: f64,
-    n_updates: u64,
-}
-
-impl GnnLearner {
-    pub(crate) fn new(config: &TrainConfig) -> GnnLearner {
-        let mut rng = des::RngStreams::new(config.seed).stream("encoder_init");
-        let net = AllocNet::new(&config.encoder, &mut rng, &device(true)).train();
-        GnnLearner {
-            net,
-            optim: config.optimizer(),
-            ret_scale: 0.0,
-            n_updates: 0,
-        }
-    }
-
-    /// One gradient step on `idx` of the flattened decisions.
-    fn step(
-        &mut self,
-        config: &TrainConfig,
-        decisions: &[&Decision],
-        tg: &Targets,
-        idx: &[usize],
-        ppo: bool,
-    ) -> Result<StepLosses> {
-        let (grads, losses) =
-            compute_grads(config, &self.net, decisions, tg, idx, ppo, self.n_updates)?;
-        self.net = self
-            .optim
-            .step(config.learning_rate, self.net.clone(), grads);
-        self.n_updates += 1;
-        Ok(losses)
-    }
-}
-
-/// Loss and gradients of one step on `idx` of the flattened decisions (PPO's clipped objective when
-/// `ppo`, the plain policy gradient otherwise).
-#[allow(clippy::too_many_arguments)]
-fn compute_grads(
-    config: &TrainConfig,
-    net: &AllocNet,
-    decisions: &[&Decision],
-    tg: &Targets,
-    idx: &[usize],
-    ppo: bool,
-    update_idx: u64,
-) -> Result<(GradientsParams, StepLosses)> {
-    let dev = device(true);
-    let states: Vec<&StateGraph> = idx.iter().map(|&k| &decisions[k].state).collect();
-    let batch = Batch::new(&states, &dev)?;
-    let actions: Vec<Option<(usize, usize)>> = idx.iter().map(|&k| decisions[k].action).collect();
-    let sel = Selection::new(&actions, batch.width, batch.n_machines, &dev);
-    let mut drop_rng = des::RngStreams::new(config.seed).indexed("dropout", update_idx);
-    let heads = net.forward(&config.encoder, &batch, Some(&mut drop_rng));
-    let logp = heads.log_prob(&sel);
-    let entropy = heads.entropy().mean();
-    let adv = tensor1(idx.iter().map(|&k| tg.advantages[k]).collect());
-    let vt = tensor1(idx.iter().map(|&k| tg.value_targets[k]).collect());
-    let policy_loss = if ppo {
-        let old = tensor1(idx.iter().map(|&k| decisions[k].logp).collect());
-        let ratio = (logp - old).exp();
-        let clipped = ratio
-            .clone()
-            .clamp(1.0 - config.ppo_clip, 1.0 + config.ppo_clip);
-        -(ratio * adv.clone()).min_pair(clipped * adv).mean()
-    } else {
-        -(logp * adv).mean()
-    };
-    let value_loss = (heads.value - vt).square().mean();
-    let loss = policy_loss.clone() + value_loss.clone().mul_scalar(config.value_coef)
-        - entropy.clone().mul_scalar(config.entropy_coef);
-    let losses = StepLosses {
-        policy: scalar(policy_loss)?,
-        value: scalar(value_loss)?,
-        entropy: scalar(entropy)?,
-    };
-    Ok((GradientsParams::from_grads(loss.backward(), net), losses))
+/// A fresh GNN learner for `config`.
+pub(crate) fn gnn_learner(config: &TrainConfig) -> GnnLearner {
+    let mut rng = des::RngStreams::new(config.seed).stream("encoder_init");
+    let net = AllocNet::new(&config.encoder, &mut rng, &device(true));
+    ac::Learner::new(net, &config.pg())
 }
 
 /// Builds the environment of a training episode from its index (see [`Trainer::with_env_factory`]).
@@ -615,7 +453,7 @@ impl Trainer {
         config.validate()?;
         let learner = match config.algo {
             Algo::Dqn => Learner::Dqn(DqnLearner::new(&config)),
-            _ => Learner::Gnn(GnnLearner::new(&config)),
+            _ => Learner::Gnn(gnn_learner(&config)),
         };
         Ok(Trainer {
             config,
@@ -678,29 +516,61 @@ impl Trainer {
         let factory = self.factory.as_ref();
         let stats = match &mut self.learner {
             Learner::Dqn(d) => d.iterate(config, factory, first_episode)?,
-            Learner::Gnn(g) => match config.algo {
-                Algo::A3c => a3c_iteration(config, factory, g, first_episode)?,
-                _ => {
-                    let envs = (0..e_per)
-                        .map(|e| make_env(config, factory, first_episode + e))
-                        .collect::<Result<Vec<_>>>()?;
-                    let mut rngs: Vec<des::SimRng> = (0..e_per)
-                        .map(|e| {
-                            des::RngStreams::new(config.seed).indexed("rollout", first_episode + e)
-                        })
-                        .collect();
-                    let policy_net = g.net.valid();
-                    let episodes = rollout_gnn(
-                        &policy_net,
-                        &config.encoder,
-                        config.state,
-                        envs,
-                        &mut rngs,
-                        false,
-                    )?;
-                    pg_update(config, g, &episodes, it)?
+            Learner::Gnn(g) => {
+                let p = config.pg();
+                let (episodes, upd) = match config.algo {
+                    Algo::A3c => {
+                        let rollout = |net: &AllocNet, episode: u64| -> Result<EpisodeRecord> {
+                            let env = make_env(config, factory, episode)?;
+                            let mut rng =
+                                [des::RngStreams::new(config.seed).indexed("rollout", episode)];
+                            let eps = rollout_gnn(
+                                net,
+                                &config.encoder,
+                                config.state,
+                                vec![env],
+                                &mut rng,
+                                false,
+                            )?;
+                            Ok(eps.into_iter().next().unwrap_or_default())
+                        };
+                        ac::a3c_iteration(&p, &config.encoder, g, first_episode, &rollout)?
+                    }
+                    _ => {
+                        let envs = (0..e_per)
+                            .map(|e| make_env(config, factory, first_episode + e))
+                            .collect::<Result<Vec<_>>>()?;
+                        let mut rngs: Vec<des::SimRng> = (0..e_per)
+                            .map(|e| {
+                                des::RngStreams::new(config.seed)
+                                    .indexed("rollout", first_episode + e)
+                            })
+                            .collect();
+                        let policy_net = g.net.valid();
+                        let episodes = rollout_gnn(
+                            &policy_net,
+                            &config.encoder,
+                            config.state,
+                            envs,
+                            &mut rngs,
+                            false,
+                        )?;
+                        let algo = if config.algo == Algo::Ppo {
+                            ac::PgAlgo::Ppo
+                        } else {
+                            ac::PgAlgo::Reinforce
+                        };
+                        let upd = ac::pg_update(&p, algo, &config.encoder, g, &episodes, it)?;
+                        (episodes, upd)
+                    }
+                };
+                IterationStats {
+                    entropy: upd.entropy,
+                    policy_loss: upd.policy_loss,
+                    value_loss: upd.value_loss,
+                    ..episode_stats(&episodes)
                 }
-            },
+            }
         };
         self.iterations_done += 1;
         let stats = IterationStats {
@@ -722,8 +592,8 @@ impl Trainer {
 
 fn episode_stats(episodes: &[EpisodeRecord]) -> IterationStats {
     let n = episodes.len().max(1) as f64;
-    let finished: u64 = episodes.iter().map(|e| e.n_finished).sum();
-    let slow: f64 = episodes.iter().map(|e| e.slowdown_sum).sum();
+    let finished: u64 = episodes.iter().map(|e| e.metric_n).sum();
+    let slow: f64 = episodes.iter().map(|e| e.metric_sum).sum();
     IterationStats {
         iteration: 0,
         episodes: episodes.len(),
@@ -740,178 +610,7 @@ fn episode_stats(episodes: &[EpisodeRecord]) -> IterationStats {
     }
 }
 
-/// REINFORCE (one step on everything) or PPO (epochs x minibatches) on a batch of episodes.
-fn pg_update(
-    config: &TrainConfig,
-    g: &mut GnnLearner,
-    episodes: &[EpisodeRecord],
-    it: u64,
-) -> Result<IterationStats> {
-    let mut stats = episode_stats(episodes);
-    let lambda = if config.algo == Algo::Reinforce {
-        1.0
-    } else {
-        config.gae_lambda
-    };
-    let tg = targets(episodes, config, lambda, &mut g.ret_scale);
-    let decisions: Vec<&Decision> = episodes.iter().flat_map(|e| &e.decisions).collect();
-    if decisions.is_empty() {
-        return Ok(stats);
-    }
-    let all: Vec<usize> = (0..decisions.len()).collect();
-    // Entropy at the first update (before this batch moves the policy).
-    let mut first_entropy = None;
-    let mut last = None;
-    match config.algo {
-        Algo::Ppo => {
-            let mut rng = des::RngStreams::new(config.seed).indexed("minibatch", it);
-            let mut order = all;
-            let mb = order.len().div_ceil(config.minibatches).max(1);
-            for _ in 0..config.ppo_epochs {
-                shuffle(&mut order, &mut rng);
-                for chunk in order.chunks(mb) {
-                    let mut idx = chunk.to_vec();
-                    idx.sort_unstable();
-                    let l = g.step(config, &decisions, &tg, &idx, true)?;
-                    first_entropy.get_or_insert(l.entropy);
-                    last = Some(l);
-                }
-            }
-        }
-        _ => {
-            let l = g.step(config, &decisions, &tg, &all, false)?;
-            first_entropy.get_or_insert(l.entropy);
-            last = Some(l);
-        }
-    }
-    if let Some(l) = last {
-        stats.policy_loss = l.policy;
-        stats.value_loss = l.value;
-    }
-    stats.entropy = first_entropy.unwrap_or(0.0);
-    Ok(stats)
-}
-
 /// Fisher-Yates with the given rng.
 pub(crate) fn shuffle<T>(v: &mut [T], rng: &mut des::SimRng) {
-    use rand::Rng;
-    for i in (1..v.len()).rev() {
-        let j = rng.random_range(0..=i);
-        v.swap(i, j);
-    }
-}
-
-/// A3C: `workers` threads, each running its share of the iteration's episodes one at a time on a
-/// snapshot of the shared model and applying its actor-critic gradient to the shared model.
-fn a3c_iteration(
-    config: &TrainConfig,
-    factory: Option<&EnvFactory>,
-    g: &mut GnnLearner,
-    first_episode: u64,
-) -> Result<IterationStats> {
-    struct Shared {
-        net: AllocNet,
-        optim: ModuleOptimizer,
-        ret_scale: f64,
-        n_updates: u64,
-    }
-    let shared = Mutex::new(Shared {
-        net: g.net.clone(),
-        optim: std::mem::replace(&mut g.optim, config.optimizer()),
-        ret_scale: g.ret_scale,
-        n_updates: g.n_updates,
-    });
-    let n_workers = config.workers.min(config.episodes_per_iteration).max(1);
-    /// A worker's episodes with the entropy, policy loss and value loss of their updates.
-    type WorkerOutput = Result<Vec<(EpisodeRecord, [f64; 3])>>;
-    let results: Vec<WorkerOutput> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..n_workers)
-            .map(|w| {
-                let shared = &shared;
-                scope.spawn(move || -> WorkerOutput {
-                    let mut out = Vec::new();
-                    let mut e = w;
-                    while e < config.episodes_per_iteration {
-                        let episode = first_episode + e as u64;
-                        let (snapshot, mut ret_scale, update_idx) = {
-                            let s = shared.lock().map_err(|_| poisoned())?;
-                            // Fresh autodiff leaves (same parameter ids): two workers' backward passes
-                            // must not share graph nodes.
-                            (s.net.valid().train(), s.ret_scale, s.n_updates)
-                        };
-                        let env = make_env(config, factory, episode)?;
-                        let mut rng =
-                            [des::RngStreams::new(config.seed).indexed("rollout", episode)];
-                        let eps = rollout_gnn(
-                            &snapshot.valid(),
-                            &config.encoder,
-                            config.state,
-                            vec![env],
-                            &mut rng,
-                            false,
-                        )?;
-                        // This worker's targets use the scale of its snapshot updated by its own
-                        // episodes; the shared scale gets the same update below, applied to its
-                        // current value under the model's lock, so no worker's update is lost.
-                        let mc_std = mc_return_std(&eps, config.gamma);
-                        let tg = targets(&eps, config, config.gae_lambda, &mut ret_scale);
-                        let decisions: Vec<&Decision> =
-                            eps.iter().flat_map(|e| &e.decisions).collect();
-                        let mut losses = [0.0; 3];
-                        if !decisions.is_empty() {
-                            let all: Vec<usize> = (0..decisions.len()).collect();
-                            // Gradients on the snapshot, outside the lock; the snapshot shares the
-                            // shared model's parameter ids, so they apply to it even if other workers
-                            // moved it meanwhile (the asynchronous update of A3C).
-                            let (grads, l) = compute_grads(
-                                config, &snapshot, &decisions, &tg, &all, false, update_idx,
-                            )?;
-                            let mut s = shared.lock().map_err(|_| poisoned())?;
-                            let net = s.net.clone();
-                            s.net = s.optim.step(config.learning_rate, net, grads);
-                            // Read-modify-write of the shared scale under the same lock as the model
-                            // update (writing back the worker's `ret_scale` would drop every update
-                            // other workers made since its snapshot).
-                            s.ret_scale = update_ret_scale(s.ret_scale, mc_std);
-                            s.n_updates += 1;
-                            losses = [l.entropy, l.policy, l.value];
-                        }
-                        drop(decisions);
-                        out.push((eps.into_iter().next().unwrap_or_default(), losses));
-                        e += n_workers;
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(poisoned())))
-            .collect()
-    });
-    let mut episodes = Vec::new();
-    let mut losses = Vec::new();
-    for r in results {
-        for (ep, l) in r? {
-            episodes.push(ep);
-            losses.push(l);
-        }
-    }
-    let s = shared.into_inner().map_err(|_| poisoned())?;
-    g.net = s.net;
-    g.optim = s.optim;
-    g.ret_scale = s.ret_scale;
-    g.n_updates = s.n_updates;
-    let mut stats = episode_stats(&episodes);
-    let mean = |k: usize| losses.iter().map(|l| l[k]).sum::<f64>() / losses.len().max(1) as f64;
-    stats.entropy = mean(0);
-    stats.policy_loss = mean(1);
-    stats.value_loss = mean(2);
-    Ok(stats)
-}
-
-fn poisoned() -> Error {
-    Error::Backend {
-        context: "an A3C worker panicked".into(),
-    }
+    ac::shuffle(v, rng);
 }

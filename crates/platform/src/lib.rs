@@ -9,6 +9,8 @@
 //!   same function and memory size, per-request latency, cost, cold starts and a per-step breakdown
 //!   ([`SimReport`]).
 //! - [`exec`]: the execution model of one step (used by the simulation and by profiling).
+//! - [`autoscale`]: the autoscaling RL environment (per-function memory and provisioned concurrency
+//!   every control interval under time-varying load) and the controller that runs a trained agent.
 //! - [`limits`]: the documented bounds of profile fields and simulation options.
 //!
 //! Architecture invariant: the platform never reads the wall clock and never depends on hash iteration
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod arrivals;
+pub mod autoscale;
 mod config;
 pub mod control;
 mod error;

@@ -3,6 +3,7 @@
 
 mod accounting;
 mod arrivals;
+mod autoscale;
 mod batch;
 mod choice;
 mod common_random_numbers;

@@ -20,6 +20,9 @@ pub enum TrainScenario {
     Serverless,
     /// AutoFlow's topology scorer S(G) (`reshape --scorer gnn:FILE`), on generated workflows.
     Topology,
+    /// AutoFlow's resource agent (`autoflow --agent FILE`): memory and provisioned concurrency per
+    /// function under time-varying load.
+    Autoscale,
 }
 
 /// Arguments of `faastune train`.
@@ -120,6 +123,32 @@ pub struct TrainArgs {
     /// takes seconds); otherwise the dataset is built and written there.
     #[arg(long)]
     pub dataset: Option<PathBuf>,
+    /// Autoscale: workflow files, comma-separated (episodes cycle through them; default
+    /// examples/pipeline5.yaml).
+    #[arg(long, value_delimiter = ',')]
+    pub workflow: Vec<String>,
+    /// Autoscale: load patterns, comma-separated: steady, diurnal, bursty, periodic (default all).
+    #[arg(long, value_delimiter = ',')]
+    pub patterns: Vec<String>,
+    /// Autoscale: mean arrival rates, requests per second, comma-separated (default 5).
+    #[arg(long, value_delimiter = ',')]
+    pub rates: Vec<f64>,
+    /// Autoscale: simulated minutes per episode.
+    #[arg(long, default_value_t = 30.0)]
+    pub minutes: f64,
+    /// Autoscale: control interval, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub interval_s: f64,
+    /// Autoscale: value of a request completed within the SLO, in reference costs per request (the
+    /// k of the seed's reward R = k T - C).
+    #[arg(long, default_value_t = 3.0)]
+    pub k: f64,
+    /// Autoscale: penalty per request completed late or failed, in reference costs per request.
+    #[arg(long, default_value_t = 1.0)]
+    pub slo_penalty: f64,
+    /// Autoscale: directory of the Azure Functions 2019 sample (diurnal episodes).
+    #[arg(long)]
+    pub azure_dir: Option<PathBuf>,
 }
 
 fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
@@ -129,10 +158,15 @@ fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     let scenario_arg = match args.scenario {
         Some(TrainScenario::Deeprm) => ScenarioArg::Deeprm,
         Some(TrainScenario::Serverless) => ScenarioArg::Serverless,
+        Some(TrainScenario::Autoscale) => {
+            bail!("--scenario autoscale trains the resource agent, not an allocation policy")
+        }
         Some(TrainScenario::Topology) => {
             bail!("--scenario topology trains a topology scorer, not a policy")
         }
-        None => bail!("--scenario deeprm|serverless|topology is required (unless --resume)"),
+        None => {
+            bail!("--scenario deeprm|serverless|topology|autoscale is required (unless --resume)")
+        }
     };
     let mut loads = args.loads.clone();
     if let Some(l) = args.load {
@@ -174,6 +208,9 @@ fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if args.scenario == Some(TrainScenario::Topology) {
         return crate::cmd_train_topology::run(&args);
+    }
+    if args.scenario == Some(TrainScenario::Autoscale) {
+        return crate::cmd_autoflow::train(&args);
     }
     let command = format!(
         "faastune {}",

@@ -24,6 +24,8 @@ macro_rules! outln {
 
 mod bounds;
 mod cmd_alloc;
+#[cfg(feature = "gnn")]
+mod cmd_autoflow;
 mod cmd_bench;
 #[cfg(feature = "gnn")]
 mod cmd_bench_gnn;
@@ -86,6 +88,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// AutoFlow's feedback loop: the resource agent on the monitoring stream, beside the baselines.
+    #[cfg(feature = "gnn")]
+    Autoflow(cmd_autoflow::AutoflowArgs),
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -107,6 +112,8 @@ fn main() -> std::process::ExitCode {
         Command::Bench(a) => cmd_bench::run(a),
         #[cfg(feature = "gnn")]
         Command::Train(a) => cmd_train::run(a),
+        #[cfg(feature = "gnn")]
+        Command::Autoflow(a) => cmd_autoflow::run(a),
         #[cfg(not(feature = "gnn"))]
         Command::Train { .. } => Err(anyhow::anyhow!(
             "faastune was built without the `gnn` feature (it adds the ML framework); run: \

@@ -70,6 +70,7 @@
 compile_error!("learn needs a backend feature: enable `cpu` (the default)");
 
 mod ac;
+pub mod autoscale;
 pub mod checkpoint;
 pub mod diff;
 mod dqn;

@@ -1597,8 +1597,8 @@ impl<'a> Simulation<'a> {
                 m.wf.failed_throttled += 1;
             }
             m.n_met += u64::from(met);
-            m.wf.cost_usd +=
-                req.n_transitions as f64 * self.platform.spec().price_usd_per_transition;
+            // The request's transitions were counted in the windows of the steps they started
+            // (`start_step`, `launch_batch`): counting them again here would double them.
         }
         if self.options.keep_records {
             fin.records.push(RequestRecord {

@@ -2,6 +2,7 @@
 //! thread counts, a small supervised training run, input errors, and learned allocation (graph state,
 //! RL algorithms, checkpoints).
 
+mod autoscale;
 mod checkpoint_fuzz;
 mod determinism;
 mod errors;

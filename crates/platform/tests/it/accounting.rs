@@ -73,3 +73,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// The monitoring stream counts every cost once: its windows add up to the report's total
+    /// (transitions are counted when their step starts, not again when the request completes).
+    #[test]
+    fn the_monitoring_windows_add_up_to_the_total_cost((wf, configs) in random_workflow(), seed in 0u64..1000, rate in 0.5f64..20.0) {
+        let platform = Platform::lambda();
+        let opts = SimOptions { n_requests: 40, arrivals: Arrivals::Poisson { rate_per_s: rate }, seed, metrics_interval_s: Some(5.0), ..SimOptions::default() };
+        let r = Simulation::new(&wf, &platform, opts).unwrap().run(&mut StaticPolicy::new("p", configs)).unwrap();
+        let windows: f64 = r.metrics.iter().map(|w| w.workflow.cost_usd).sum();
+        prop_assert!((windows - r.cost_usd.total).abs() <= 1e-9 * r.cost_usd.total.max(1e-12) + 1e-12,
+            "windows {} vs total {}", windows, r.cost_usd.total);
+    }
+}

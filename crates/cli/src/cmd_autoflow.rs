@@ -3,10 +3,11 @@
 //! that agent on workflows under steady, diurnal, bursty and periodic load).
 //!
 //! Baselines, all on the same arrivals and seed:
-//! - `static-mean`: the seed's naive static allocation: one configuration for every step (the
-//!   platform's full-vCPU memory, one instance, one worker) and provisioned concurrency per function
-//!   sized for the mean load (`ceil(mean rate x busy seconds per request)`), fixed topology.
-//! - `static-peak`: the same sized for the peak rate of the arrivals.
+//! - `static-mean`: the seed's naive static allocation: one fixed configuration (StepConf's per-step
+//!   plan at the SLO) and fixed provisioned concurrency per function sized for the mean load
+//!   (`ceil(mean rate x busy seconds per request)`, measured under the plan), fixed topology.
+//! - `static-peak`: the same sized for the peak rate of the arrivals (both scaled down to fit the
+//!   account's concurrency limit when they would exceed it).
 //! - `stepconf`: StepConf's per-step plan at the SLO (exact optimizer, planned with the simulator's
 //!   model and checked at the mean load), on-demand concurrency only.
 //! - `target-tracking`, `kpa`: that plan with AWS target tracking on provisioned-concurrency
@@ -77,25 +78,6 @@ pub fn prepare(
         slo_s,
         plan: plan.configs(),
     })
-}
-
-/// The uniform configuration of the naive static baseline.
-fn uniform_config(wf: &Workflow, platform: &Platform) -> anyhow::Result<Vec<StepConfig>> {
-    let spec = platform.spec();
-    let cfg: Vec<StepConfig> = wf
-        .steps()
-        .iter()
-        .map(|s| {
-            let m = spec.vcpu_full_mb.max(s.memory_mb_per_worker);
-            StepConfig::new(m.min(spec.memory_mb_max), 1, 1)
-        })
-        .collect();
-    for (s, c) in wf.steps().iter().zip(&cfg) {
-        platform
-            .check_config(s, *c)
-            .with_context(|| format!("static configuration of step {}", s.name))?;
-    }
-    Ok(cfg)
 }
 
 /// Memory of each function (its first step's) under `configs`, in simulator order.
@@ -289,7 +271,7 @@ impl RunSpec<'_> {
         let (configs, platform, mut controller): (Vec<StepConfig>, Platform, Box<dyn Controller>) =
             match name {
                 "static-mean" | "static-peak" => {
-                    let cfg = uniform_config(&p.wf, &p.platform)?;
+                    let cfg = p.plan.clone();
                     let mean = self.arrivals.mean_rate_per_s();
                     let rate = if name == "static-mean" {
                         mean
@@ -297,10 +279,18 @@ impl RunSpec<'_> {
                         peak_rate(&self.arrivals, self.horizon_s).max(mean)
                     };
                     let busy = busy_s_per_request(p, &cfg, mean.max(0.01), self.seed)?;
-                    let levels: Vec<u32> = busy
+                    let mut levels: Vec<u32> = busy
                         .iter()
                         .map(|b| (rate * b).ceil().max(0.0) as u32)
                         .collect();
+                    // The account cannot provision more than its limit: scale down to fit.
+                    let limit = u64::from(p.platform.spec().concurrency.account_limit);
+                    let total: u64 = levels.iter().map(|&l| u64::from(l)).sum();
+                    if total > limit {
+                        for l in &mut levels {
+                            *l = (u64::from(*l) * limit / total) as u32;
+                        }
+                    }
                     let memory = function_memory(&p.wf, &names, &cfg);
                     let platform = with_provisioned(&p.platform, &names, &memory, &levels)?;
                     (cfg, platform, Box::new(StaticController))
@@ -406,6 +396,18 @@ pub struct AutoflowArgs {
     /// Directory of the Azure Functions 2019 sample for `load:diurnal`.
     #[arg(long)]
     pub azure_dir: Option<PathBuf>,
+    /// The topology scorer (`faastune train --scenario topology`) for the reshape loop.
+    #[arg(long, requires = "reshape_every")]
+    pub scorer: Option<PathBuf>,
+    /// Every this many simulated minutes, re-rank the agent's topology with the scorer (the observed
+    /// metrics as node features) and switch when the simulator confirms a gain above --switch-margin.
+    #[arg(long, requires = "scorer")]
+    pub reshape_every: Option<f64>,
+    /// Smallest relative cost gain, verified in the simulator at the observed load, that pays for a
+    /// switch (a redeploy: fresh cold starts). Negative values switch to the scorer's best whenever it
+    /// differs (for experiments).
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub switch_margin: f64,
     /// One JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -422,6 +424,21 @@ struct AutoflowReport {
     seed: u64,
     agent: Option<String>,
     runs: Vec<PolicyRun>,
+    /// Topology switches of the agent's reshape loop, in time order.
+    switches: Vec<Switch>,
+}
+
+/// One topology switch of the reshape loop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Switch {
+    /// Simulated time of the switch, seconds.
+    pub at_s: f64,
+    /// Transforms from the topology in use to the new one.
+    pub transforms: Vec<String>,
+    /// Arrival rate observed over the last period, requests per second.
+    pub observed_rate_per_s: f64,
+    /// Simulator-verified cost per request at that rate: the topology in use, then the new one.
+    pub cost_usd_per_request: (f64, f64),
 }
 
 /// Parses `--arrivals` with the training patterns as `load:PATTERN`.
@@ -506,12 +523,31 @@ pub fn run(args: AutoflowArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let mut runs = Vec::new();
+    let mut switches = Vec::new();
     for name in &policies {
         let report = if name == "agent" {
             let Some(a) = agent.as_mut() else {
                 bail!("--policies agent needs --agent FILE");
             };
-            let r = spec.agent(a, &settings)?;
+            let r = match (&args.scorer, args.reshape_every) {
+                (Some(scorer), Some(every)) => {
+                    check_f64("--reshape-every", every, 1.0, MINUTES_MAX)?;
+                    let Some(agent_path) = &args.agent else {
+                        bail!("--scorer needs --agent FILE");
+                    };
+                    let (r, sw) = reshape_loop(
+                        &spec,
+                        agent_path,
+                        &settings,
+                        scorer,
+                        every * 60.0,
+                        args.switch_margin,
+                    )?;
+                    switches = sw;
+                    r
+                }
+                _ => spec.agent(a, &settings)?,
+            };
             if let Some(path) = &args.metrics {
                 let format = platform::metrics_io::MetricsFormat::from_path(path)
                     .with_context(|| format!("--metrics {}", path.display()))?;
@@ -533,6 +569,7 @@ pub fn run(args: AutoflowArgs) -> anyhow::Result<()> {
         seed: args.seed,
         agent: args.agent.as_ref().map(|p| p.display().to_string()),
         runs,
+        switches,
     };
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
@@ -548,7 +585,276 @@ pub fn run(args: AutoflowArgs) -> anyhow::Result<()> {
         report.seed
     )?;
     outln!("{}", render_runs(&report.runs))?;
+    for sw in &report.switches {
+        outln!(
+            "switch at {:.0} s (observed {:.2}/s): {} ; verified USD/request {:.7} -> {:.7}",
+            sw.at_s,
+            sw.observed_rate_per_s,
+            sw.transforms.join(" ; "),
+            sw.cost_usd_per_request.0,
+            sw.cost_usd_per_request.1
+        )?;
+    }
     Ok(())
+}
+
+/// `arrivals` from `t0_s` on, as a process that starts at 0 (Poisson and fixed rates are the same
+/// process; a schedule loses the segments before `t0_s`).
+fn shift_arrivals(arrivals: &Arrivals, t0_s: f64) -> anyhow::Result<Arrivals> {
+    Ok(match arrivals {
+        Arrivals::Schedule(s) => {
+            let mut starts = Vec::new();
+            let mut rates = Vec::new();
+            for (i, (&t, &r)) in s.starts_s.iter().zip(&s.rates_per_s).enumerate() {
+                let next = s.starts_s.get(i + 1).copied().unwrap_or(f64::INFINITY);
+                if next <= t0_s {
+                    continue;
+                }
+                starts.push((t - t0_s).max(0.0));
+                rates.push(r);
+            }
+            if starts.is_empty() {
+                starts.push(0.0);
+                rates.push(0.0);
+            }
+            Arrivals::schedule(platform::RateSchedule {
+                name: format!("{} from {t0_s} s", s.name),
+                starts_s: starts,
+                rates_per_s: rates,
+                end_s: s.end_s.map(|e| (e - t0_s).max(1e-3)),
+                exact_counts: s.exact_counts,
+            })
+        }
+        other => other.clone(),
+    })
+}
+
+/// Observed metrics per function over `windows` (the topology scorer's node history) and the
+/// arrival rate.
+fn observed(windows: &[platform::MonitorWindow]) -> (topology::features::History, f64) {
+    let mut hist = topology::features::History::new();
+    let mut acc: std::collections::BTreeMap<String, (f64, f64, f64, f64)> = Default::default();
+    let (mut started, mut len) = (0u64, 0.0);
+    for w in windows {
+        started += w.workflow.started;
+        len += w.length_s();
+        for f in &w.functions {
+            let e = acc.entry(f.function.clone()).or_default();
+            let n = f.invocations as f64;
+            e.0 += n;
+            e.1 += f.duration_s.p95.unwrap_or(0.0) * n;
+            e.2 += f.cold_starts as f64;
+            e.3 += f.throttles as f64;
+        }
+    }
+    for (name, (n, p95n, cold, thr)) in acc {
+        if n > 0.0 {
+            hist.insert(
+                name,
+                topology::features::FunctionHistory {
+                    duration_s_p95: p95n / n,
+                    cold_start_rate: cold / n,
+                    throttles_per_invocation: thr / n,
+                },
+            );
+        }
+    }
+    (hist, if len > 0.0 { started as f64 / len } else { 0.0 })
+}
+
+/// One deployment of the reshape loop: a topology, its plan, and when it went live.
+struct Deployment {
+    wf: Arc<Workflow>,
+    plan: Vec<StepConfig>,
+    since_s: f64,
+    index: u64,
+}
+
+/// Runs `deployment` from its start to `until_s` under the agent (a fresh simulation: a new
+/// deployment starts cold). Deterministic, so a longer run repeats a shorter one's prefix.
+fn run_deployment(
+    spec: &RunSpec<'_>,
+    d: &Deployment,
+    agent_path: &Path,
+    settings: &AutoscaleSettings,
+    until_s: f64,
+) -> anyhow::Result<SimReport> {
+    let p = spec.prepared;
+    let seed = if d.index == 0 {
+        spec.seed
+    } else {
+        des::stream_seed(spec.seed, "deployment", d.index)
+    };
+    let sim = Simulation::new(
+        &d.wf,
+        &p.platform,
+        SimOptions {
+            n_requests: platform::limits::REQUESTS_MAX,
+            arrivals: shift_arrivals(&spec.arrivals, d.since_s)?,
+            seed,
+            slo_s: Some(p.slo_s),
+            keep_records: true,
+            horizon_s: Some(until_s - d.since_s),
+            metrics_interval_s: Some(spec.interval_s),
+            control_interval_s: Some(spec.interval_s),
+        },
+    )?;
+    let mut agent = AutoscaleAgent::load(agent_path, true, spec.seed)
+        .with_context(|| format!("--agent {}", agent_path.display()))?;
+    let mut failure = None;
+    let report = {
+        let mut controller = AgentController::new(
+            &d.wf,
+            &p.platform,
+            &d.plan,
+            settings,
+            Some(p.slo_s),
+            |obs: &platform::autoscale::AutoscaleObs| match agent.decide(obs) {
+                Ok(a) => a,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    Vec::new()
+                }
+            },
+        )?;
+        let mut policy = StaticPolicy::new("agent", d.plan.clone());
+        sim.run_controlled(&mut policy, &mut controller)?
+    };
+    if let Some(e) = failure {
+        return Err(e).context("the agent failed to decide");
+    }
+    Ok(report)
+}
+
+/// AutoFlow's loop: the agent acts every control interval; every `every_s` the topology scorer
+/// re-ranks candidates of the topology in use with the observed metrics, the best is verified in the
+/// simulator against the one in use at the observed rate, and the agent's deployment switches when
+/// the verified cost gain exceeds `margin` (the new deployment starts cold: its first requests pay
+/// the redeploy). Requests still in flight at a switch are reported as running, not completed.
+/// Returns the whole run (the deployments' reports joined) and the switches.
+fn reshape_loop(
+    spec: &RunSpec<'_>,
+    agent_path: &Path,
+    settings: &AutoscaleSettings,
+    scorer_path: &Path,
+    every_s: f64,
+    margin: f64,
+) -> anyhow::Result<(SimReport, Vec<Switch>)> {
+    use topology::objective::{EvalOptions, evaluate_full};
+    use topology::search::{BeamOptions, beam_search};
+    let p = spec.prepared;
+    let mut d = Deployment {
+        wf: p.wf.clone(),
+        plan: p.plan.clone(),
+        since_s: 0.0,
+        index: 0,
+    };
+    let mut done: Vec<(f64, SimReport)> = Vec::new();
+    let mut switches = Vec::new();
+    let mut at = every_s;
+    loop {
+        let until = at.min(spec.horizon_s);
+        let report = run_deployment(spec, &d, agent_path, settings, until)?;
+        if until >= spec.horizon_s {
+            done.push((d.since_s, report));
+            break;
+        }
+        // The last period's metrics (windows ending after `at - every_s`, in deployment time).
+        let from = (at - every_s - d.since_s).max(0.0);
+        let recent: Vec<platform::MonitorWindow> = report
+            .metrics
+            .iter()
+            .filter(|w| w.end_s > from + 1e-9)
+            .cloned()
+            .collect();
+        let (history, rate) = observed(&recent);
+        at += every_s;
+        if rate <= 0.0 {
+            continue;
+        }
+        let mut opts = EvalOptions::new((*p.platform).clone(), p.slo_s, rate);
+        opts.seed = spec.seed;
+        let mut scorer = topology::gnn::GnnScorer::load(scorer_path, opts.clone())
+            .with_context(|| format!("--scorer {}", scorer_path.display()))?;
+        scorer.history = Some(history);
+        let ranked = beam_search(&d.wf, &mut scorer, &BeamOptions::default())
+            .context("re-ranking topologies")?;
+        let Some(best) = ranked.iter().find(|r| !r.transforms.is_empty()) else {
+            continue;
+        };
+        let (m_cur, _, _) = evaluate_full(&d.wf, &opts).context("verifying the topology in use")?;
+        let (m_new, _, plan_new) =
+            evaluate_full(&best.workflow, &opts).context("verifying the candidate")?;
+        let gain = 1.0 - m_new.cost_usd_per_request / m_cur.cost_usd_per_request;
+        let keeps_slo = opts.objective.meets(&m_new) || !opts.objective.meets(&m_cur);
+        if keeps_slo && gain > margin {
+            let switch_at = until;
+            switches.push(Switch {
+                at_s: switch_at,
+                transforms: best.transforms.clone(),
+                observed_rate_per_s: rate,
+                cost_usd_per_request: (m_cur.cost_usd_per_request, m_new.cost_usd_per_request),
+            });
+            done.push((d.since_s, report));
+            d = Deployment {
+                wf: Arc::new(best.workflow.clone()),
+                plan: plan_new.configs(),
+                since_s: switch_at,
+                index: d.index + 1,
+            };
+        }
+    }
+    Ok((join_reports(&done, spec), switches))
+}
+
+/// The deployments' reports as one run: latencies, costs and counts over every deployment, windows
+/// shifted to run time.
+fn join_reports(parts: &[(f64, SimReport)], spec: &RunSpec<'_>) -> SimReport {
+    let mut out = parts[0].1.clone();
+    if parts.len() == 1 {
+        return out;
+    }
+    let slo = spec.prepared.slo_s;
+    let mut latencies = Vec::new();
+    let (mut met, mut n, mut cost, mut prov) = (0u64, 0u64, 0.0, 0.0);
+    let mut metrics = Vec::new();
+    let (mut failed, mut changes, mut arrived, mut throttles) = (0, 0, 0, 0);
+    for (since, r) in parts {
+        for rec in &r.request_records {
+            if !rec.throttled {
+                latencies.push(rec.latency_s);
+                met += u64::from(rec.latency_s <= slo && !rec.failed);
+            }
+            n += 1;
+        }
+        cost += r.cost_usd.total;
+        prov += r.cost_usd.provisioned;
+        failed += r.load.n_failed_throttled;
+        changes += r.load.n_changes;
+        arrived += r.load.n_arrived;
+        throttles += r.load.n_throttles;
+        for w in &r.metrics {
+            let mut w = w.clone();
+            w.start_s += since;
+            w.end_s += since;
+            metrics.push(w);
+        }
+    }
+    out.latency_s = platform::Distribution::of(&mut latencies);
+    out.requests = n;
+    out.cost_usd.total = cost;
+    out.cost_usd.provisioned = prov;
+    out.cost_usd.mean = cost / n.max(1) as f64;
+    out.slo_attainment = Some(met as f64 / n.max(1) as f64);
+    out.load.n_failed_throttled = failed;
+    out.load.n_changes = changes;
+    out.load.n_arrived = arrived;
+    out.load.n_throttles = throttles;
+    out.load.n_completed = n;
+    out.load.throughput_per_s = n as f64 / spec.horizon_s;
+    out.metrics = metrics;
+    out.request_records = Vec::new();
+    out
 }
 
 /// The table of policy runs.
@@ -602,6 +908,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         interval_s: args.interval_s,
         k: args.k,
         slo_penalty: args.slo_penalty,
+        reward_baseline: args.reward_baseline.parse().context("--reward-baseline")?,
         ..AutoscaleSettings::default()
     };
     settings.validate().context("autoscale settings")?;
@@ -725,7 +1032,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         writeln!(curve, "{}", AutoscaleStats::CSV_HEADER)?;
     }
     eprintln!(
-        "# faastune train scenario=autoscale algo={} hidden={} seed={} iterations={} episodes/iteration={} workers={} workflows={:?} patterns={:?} rates={:?} minutes={} interval={} s k={} slo_penalty={}",
+        "# faastune train scenario=autoscale algo={} hidden={} seed={} iterations={} episodes/iteration={} workers={} workflows={:?} patterns={:?} rates={:?} minutes={} interval={} s k={} slo_penalty={} reward_baseline={:?}",
         c.algo.name(),
         c.encoder.hidden_dim,
         c.seed,
@@ -739,6 +1046,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         c.scenario.settings.interval_s,
         c.scenario.settings.k,
         c.scenario.settings.slo_penalty,
+        c.scenario.settings.reward_baseline,
     );
     let start_it = trainer.iterations_done();
     let bar = if args.quiet {

@@ -146,6 +146,10 @@ pub struct TrainArgs {
     /// Autoscale: penalty per request completed late or failed, in reference costs per request.
     #[arg(long, default_value_t = 1.0)]
     pub slo_penalty: f64,
+    /// Autoscale: what rewards are measured against: initial (R minus what the initial
+    /// configuration earns on the same arrivals: less noise, same best policy) or none (R itself).
+    #[arg(long, default_value = "initial")]
+    pub reward_baseline: String,
     /// Autoscale: directory of the Azure Functions 2019 sample (diurnal episodes).
     #[arg(long)]
     pub azure_dir: Option<PathBuf>,

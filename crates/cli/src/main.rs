@@ -79,7 +79,7 @@ enum Command {
     Reshape(cmd_reshape::ReshapeArgs),
     /// Train a learned allocation policy (GNN + REINFORCE/A3C/PPO, or DQN) or the topology scorer.
     #[cfg(feature = "gnn")]
-    Train(cmd_train::TrainArgs),
+    Train(Box<cmd_train::TrainArgs>),
     /// Train a learned allocation policy (this binary was built without the `gnn` feature: see the
     /// error it prints).
     #[cfg(not(feature = "gnn"))]
@@ -111,7 +111,7 @@ fn main() -> std::process::ExitCode {
         Command::Reshape(a) => cmd_reshape::run(a),
         Command::Bench(a) => cmd_bench::run(a),
         #[cfg(feature = "gnn")]
-        Command::Train(a) => cmd_train::run(a),
+        Command::Train(a) => cmd_train::run(*a),
         #[cfg(feature = "gnn")]
         Command::Autoflow(a) => cmd_autoflow::run(a),
         #[cfg(not(feature = "gnn"))]

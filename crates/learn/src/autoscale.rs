@@ -106,6 +106,10 @@ impl AutoscaleScenario {
     }
 }
 
+fn default_keep_prior() -> f64 {
+    2.0
+}
+
 /// Everything that defines an autoscaling training run (saved with every checkpoint).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoscaleConfig {
@@ -117,6 +121,10 @@ pub struct AutoscaleConfig {
     pub encoder: EncoderConfig,
     /// Width of the heads' hidden layer.
     pub head_hidden: usize,
+    /// Initial logit of "keep" over "down" and "up" in both heads (a prior that changes are rare:
+    /// 2 gives an untrained policy that keeps a knob with probability 0.79).
+    #[serde(default = "default_keep_prior")]
+    pub keep_prior: f64,
     /// Iterations to run in total.
     pub iterations: u64,
     /// Episodes per iteration.
@@ -158,6 +166,7 @@ impl AutoscaleConfig {
             scenario,
             encoder,
             head_hidden: 64,
+            keep_prior: 2.0,
             iterations: 50,
             episodes_per_iteration: 4,
             workers: 2,
@@ -198,6 +207,9 @@ impl AutoscaleConfig {
                     platform::autoscale::N_FEATURES
                 ),
             );
+        }
+        if !(self.keep_prior.is_finite() && (0.0..=10.0).contains(&self.keep_prior)) {
+            return bad("keep_prior", format!("{} not in [0, 10]", self.keep_prior));
         }
         if !(1..=4096).contains(&self.head_hidden) {
             return bad(
@@ -359,12 +371,13 @@ impl ScaleNet {
     fn new(config: &AutoscaleConfig, rng: &mut des::SimRng, dev: &Device) -> ScaleNet {
         let d = config.encoder.hidden_dim;
         let h = config.head_hidden;
+        let keep = vec![0.0, config.keep_prior as f32, 0.0];
         ScaleNet {
             encoder: EncoderNet::new(&config.encoder, rng, dev),
             mem_hidden: Dense::new(rng, d, h, true, dev),
-            mem_out: Dense::new(rng, h, 3, true, dev),
+            mem_out: Dense::with_bias(rng, h, keep.clone(), dev),
             pc_hidden: Dense::new(rng, d, h, true, dev),
-            pc_out: Dense::new(rng, h, 3, true, dev),
+            pc_out: Dense::with_bias(rng, h, keep, dev),
             value_hidden: Dense::new(rng, 2 * d, h, true, dev),
             value_out: Dense::new(rng, h, 1, true, dev),
         }

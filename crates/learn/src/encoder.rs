@@ -211,6 +211,24 @@ impl Dense {
         }
     }
 
+    /// A dense layer with the given initial bias (one value per output).
+    pub(crate) fn with_bias(
+        rng: &mut des::SimRng,
+        d_in: usize,
+        bias: Vec<f32>,
+        device: &Device,
+    ) -> Self {
+        let d_out = bias.len();
+        Dense {
+            weight: param2(
+                glorot(rng, d_in, d_out, d_in * d_out),
+                [d_in, d_out],
+                device,
+            ),
+            bias: Some(param1(bias, device)),
+        }
+    }
+
     pub(crate) fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.add_bias(self.matmul(x))
     }

@@ -43,6 +43,13 @@
 //! workflows: at steady load, with window costs per request equal to the reference run's, the initial
 //! configuration earns about `k - 1` per interval.
 //!
+//! With [`RewardBaseline::Initial`] ([`AutoscaleSettings::reward_baseline`]) the environment's reward
+//! is `R` minus the `R` that the initial configuration, kept unchanged, earns in the same window: each
+//! episode first runs that configuration on the same arrivals and seed (common random numbers). The
+//! baseline depends on the load, not on the agent's actions, so the best policy is the same; what it
+//! removes is the load's noise (how many requests happened to finish in a window), which otherwise
+//! dwarfs the effect of one action. Keeping everything then earns exactly 0.
+//!
 //! # Observation
 //! [`AutoscaleObs`]: one row of [`N_FEATURES`] features per function (its own metrics, then the
 //! workflow's broadcast to every row; the list is at [`N_FEATURES`]) and the function-level dependency
@@ -180,6 +187,36 @@ pub struct AutoscaleSettings {
     /// are dropped when the ladder is used (default [`MEMORY_LADDER_MB`]: 128, 256, 512, 1024, 1536,
     /// 2048, 3008, 4096, 6144, 8192, 10240).
     pub memory_ladder: Vec<u32>,
+    /// What the environment's reward is measured against (default [`RewardBaseline::None`]: the
+    /// reward itself); see the module docs.
+    pub reward_baseline: RewardBaseline,
+}
+
+/// What [`AutoscaleEnv`]'s rewards are measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RewardBaseline {
+    /// The reward `R` of the window.
+    #[default]
+    None,
+    /// `R` minus the reward the initial configuration, kept unchanged, earns in the same window on
+    /// the same arrivals and random draws (an input-driven baseline: it does not depend on the
+    /// agent's actions, so it leaves the best policy unchanged and removes the load's noise).
+    Initial,
+}
+
+impl FromStr for RewardBaseline {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<RewardBaseline, Error> {
+        match s {
+            "none" => Ok(RewardBaseline::None),
+            "initial" => Ok(RewardBaseline::Initial),
+            other => Err(option_error(
+                "reward_baseline",
+                format!("{other:?}: expected none or initial"),
+            )),
+        }
+    }
 }
 
 impl Default for AutoscaleSettings {
@@ -190,6 +227,7 @@ impl Default for AutoscaleSettings {
             slo_penalty: 1.0,
             provisioned_ladder: PROVISIONED_LADDER.to_vec(),
             memory_ladder: MEMORY_LADDER_MB.to_vec(),
+            reward_baseline: RewardBaseline::None,
         }
     }
 }
@@ -962,6 +1000,9 @@ pub struct AutoscaleEnv {
     horizon_s: f64,
     ref_cost_usd: f64,
     ref_rate_per_s: f64,
+    /// With [`RewardBaseline::Initial`]: the initial configuration's reward per window of this
+    /// episode, by window index (`round(end / interval)`).
+    baseline: std::collections::BTreeMap<u64, f64>,
     episode: Option<Episode>,
     last_obs: Option<AutoscaleObs>,
     report: Option<SimReport>,
@@ -1089,6 +1130,7 @@ impl AutoscaleEnv {
             horizon_s,
             ref_cost_usd,
             ref_rate_per_s,
+            baseline: std::collections::BTreeMap::new(),
             episode: None,
             last_obs: None,
             report: None,
@@ -1187,6 +1229,23 @@ impl AutoscaleEnv {
         self.report = None;
         self.last_obs = None;
         self.done = false;
+        self.baseline.clear();
+        if self.settings.reward_baseline == RewardBaseline::Initial {
+            let shadow = Simulation::new(
+                &self.workflow,
+                &self.platform,
+                SimOptions {
+                    metrics_interval_s: Some(self.settings.interval_s),
+                    ..self.options.clone()
+                },
+            )?
+            .run(&mut StaticPolicy::new("initial", self.initial.clone()))?;
+            for w in &shadow.metrics {
+                let r = interval_reward(w, &self.settings, self.ref_cost_usd, self.ref_rate_per_s);
+                self.baseline
+                    .insert((w.end_s / self.settings.interval_s).round() as u64, r);
+            }
+        }
         let applier = ActionApplier::new(
             &self.workflow,
             &self.platform,
@@ -1281,7 +1340,11 @@ impl AutoscaleEnv {
                     &self.settings,
                     self.ref_cost_usd,
                     self.ref_rate_per_s,
-                );
+                ) - self
+                    .baseline
+                    .get(&((window.end_s / self.settings.interval_s).round() as u64))
+                    .copied()
+                    .unwrap_or(0.0);
                 let done = window.end_s + self.settings.interval_s > self.horizon_s + TIME_EPS_S;
                 self.last_obs = Some(obs.clone());
                 if done {

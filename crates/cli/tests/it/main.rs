@@ -1,5 +1,6 @@
 //! End-to-end tests of the `faastune` binary: outputs, JSON shape, determinism and error messages.
 
+mod autoflow;
 mod broken_pipe;
 mod file_errors;
 mod fit_few_samples;

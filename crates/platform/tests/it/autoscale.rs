@@ -598,3 +598,58 @@ fn an_env_can_move_to_a_worker_thread() {
         .unwrap();
     assert_eq!(rewards, episode(&mut env(1.0, 6)).1);
 }
+
+/// With the initial configuration as the reward baseline, keeping everything earns exactly 0 in every
+/// window (the shadow run is the same simulation), and an action that only costs earns less than 0.
+#[test]
+fn the_initial_baseline_makes_keeping_everything_earn_zero() {
+    let wf = pipeline5();
+    let init = initial(&wf, 1024);
+    let settings = AutoscaleSettings {
+        reward_baseline: platform::autoscale::RewardBaseline::Initial,
+        ..AutoscaleSettings::default()
+    };
+    let mut e = AutoscaleEnv::new(
+        wf,
+        Arc::new(Platform::lambda()),
+        init,
+        options(2.0, 5, Some(600.0)),
+        settings,
+    )
+    .unwrap();
+    let obs = e.reset().unwrap();
+    let keep = vec![FunctionAction::KEEP; obs.n_functions()];
+    let mut n = 0;
+    loop {
+        let s = e.step(&keep).unwrap();
+        assert_eq!(s.reward, 0.0, "window ending {}", s.window.end_s);
+        n += 1;
+        if s.done {
+            break;
+        }
+    }
+    assert!(n >= 8);
+    let obs = e.reset().unwrap();
+    let up = vec![act(Knob::Keep, Knob::Up); obs.n_functions()];
+    let mut total = 0.0;
+    loop {
+        let s = e.step(&up).unwrap();
+        total += s.reward;
+        if s.done {
+            break;
+        }
+    }
+    assert!(total < 0.0, "provisioning idle capacity earned {total}");
+    assert!(
+        "initial"
+            .parse::<platform::autoscale::RewardBaseline>()
+            .is_ok()
+    );
+    assert!(
+        "other"
+            .parse::<platform::autoscale::RewardBaseline>()
+            .unwrap_err()
+            .to_string()
+            .contains("reward_baseline")
+    );
+}

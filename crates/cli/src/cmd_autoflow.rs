@@ -36,7 +36,7 @@ use platform::{
 use serde::Serialize;
 use workflow::Workflow;
 
-use crate::cmd_simulate::{load_platform, load_workflow, parse_arrivals};
+use crate::cmd_simulate::{load_platform, parse_arrivals};
 use crate::cmd_train::TrainArgs;
 
 /// Most simulated minutes of one run.
@@ -54,8 +54,9 @@ pub struct Prepared {
     pub plan: Vec<StepConfig>,
 }
 
-/// Loads `path` (a workflow file, or `faasflow:`/`asl:`... through the importers like `reshape`),
-/// plans it at the SLO (`slo_s`, else the workflow's) for `mean_rate_per_s`.
+/// Loads `path` (a workflow file, or `asl:`, `sebs:`, `workflowhub:`, `faasflow:` FILE through the
+/// importers, as `bench topology` reads them), plans it at the SLO (`slo_s`, else the workflow's,
+/// else 1.5 x the latency of its fastest plan) for `mean_rate_per_s`.
 pub fn prepare(
     path: &str,
     platform: &Platform,
@@ -63,10 +64,16 @@ pub fn prepare(
     mean_rate_per_s: f64,
     seed: u64,
 ) -> anyhow::Result<Prepared> {
-    let wf = load_workflow(Path::new(path))?;
+    let wf = crate::cmd_bench_topology::load_real(path)?;
     let slo_s = match slo_s.or(wf.slo_s) {
         Some(s) => s,
-        None => bail!("{path}: the workflow has no slo_s; give --slo"),
+        // As `bench topology` does for imported workflows: 1.5 x the fastest plan's latency.
+        None => {
+            let probe =
+                topology::objective::EvalOptions::new(platform.clone(), 1.0, mean_rate_per_s);
+            topology::evaluation::default_slo(&wf, &probe, 1.5)
+                .with_context(|| format!("{path}: a default SLO (give --slo)"))?
+        }
     };
     let mut opts = topology::objective::EvalOptions::new(platform.clone(), slo_s, mean_rate_per_s);
     opts.seed = seed;
@@ -357,7 +364,7 @@ impl RunSpec<'_> {
 /// Arguments of `faastune autoflow`.
 #[derive(clap::Args, Debug)]
 pub struct AutoflowArgs {
-    /// The workflow file.
+    /// The workflow: a native file, or `asl:`, `sebs:`, `workflowhub:` or `faasflow:` FILE (imported).
     #[arg(long)]
     pub workflow: PathBuf,
     /// Arrivals: poisson or fixed (with --rate), or a full spec (`pattern:bursty:50`,
@@ -949,15 +956,23 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
     trainer_config.entropy_coef = args.entropy;
     trainer_config.encoder.hidden_dim = args.hidden;
     trainer_config.head_hidden = args.hidden;
+    trainer_config.keep_prior = args.keep_prior;
     trainer_config.validate().context("training config")?;
 
     // Plans per (workflow, rate), made once.
     let mut prepared = Vec::new();
     for w in &scenario.workflows {
         for &r in &scenario.rates_per_s {
+            let (path, rate) = learn::autoscale::split_rate(w, r);
+            if prepared
+                .iter()
+                .any(|((pw, pr), _): &((String, u64), _)| pw == path && *pr == rate.to_bits())
+            {
+                continue;
+            }
             prepared.push((
-                (w.clone(), r.to_bits()),
-                Arc::new(prepare(w, &platform, None, r, args.seed)?),
+                (path.to_string(), rate.to_bits()),
+                Arc::new(prepare(path, &platform, None, rate, args.seed)?),
             ));
         }
     }

@@ -124,7 +124,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub dataset: Option<PathBuf>,
     /// Autoscale: workflow files, comma-separated (episodes cycle through them; default
-    /// examples/pipeline5.yaml).
+    /// examples/pipeline5.yaml); `PATH@RATE` runs that workflow at RATE requests per second instead
+    /// of --rates.
     #[arg(long, value_delimiter = ',')]
     pub workflow: Vec<String>,
     /// Autoscale: load patterns, comma-separated: steady, diurnal, bursty, periodic (default all).
@@ -146,6 +147,9 @@ pub struct TrainArgs {
     /// Autoscale: penalty per request completed late or failed, in reference costs per request.
     #[arg(long, default_value_t = 1.0)]
     pub slo_penalty: f64,
+    /// Autoscale: the heads' initial preference for "keep" (logit over down and up; 0 = uniform).
+    #[arg(long, default_value_t = 2.0)]
+    pub keep_prior: f64,
     /// Autoscale: what rewards are measured against: initial (R minus what the initial
     /// configuration earns on the same arrivals: less noise, same best policy) or none (R itself).
     #[arg(long, default_value = "initial")]

@@ -42,7 +42,8 @@ pub const AUTOSCALE_FORMAT: &str = "faastune-autoscale/1";
 /// environments from it, see [`AutoscaleTrainer::new`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AutoscaleScenario {
-    /// Workflow files, one drawn per episode (`episode % len`).
+    /// Workflow files, one drawn per episode (`episode % len`); `PATH@RATE` runs that workflow at
+    /// RATE requests per second instead of `rates_per_s`.
     pub workflows: Vec<String>,
     /// Load patterns (steady, diurnal, bursty, periodic), `(episode / len(workflows)) % len`.
     pub patterns: Vec<String>,
@@ -63,11 +64,9 @@ impl AutoscaleScenario {
         let w = (episode % nw) as usize;
         let p = ((episode / nw) % np) as usize;
         let r = ((episode / (nw * np)) % nr) as usize;
-        (
-            self.workflows.get(w).map_or("", String::as_str),
-            self.patterns.get(p).map_or("", String::as_str),
-            self.rates_per_s.get(r).copied().unwrap_or(1.0),
-        )
+        let rate = self.rates_per_s.get(r).copied().unwrap_or(1.0);
+        let (path, rate) = split_rate(self.workflows.get(w).map_or("", String::as_str), rate);
+        (path, self.patterns.get(p).map_or("", String::as_str), rate)
     }
 
     /// Checks every field.
@@ -78,6 +77,12 @@ impl AutoscaleScenario {
         let bad = |field, reason: String| Err(Error::InvalidConfig { field, reason });
         if self.workflows.is_empty() {
             return bad("scenario.workflows", "at least one workflow".into());
+        }
+        for w in &self.workflows {
+            let (_, r) = split_rate(w, 1.0);
+            if !(r.is_finite() && r > 0.0) {
+                return bad("scenario.workflows", format!("{w}: the rate must be > 0"));
+            }
         }
         if self.patterns.is_empty() {
             return bad("scenario.patterns", "at least one load pattern".into());
@@ -108,6 +113,17 @@ impl AutoscaleScenario {
 
 fn default_keep_prior() -> f64 {
     2.0
+}
+
+/// `PATH@RATE` as `(PATH, RATE)`; anything else as `(spec, default_rate)`.
+pub fn split_rate(spec: &str, default_rate: f64) -> (&str, f64) {
+    match spec.rsplit_once('@') {
+        Some((path, r)) => match r.parse::<f64>() {
+            Ok(rate) => (path, rate),
+            Err(_) => (spec, default_rate),
+        },
+        None => (spec, default_rate),
+    }
 }
 
 /// Everything that defines an autoscaling training run (saved with every checkpoint).
@@ -484,7 +500,8 @@ impl ActorCritic for ScaleNet {
             - (heads.pc_logp.clone().exp() * heads.pc_logp).sum_dim(1); // [N, 1]
         let pool = pooling(&offsets, n, &dev);
         let logp = pool.clone().matmul(node_logp).reshape([b]);
-        let entropy = pool.matmul(node_ent).reshape([b]).mean();
+        // Entropy per function (both knobs), so the bonus weighs the same for any workflow size.
+        let entropy = node_ent.mean();
         Ok(Evaluation {
             logp,
             entropy,
@@ -632,7 +649,8 @@ pub struct AutoscaleStats {
     pub cost_per_request_usd: f64,
     /// Mean SLO attainment of the episodes.
     pub slo_attainment: f64,
-    /// Policy entropy (summed over functions) at the iteration's first update.
+    /// Policy entropy per function (both knobs; at most 2 ln 3 = 2.197) at the iteration's first
+    /// update.
     pub entropy: f64,
     /// Policy loss of the last update.
     pub policy_loss: f64,

@@ -23,6 +23,8 @@ macro_rules! outln {
 }
 
 mod bounds;
+#[cfg(feature = "aws")]
+mod cmd_aws;
 mod cmd_alloc;
 #[cfg(feature = "gnn")]
 mod cmd_autoflow;
@@ -94,6 +96,17 @@ enum Command {
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
+    /// AWS Lambda + Step Functions: import, profile, deploy a plan, export the definition.
+    #[cfg(feature = "aws")]
+    Aws(cmd_aws::AwsArgs),
+    /// AWS Lambda + Step Functions (this binary was built without the `aws` feature: see the error it
+    /// prints).
+    #[cfg(not(feature = "aws"))]
+    Aws {
+        /// Arguments, ignored.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -110,6 +123,13 @@ fn main() -> std::process::ExitCode {
         Command::Alloc(a) => cmd_alloc::run(a),
         Command::Reshape(a) => cmd_reshape::run(a),
         Command::Bench(a) => cmd_bench::run(a),
+        #[cfg(feature = "aws")]
+        Command::Aws(a) => cmd_aws::run(a),
+        #[cfg(not(feature = "aws"))]
+        Command::Aws { .. } => Err(anyhow::anyhow!(
+            "faastune was built without the `aws` feature (it adds the AWS SDK); run: \
+             cargo build --release -p faastune --features aws"
+        )),
         #[cfg(feature = "gnn")]
         Command::Train(a) => cmd_train::run(*a),
         #[cfg(feature = "gnn")]

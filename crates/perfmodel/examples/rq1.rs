@@ -1,7 +1,7 @@
 //! RQ1 (prediction accuracy): profiles every step of the example workflows in the simulator, fits
 //! the model, and prints held-out errors on the paper's configuration grid; then fits the AWS Lambda
 //! profiles of the SLApp graphs with leave-one-out. Usage:
-//! `cargo run --release -p perfmodel --example rq1 -- [seed] [auto|eq1|amdahl] [rounds|paper] [tail|notail] [reps_train] [reps_truth] [probe|joint]`.
+//! `cargo run --release -p perfmodel --example rq1 -- [seed] [auto|eq1|amdahl] [rounds|paper] [tail|notail] [reps_train] [reps_truth] [probe|joint] [saturation|nosaturation]`.
 
 use perfmodel::fit::{ModelChoice, by_function, cross_validate};
 use perfmodel::model::Features;
@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         features,
         tail,
         mapping: None,
+        saturation: args.get(8).map(String::as_str) != Some("nosaturation"),
     };
     let reps_train: u32 = args.get(5).map_or(Ok(10), |s| s.parse())?;
     let reps_truth: u32 = args.get(6).map_or(Ok(200), |s| s.parse())?;

@@ -29,6 +29,17 @@
 //! - [`ModelChoice::Auto`] also fits our Amdahl form ([`DurationModel::Amdahl`], linear in its
 //!   parameters apart from the tail) and keeps whichever form has the lower 5-fold cross-validated
 //!   squared relative error on the training samples (Eq. 1 with fewer than 10 samples).
+//! - Saturation (ours, [`FitOptions::saturation`]): some functions stop getting faster above a memory
+//!   size well below one vCPU (I/O waits, a lock; SLApp App3's function `1` is flat from about 950
+//!   MB). A saturation memory `s` ([`StepModel::saturation_mb`]) makes every prediction use
+//!   `min(m, w * s)` (`w` busy workers), so the fit sees the samples above `s` at `s`. It is placed
+//!   per form by the training error, first over the sampled sizes with at least 3 sampled sizes at or
+//!   below and 2 above, then over the quarter points of the intervals beside the best one; a placed
+//!   saturation that does not cut the training error below 0.8 times the unsaturated one is dropped.
+//!   The survivor competes with the unsaturated forms in the same 5-fold cross-validation and is kept
+//!   only when its error is below 0.8 times the best unsaturated one's: the simpler model wins unless
+//!   saturation clearly predicts better. `cross_validate` repeats the whole choice inside every fold,
+//!   so its error includes the choice.
 //!
 //! Everything is deterministic: fixed grids, fixed iteration order, no randomness.
 
@@ -39,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use crate::lm::{levenberg_marquardt, linear_lsq};
 use crate::model::{
     ConfigFeatures, DurationModel, Eq1, FanOutTail, Features, MappingDelay, PlatformFacts,
-    StepModel, instance_groups,
+    StepModel, instance_groups, saturated_memory_mb,
 };
 use crate::{Error, Sample};
 
@@ -68,6 +79,14 @@ pub struct FitOptions {
     /// A known mapping delay (measured by a probe, [`crate::profile::probe_mapping_delay`]); `None`
     /// fits it jointly with each function's samples.
     pub mapping: Option<MappingDelay>,
+    /// Try a saturation memory ([`StepModel::saturation_mb`]) chosen by cross-validation (see the
+    /// module docs); `false` is the paper's model, which keeps getting faster with memory.
+    #[serde(default = "saturation_default")]
+    pub saturation: bool,
+}
+
+fn saturation_default() -> bool {
+    true
 }
 
 impl FitOptions {
@@ -78,6 +97,7 @@ impl FitOptions {
             features: Features::Paper,
             tail: false,
             mapping: None,
+            saturation: false,
         }
     }
 }
@@ -89,6 +109,7 @@ impl Default for FitOptions {
             features: Features::Rounds,
             tail: true,
             mapping: None,
+            saturation: true,
         }
     }
 }
@@ -140,6 +161,8 @@ struct Pt {
     workers: u32,
     jobs: u32,
     y: f64,
+    /// The saturation memory the point is fitted under ([`StepModel::saturation_mb`]).
+    sat: Option<u32>,
 }
 
 /// One instance group of a point, with the features of its instances.
@@ -179,13 +202,33 @@ impl Pt {
             workers: s.workers,
             jobs: s.jobs,
             y: s.duration_s,
+            sat: None,
         }
+    }
+    /// The memory the model sees for an instance with `jobs_on_instance` jobs (saturation applied).
+    fn memory_seen(&self, features: Features, jobs_on_instance: f64) -> u32 {
+        saturated_memory_mb(
+            self.memory_mb,
+            features.busy_workers(self.workers, jobs_on_instance),
+            self.sat,
+        )
+    }
+    /// The memory that puts the point in a segment of Eq. 1: the one its busiest instance sees.
+    fn segment_memory(&self, features: Features) -> u32 {
+        let busiest = instance_groups(features, self.jobs, self.fan_out)[0]
+            .map_or(1.0, |g| g.jobs_on_instance);
+        self.memory_seen(features, busiest)
     }
     /// The point's instance groups (the busiest first), as the model predicts them.
     fn groups(&self, facts: &PlatformFacts, features: Features) -> [Option<Grp>; 2] {
         instance_groups(features, self.jobs, self.fan_out).map(|g| {
             g.map(|g| Grp {
-                feats: features.compute(facts, self.memory_mb, self.workers, g.jobs_on_instance),
+                feats: features.compute(
+                    facts,
+                    self.memory_seen(features, g.jobs_on_instance),
+                    self.workers,
+                    g.jobs_on_instance,
+                ),
                 map_fan: g.map_fan,
                 n_inst: g.n_instances,
             })
@@ -584,8 +627,9 @@ fn fit_eq1(
     free: Shared,
     warn: &mut Warn<'_>,
 ) -> Option<Fitted> {
-    let (low, high): (Vec<Pt>, Vec<Pt>) =
-        pts.iter().partition(|p| p.memory_mb < facts.vcpu_full_mb);
+    let (low, high): (Vec<Pt>, Vec<Pt>) = pts
+        .iter()
+        .partition(|p| p.segment_memory(features) < facts.vcpu_full_mb);
     let low_ok = low.len() >= MIN_SEGMENT_POINTS;
     let high_ok = high.len() >= MIN_SEGMENT_POINTS;
     let m_s = facts.vcpu_full_mb;
@@ -767,11 +811,13 @@ fn predict_pt(model: &StepModel, facts: &PlatformFacts, pt: &Pt) -> f64 {
     )
 }
 
-/// Mean squared relative error of `choice` under `k`-fold cross-validation (fold = index mod k).
+/// Mean squared relative error of `choice` (with saturation memory `sat`) under `k`-fold
+/// cross-validation (fold = index mod k).
 fn cv_score(
     pts: &[Pt],
     facts: &PlatformFacts,
     choice: ModelChoice,
+    sat: Option<u32>,
     opts: FitOptions,
     k: usize,
 ) -> f64 {
@@ -781,7 +827,7 @@ fn cv_score(
             .iter()
             .enumerate()
             .filter(|(i, _)| i % k != fold)
-            .map(|(_, p)| *p)
+            .map(|(_, p)| Pt { sat, ..*p })
             .collect();
         // Folds' fallbacks are not reported: the fit on all samples reports its own.
         let mut ignored = Vec::new();
@@ -799,6 +845,7 @@ fn cv_score(
             duration,
             mapping,
             tail,
+            saturation_mb: sat,
         };
         for pt in pts
             .iter()
@@ -811,6 +858,158 @@ fn cv_score(
         }
     }
     sum / pts.len() as f64
+}
+
+/// Distinct sampled memory sizes a saturation needs below it (itself included): the falling part of
+/// the curve is fitted on them.
+const SATURATION_MIN_BELOW: usize = 3;
+/// Distinct sampled memory sizes a saturation needs above it: the flat part it claims is seen there.
+const SATURATION_MIN_ABOVE: usize = 2;
+/// A saturated model is kept only when its cross-validated error is below this share of the best
+/// unsaturated model's: the simpler model wins unless saturation clearly predicts better.
+const SATURATION_MARGIN: f64 = 0.8;
+
+/// The sampled memory sizes, increasing and distinct, and the indices of those that may be a
+/// saturation memory: at least [`SATURATION_MIN_BELOW`] distinct sampled sizes at or below it and
+/// [`SATURATION_MIN_ABOVE`] above.
+fn saturation_sizes(pts: &[Pt]) -> (Vec<u32>, Vec<usize>) {
+    let mut ms: Vec<u32> = pts.iter().map(|p| p.memory_mb).collect();
+    ms.sort_unstable();
+    ms.dedup();
+    let n = ms.len();
+    let eligible = (0..n)
+        .filter(|i| i + 1 >= SATURATION_MIN_BELOW && n - (i + 1) >= SATURATION_MIN_ABOVE)
+        .collect();
+    (ms, eligible)
+}
+
+/// Candidate saturation memories per interval between two sampled sizes.
+const SATURATION_SUBDIVISIONS: u32 = 4;
+
+/// The points strictly between sampled sizes `lo < hi` that split the interval into
+/// [`SATURATION_SUBDIVISIONS`] parts (a curve flattens between samples, rarely exactly at one).
+fn interior_points(lo: u32, hi: u32) -> Vec<u32> {
+    let mut out: Vec<u32> = (1..SATURATION_SUBDIVISIONS)
+        .map(|q| {
+            let step = u64::from(hi - lo) * u64::from(q) / u64::from(SATURATION_SUBDIVISIONS);
+            // Invariant: step < hi - lo, so the sum stays below hi.
+            lo + step as u32
+        })
+        .filter(|&m| m > lo && m < hi)
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Relative sum of squared errors of `choice` fitted to all of `pts` with saturation memory `sat`
+/// (the training error that places the saturation memory).
+fn train_sse(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    choice: ModelChoice,
+    sat: Option<u32>,
+    opts: FitOptions,
+) -> f64 {
+    let train: Vec<Pt> = pts.iter().map(|p| Pt { sat, ..*p }).collect();
+    let mut ignored = Vec::new();
+    let mut warn = Warn {
+        function: "",
+        out: &mut ignored,
+    };
+    let Some((duration, mapping, tail)) = fit_form(&train, facts, choice, opts, &mut warn) else {
+        return f64::INFINITY;
+    };
+    let model = StepModel {
+        name: String::new(),
+        jobs: 1,
+        duration,
+        mapping,
+        tail,
+        saturation_mb: sat,
+    };
+    pts.iter()
+        .map(|pt| ((predict_pt(&model, facts, pt) - pt.y) / pt.y).powi(2))
+        .sum()
+}
+
+/// The saturation memory of `form` with the lowest training error, if it lowers the unsaturated
+/// training error `plain_sse` below [`SATURATION_MARGIN`] times (a screen: a saturation that does not
+/// fit the samples clearly better will not predict them clearly better). Sampled sizes are tried
+/// first, then the interior points of the intervals beside the best one.
+fn place_saturation(
+    pts: &[Pt],
+    facts: &PlatformFacts,
+    form: ModelChoice,
+    opts: FitOptions,
+    plain_sse: f64,
+) -> Option<u32> {
+    let (ms, eligible) = saturation_sizes(pts);
+    let mut best: Option<(f64, usize)> = None;
+    for &i in &eligible {
+        let sse = train_sse(pts, facts, form, Some(ms[i]), opts);
+        if best.is_none_or(|b| sse < b.0) {
+            best = Some((sse, i));
+        }
+    }
+    let (mut sse, i) = best?;
+    // A NaN error never passes.
+    if sse.partial_cmp(&(SATURATION_MARGIN * plain_sse)) != Some(std::cmp::Ordering::Less) {
+        return None;
+    }
+    let mut s = ms[i];
+    // The interval below the best size (when its lower end may saturate too) and the one above.
+    let below = (i > 0 && eligible.contains(&(i - 1))).then(|| (ms[i - 1], ms[i]));
+    let above = Some((ms[i], ms[i + 1]));
+    for (lo, hi) in below.into_iter().chain(above) {
+        for m in interior_points(lo, hi) {
+            let e = train_sse(pts, facts, form, Some(m), opts);
+            if e < sse {
+                (sse, s) = (e, m);
+            }
+        }
+    }
+    Some(s)
+}
+
+/// The duration form and saturation `fit_points` fits (see the module docs): the only candidate, or
+/// the one with the lowest 5-fold cross-validated error among each form without saturation and with
+/// its placed saturation ([`place_saturation`]); a saturated one only when its error is below
+/// [`SATURATION_MARGIN`] times the best unsaturated one's.
+fn choose_form(pts: &[Pt], facts: &PlatformFacts, opts: FitOptions) -> (ModelChoice, Option<u32>) {
+    let forms: &[ModelChoice] = match opts.choice {
+        ModelChoice::Auto if pts.len() >= 10 => &[ModelChoice::Eq1, ModelChoice::Amdahl],
+        ModelChoice::Auto | ModelChoice::Eq1 => &[ModelChoice::Eq1],
+        ModelChoice::Amdahl => &[ModelChoice::Amdahl],
+    };
+    let try_saturation = opts.saturation && !saturation_sizes(pts).1.is_empty();
+    if forms.len() == 1 && !try_saturation {
+        return (forms[0], None);
+    }
+    let k = pts.len().min(5);
+    // Ties keep the earlier candidate: Eq. 1 before Amdahl.
+    let mut plain = (f64::INFINITY, forms[0]);
+    let mut saturated: (f64, ModelChoice, Option<u32>) = (f64::INFINITY, forms[0], None);
+    for &form in forms {
+        let e = cv_score(pts, facts, form, None, opts, k);
+        if e < plain.0 {
+            plain = (e, form);
+        }
+        if !try_saturation {
+            continue;
+        }
+        let plain_sse = train_sse(pts, facts, form, None, opts);
+        if let Some(s) = place_saturation(pts, facts, form, opts, plain_sse) {
+            let e = cv_score(pts, facts, form, Some(s), opts, k);
+            if e < saturated.0 {
+                saturated = (e, form, Some(s));
+            }
+        }
+    }
+    if saturated.0 < SATURATION_MARGIN * plain.0 {
+        (saturated.1, saturated.2)
+    } else {
+        (plain.1, None)
+    }
 }
 
 fn fit_points(
@@ -826,27 +1025,15 @@ fn fit_points(
             message: "no samples".into(),
         });
     }
-    let choice = match opts.choice {
-        ModelChoice::Auto if pts.len() >= 10 => {
-            let k = 5;
-            let e_eq1 = cv_score(pts, facts, ModelChoice::Eq1, opts, k);
-            let e_amd = cv_score(pts, facts, ModelChoice::Amdahl, opts, k);
-            if e_amd < e_eq1 {
-                ModelChoice::Amdahl
-            } else {
-                ModelChoice::Eq1
-            }
-        }
-        ModelChoice::Auto => ModelChoice::Eq1,
-        c => c,
-    };
+    let (choice, sat) = choose_form(pts, facts, opts);
+    let pts: Vec<Pt> = pts.iter().map(|p| Pt { sat, ..*p }).collect();
     let mut warnings = Vec::new();
     let mut warn = Warn {
         function: name,
         out: &mut warnings,
     };
     let (duration, mapping, tail) =
-        fit_form(pts, facts, choice, opts, &mut warn).ok_or_else(|| Error::NotEnoughSamples {
+        fit_form(&pts, facts, choice, opts, &mut warn).ok_or_else(|| Error::NotEnoughSamples {
             function: name.to_owned(),
             message: format!("least squares failed on {} samples", pts.len()),
         })?;
@@ -857,6 +1044,7 @@ fn fit_points(
             duration,
             mapping,
             tail,
+            saturation_mb: sat,
         },
         warnings,
     })
@@ -951,6 +1139,7 @@ pub fn cross_validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use platform::StepConfig;
 
     fn facts() -> PlatformFacts {
         PlatformFacts::of(&platform::Platform::lambda())
@@ -1015,5 +1204,86 @@ mod tests {
                 && (phi2_s - 0.05).abs() < 1e-6,
             "{m:?}"
         );
+    }
+    /// One-instance, one-worker samples at SLApp's memory sizes (128..3008 MB in 192 MB steps) of
+    /// `t(m)`, with a deterministic +-3% wobble like measured means.
+    fn profile(t: impl Fn(f64) -> f64) -> Vec<Sample> {
+        (0..16)
+            .map(|i| {
+                let m = 128 + 192 * i;
+                let wobble = [1.0, 1.03, 0.98, 1.01, 0.97, 1.02, 0.99, 1.0][i as usize % 8];
+                Sample {
+                    function: "f".into(),
+                    memory_mb: m,
+                    fan_out: 1,
+                    workers: 1,
+                    jobs: 1,
+                    duration_s: t(f64::from(m)) * wobble,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn saturation_is_chosen_on_a_saturating_profile() {
+        let f = facts();
+        // Time-sliced CPU work until 950 MB, then flat (I/O-bound): like SLApp App3's function 1.
+        let samples = profile(|m| 0.65 * 1000.0 / m.min(950.0) + 0.02);
+        let fit = fit_function("f", &samples, &f, FitOptions::default()).unwrap();
+        let s = fit.model.saturation_mb.expect("a saturation memory");
+        assert!((850..=1100).contains(&s), "saturates at {s} MB");
+        // Flat beyond it, for one worker; billing still grows with the memory.
+        let at = |m| fit.model.duration_s(&f, StepConfig::new(m, 1, 1));
+        assert!((at(4096) - at(10_240)).abs() < 1e-12);
+        let cost = |m| fit.model.cost_usd(&f, StepConfig::new(m, 1, 1));
+        assert!(cost(10_240) > 2.0 * cost(4096));
+        let loo = cross_validate("f", &samples, &f, FitOptions::default(), 16).unwrap();
+        let plain = FitOptions {
+            saturation: false,
+            ..FitOptions::default()
+        };
+        let loo_plain = cross_validate("f", &samples, &f, plain, 16).unwrap();
+        assert!(
+            loo.max_rel_error < 0.08 && loo.max_rel_error < loo_plain.max_rel_error,
+            "{loo:?} vs without saturation {loo_plain:?}"
+        );
+        // The paper's model never saturates.
+        let paper = fit_function("f", &samples, &f, FitOptions::paper()).unwrap();
+        assert_eq!(paper.model.saturation_mb, None);
+    }
+
+    #[test]
+    fn saturation_is_not_chosen_on_a_non_saturating_profile() {
+        let f = facts();
+        // Multi-threaded work that keeps getting faster up to 3008 MB, plus a fixed part.
+        let samples = profile(|m| 0.7 * 1769.0 / m + 0.4);
+        let fit = fit_function("f", &samples, &f, FitOptions::default()).unwrap();
+        assert_eq!(fit.model.saturation_mb, None, "{}", fit.model.describe());
+        // Nor on single-threaded work, which Eq. 1's segments already flatten at m_s.
+        let samples = profile(|m| 0.2 * 1769.0 / m.min(1769.0));
+        let fit = fit_function("f", &samples, &f, FitOptions::default()).unwrap();
+        assert_eq!(fit.model.saturation_mb, None, "{}", fit.model.describe());
+    }
+
+    #[test]
+    fn saturation_candidates_need_samples_on_both_sides() {
+        let pts: Vec<Pt> = [128, 512, 1024, 2048, 3008, 3008]
+            .iter()
+            .map(|&m| Pt {
+                memory_mb: m,
+                fan_out: 1,
+                workers: 1,
+                jobs: 1,
+                y: 1.0,
+                sat: None,
+            })
+            .collect();
+        // Three sizes at or below, two above: only 1024 MB.
+        let (ms, eligible) = saturation_sizes(&pts);
+        assert_eq!(ms, [128, 512, 1024, 2048, 3008]);
+        assert_eq!(eligible, [2]);
+        assert_eq!(interior_points(1024, 2048), [1280, 1536, 1792]);
+        assert_eq!(interior_points(1024, 1026), [1025]);
+        assert!(saturation_sizes(&pts[..4]).1.is_empty());
     }
 }

@@ -4,8 +4,8 @@
 //! the simulator ([`profile`]) and error reports on configurations the fit did not see.
 //!
 //! - [`sample`]: the samples CSV format; [`dot`]: the SLApp DOT graphs with AWS `perf_profile`s.
-//! - [`fit`]: least-squares fitting, the per-segment choice of Eq. 1's case, our Amdahl-form extension
-//!   and cross-validated error reports.
+//! - [`fit`]: least-squares fitting, the per-segment choice of Eq. 1's case, our Amdahl-form extension,
+//!   a saturation memory chosen by cross-validation, and cross-validated error reports.
 //! - [`model`]: the fitted model and allocation-free predictions.
 //! - [`profile`]: profiling runs in the simulator (`platform::exec::run_step`) and held-out evaluation.
 //!

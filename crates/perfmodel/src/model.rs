@@ -98,6 +98,17 @@ pub struct ConfigFeatures {
 }
 
 impl Features {
+    /// Busy workers of an instance with `workers` workers and `jobs_per_instance` jobs: `min(q, g)`
+    /// with `g = ceil(jobs)` ([`Features::Rounds`]), `q` in paper mode.
+    #[inline]
+    pub fn busy_workers(self, workers: u32, jobs_per_instance: f64) -> f64 {
+        let q = f64::from(workers.max(1));
+        match self {
+            Features::Paper => q,
+            Features::Rounds => q.min(jobs_per_instance.ceil().max(1.0)),
+        }
+    }
+
     /// Features of `n_jobs` jobs on one instance with `memory_mb` and `workers`, for `p` instances
     /// sharing `jobs` (`n_jobs` = jobs of the instance; pass `jobs / p` as a float in paper mode).
     #[inline]
@@ -342,6 +353,30 @@ pub struct StepModel {
     /// Fan-out tail (ours; zero for the paper's model).
     #[serde(default)]
     pub tail: FanOutTail,
+    /// Saturation (ours, not in StepConf): memory per busy worker, MB, above which a larger instance
+    /// is no faster (the code cannot use the extra vCPU share: I/O waits, a lock, a single-threaded
+    /// runtime below one core). Durations are predicted at `min(m, w * saturation_mb)` with `w` busy
+    /// workers; billing still uses `m`. `None` (the default, and the paper's model): no saturation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation_mb: Option<u32>,
+}
+
+/// The memory a duration model sees: `memory_mb` capped at `busy_workers * saturation_mb` (see
+/// [`StepModel::saturation_mb`]); `memory_mb` itself without saturation.
+#[inline]
+pub fn saturated_memory_mb(memory_mb: u32, busy_workers: f64, saturation_mb: Option<u32>) -> u32 {
+    match saturation_mb {
+        Some(s) => {
+            let cap = busy_workers.max(1.0) * f64::from(s.max(1));
+            if f64::from(memory_mb) > cap {
+                // Invariant: 1 <= cap < memory_mb <= u32::MAX, and cap is a whole number.
+                cap as u32
+            } else {
+                memory_mb
+            }
+        }
+        None => memory_mb,
+    }
 }
 
 impl StepModel {
@@ -393,6 +428,9 @@ impl StepModel {
             "{d}; t_map(per={:.5}, knee={}, growth={:.6})",
             m.per_instance_s, m.knee, m.growth_s
         );
+        if let Some(s) = self.saturation_mb {
+            out.push_str(&format!("; saturates at {s} MB per worker"));
+        }
         if self.tail != FanOutTail::default() {
             out.push_str(&format!(
                 "; tail(lin={:.5}, log={:.5})",
@@ -418,9 +456,14 @@ impl StepModel {
                 low,
                 high,
             } => {
-                let f = features.compute(facts, memory_mb, workers, jobs_on_instance);
+                let m = saturated_memory_mb(
+                    memory_mb,
+                    features.busy_workers(workers, jobs_on_instance),
+                    self.saturation_mb,
+                );
+                let f = features.compute(facts, m, workers, jobs_on_instance);
                 // StepConf Eq. 1: case 2 below m_s, the fitted case from m_s on.
-                let t = if memory_mb < facts.vcpu_full_mb {
+                let t = if m < facts.vcpu_full_mb {
                     low.eval(&f)
                 } else {
                     high.eval(&f)
@@ -433,7 +476,12 @@ impl StepModel {
                 io_s,
                 fixed_s,
             } => {
-                let f = Features::Rounds.compute(facts, memory_mb, workers, jobs_on_instance);
+                let m = saturated_memory_mb(
+                    memory_mb,
+                    Features::Rounds.busy_workers(workers, jobs_on_instance),
+                    self.saturation_mb,
+                );
+                let f = Features::Rounds.compute(facts, m, workers, jobs_on_instance);
                 f.gamma_bar
                     * (serial_s / f.vcpus.min(f.busy_workers)
                         + parallel_s / f.vcpus
@@ -565,6 +613,12 @@ impl PerfModel {
 mod tests {
     use super::*;
 
+    impl StepModel {
+        fn to_json_value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+
     #[test]
     fn facts_match_the_platform() {
         let p = platform::Platform::lambda();
@@ -621,6 +675,7 @@ mod tests {
                 growth_s: 0.0,
             },
             tail: FanOutTail::default(),
+            saturation_mb: None,
         };
         // 8 jobs on 4 instances at 1769 MB, one worker: 2 s each (k = 1), t_map(4) = 0.03 s.
         let cfg = StepConfig::new(1769, 4, 1);
@@ -628,5 +683,41 @@ mod tests {
         let want =
             4.0 * (2.0 * 1769.0 / 1024.0 * facts.price_usd_per_gb_s + facts.price_usd_per_request);
         assert!((m.cost_usd(&facts, cfg) - want).abs() < 1e-15);
+    }
+    #[test]
+    fn saturation_caps_the_memory_per_busy_worker() {
+        let facts = PlatformFacts::of(&platform::Platform::lambda());
+        let case2 = Eq1::Case2 {
+            alpha2_s: 1.0,
+            beta2: 0.0,
+            phi2_s: 0.0,
+        };
+        let mut m = StepModel {
+            name: "s".into(),
+            jobs: 4,
+            duration: DurationModel::Eq1 {
+                features: Features::Rounds,
+                low: case2,
+                high: case2,
+            },
+            mapping: MappingDelay::default(),
+            tail: FanOutTail::default(),
+            saturation_mb: None,
+        };
+        let plain = m.to_json_value();
+        m.saturation_mb = Some(500);
+        // One worker: 4 jobs at 500 MB whatever the memory above it.
+        let one = m.duration_s(&facts, StepConfig::new(2000, 1, 1));
+        assert!((one - 4.0 * 1769.0 / 500.0).abs() < 1e-9, "{one}");
+        assert_eq!(one, m.duration_s(&facts, StepConfig::new(10_240, 1, 1)));
+        // Two busy workers saturate at 1000 MB: 2 rounds of 2 slots at k = 1000 / 1769.
+        let two = m.duration_s(&facts, StepConfig::new(4000, 1, 2));
+        assert!((two - 4.0 * 1769.0 / 1000.0).abs() < 1e-9, "{two}");
+        // Below the cap nothing changes.
+        assert_eq!(saturated_memory_mb(400, 1.0, Some(500)), 400);
+        // A model without saturation writes no field, so models saved before it reload to the
+        // same bytes.
+        assert!(plain.get("saturation_mb").is_none());
+        assert_eq!(m.to_json_value()["saturation_mb"], 500);
     }
 }

@@ -276,6 +276,7 @@ pub fn fit_workflow(
                 },
                 mapping: MappingDelay::default(),
                 tail: Default::default(),
+                saturation_mb: None,
             });
             continue;
         }

@@ -70,6 +70,7 @@ fn recovers_case2_and_mapping_delay() {
             growth_s: 0.0,
         },
         tail: Default::default(),
+        saturation_mb: None,
     };
     let s = samples_of(&truth, &[512, 1024, 1536, 2048, 4096, 8192]);
     let m = fit_function("f", &s, &facts(), eq1_only()).unwrap().model;
@@ -131,6 +132,7 @@ fn recovers_case1_above_m_s() {
             growth_s: 0.0,
         },
         tail: Default::default(),
+        saturation_mb: None,
     };
     let s = samples_of(
         &truth,
@@ -207,6 +209,7 @@ fn paper_features_are_eq1_verbatim() {
             growth_s: 0.0,
         },
         tail: Default::default(),
+        saturation_mb: None,
     };
     let cfg = StepConfig::new(4096, 4, 8);
     let k = (4096.0f64 / 1769.0).min(8.0);

@@ -49,6 +49,22 @@ pub enum Error {
         /// What the parser said.
         message: String,
     },
+    /// A saved model has no step model for some task steps of the workflow it is applied to.
+    #[error(
+        "{source_name}: no model for step(s) {} of workflow '{workflow}' (a step takes the model named like the step, else like its function); the model has: {}",
+        quoted(.missing),
+        quoted(.available)
+    )]
+    MissingSteps {
+        /// The model's file name or label.
+        source_name: String,
+        /// The workflow's name.
+        workflow: String,
+        /// Task steps without a model, in step order.
+        missing: Vec<String>,
+        /// The names of the model's step models, in the model's order.
+        available: Vec<String>,
+    },
     /// The workflow and the model disagree, or profiling options are out of range.
     #[error("{place}: {message}")]
     Invalid {
@@ -60,4 +76,16 @@ pub enum Error {
     /// The platform rejected something (e.g. an infeasible profiling configuration).
     #[error(transparent)]
     Platform(#[from] platform::Error),
+}
+
+/// `'a', 'b'` (or `none`).
+fn quoted(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

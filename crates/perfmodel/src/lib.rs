@@ -8,11 +8,15 @@
 //!   a saturation memory chosen by cross-validation, and cross-validated error reports.
 //! - [`model`]: the fitted model and allocation-free predictions.
 //! - [`profile`]: profiling runs in the simulator (`platform::exec::run_step`) and held-out evaluation.
+//! - [`calibrate`]: a workflow whose steps run in the simulator with the mean durations a model
+//!   predicts (`faastune compare --model-file`); [`PerfModel::for_workflow`] applies a saved model
+//!   to a workflow by step and function names.
 //!
 //! Architecture invariant: fitting and profiling are deterministic (same samples or same seed, same
 //! bytes); the crate never reads the wall clock and never iterates a hash map.
 #![warn(missing_docs)]
 
+pub mod calibrate;
 pub mod dot;
 mod error;
 pub mod fit;

@@ -58,6 +58,45 @@ impl PlatformFacts {
         }
     }
 
+    /// The facts that differ between `self` (a model's) and `other` (a platform's), one
+    /// `field: self vs other` line each, in field order; empty when every number agrees (the names
+    /// may differ).
+    pub fn differences(&self, other: &PlatformFacts) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut num = |field: &str, a: f64, b: f64| {
+            if a != b {
+                out.push(format!("{field}: {a} vs {b}"));
+            }
+        };
+        num(
+            "vcpu_full_mb",
+            f64::from(self.vcpu_full_mb),
+            f64::from(other.vcpu_full_mb),
+        );
+        num("vcpu_max", self.vcpu_max, other.vcpu_max);
+        num(
+            "memory_mb_max",
+            f64::from(self.memory_mb_max),
+            f64::from(other.memory_mb_max),
+        );
+        num(
+            "price_usd_per_gb_s",
+            self.price_usd_per_gb_s,
+            other.price_usd_per_gb_s,
+        );
+        num(
+            "price_usd_per_request",
+            self.price_usd_per_request,
+            other.price_usd_per_request,
+        );
+        num(
+            "billing_granularity_ms",
+            f64::from(self.billing_granularity_ms),
+            f64::from(other.billing_granularity_ms),
+        );
+        out
+    }
+
     /// Billed cost of one instance that ran `duration_s` at `memory_mb`: the duration rounded up to the
     /// billing granularity, times GB, times the GB-second price, plus the request price.
     #[inline]
@@ -590,13 +629,199 @@ impl PerfModel {
                 source_name: source_name.to_owned(),
                 message: e.to_string(),
             })?;
-        if m.platform.vcpu_full_mb == 0 || m.platform.billing_granularity_ms == 0 {
+        let problems = m.problems();
+        if !problems.is_empty() {
             return Err(crate::Error::Model {
                 source_name: source_name.to_owned(),
-                message: "platform.vcpu_full_mb and billing_granularity_ms must be >= 1".into(),
+                message: problems.join("; "),
             });
         }
         Ok(m)
+    }
+
+    /// Every value of the model that no fit writes, each naming its field (`steps[2] ('resize')
+    /// .duration.high.alpha2_s = -1: must be finite and >= 0`): a platform fact or parameter that is
+    /// negative, not finite or zero where a divisor, a saturation of 0 MB, a step name that repeats.
+    /// Empty for every model [`crate::fit`] and [`crate::profile`] produce.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let f = &self.platform;
+        for (field, v) in [
+            ("vcpu_full_mb", f.vcpu_full_mb),
+            ("memory_mb_max", f.memory_mb_max),
+            ("billing_granularity_ms", f.billing_granularity_ms),
+        ] {
+            if v == 0 {
+                out.push(format!("platform.{field} = 0: must be >= 1"));
+            }
+        }
+        if !(f.vcpu_max.is_finite() && f.vcpu_max > 0.0) {
+            out.push(format!(
+                "platform.vcpu_max = {}: must be finite and > 0",
+                f.vcpu_max
+            ));
+        }
+        for (field, v) in [
+            ("price_usd_per_gb_s", f.price_usd_per_gb_s),
+            ("price_usd_per_request", f.price_usd_per_request),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                out.push(format!("platform.{field} = {v}: must be finite and >= 0"));
+            }
+        }
+        let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for (i, m) in self.steps.iter().enumerate() {
+            let place = format!("steps[{i}] ('{}')", m.name);
+            if let Some(first) = seen.insert(&m.name, i) {
+                out.push(format!("{place}: the name repeats steps[{first}]"));
+                seen.insert(&m.name, first);
+            }
+            let mut num = |field: &str, v: f64| {
+                if !(v.is_finite() && v >= 0.0) {
+                    out.push(format!("{place}.{field} = {v}: must be finite and >= 0"));
+                }
+            };
+            match &m.duration {
+                DurationModel::Fixed { duration_s } => num("duration.duration_s", *duration_s),
+                DurationModel::Eq1 { low, high, .. } => {
+                    for (seg, e) in [("low", low), ("high", high)] {
+                        match *e {
+                            Eq1::Case1 {
+                                alpha1_s,
+                                beta1_s,
+                                alpha2,
+                                phi1_s,
+                            } => {
+                                num(&format!("duration.{seg}.alpha1_s"), alpha1_s);
+                                num(&format!("duration.{seg}.beta1_s"), beta1_s);
+                                num(&format!("duration.{seg}.alpha2"), alpha2);
+                                num(&format!("duration.{seg}.phi1_s"), phi1_s);
+                            }
+                            Eq1::Case2 {
+                                alpha2_s,
+                                beta2,
+                                phi2_s,
+                            } => {
+                                num(&format!("duration.{seg}.alpha2_s"), alpha2_s);
+                                num(&format!("duration.{seg}.beta2"), beta2);
+                                num(&format!("duration.{seg}.phi2_s"), phi2_s);
+                            }
+                        }
+                    }
+                }
+                DurationModel::Amdahl {
+                    serial_s,
+                    parallel_s,
+                    io_s,
+                    fixed_s,
+                } => {
+                    num("duration.serial_s", *serial_s);
+                    num("duration.parallel_s", *parallel_s);
+                    num("duration.io_s", *io_s);
+                    num("duration.fixed_s", *fixed_s);
+                }
+            }
+            num("mapping.per_instance_s", m.mapping.per_instance_s);
+            num("mapping.growth_s", m.mapping.growth_s);
+            num("tail.linear", m.tail.linear);
+            num("tail.log", m.tail.log);
+            if m.saturation_mb == Some(0) {
+                out.push(format!("{place}.saturation_mb = 0: must be >= 1"));
+            }
+        }
+        out
+    }
+
+    /// This model applied to `workflow` (a model read from `source_name`, e.g. saved by `faastune fit
+    /// --samples ... --save`, whose step models are in function-name order): one step model per step,
+    /// in [`StepId`] order, predicting with `facts` (the platform planned on).
+    ///
+    /// - Every task step takes the step model whose `name` is the step's name, else the one named
+    ///   after the step's `function`; extra step models are ignored. Non-task steps take a fixed
+    ///   duration of their `wait_s`, as [`crate::profile::fit_workflow`] gives them.
+    /// - `jobs` are the workflow's: a step model's `jobs` describe the runs it was measured on, the
+    ///   workflow's the runs being planned, and Eq. 1 (or the Amdahl form) scales with the jobs per
+    ///   instance. Each step whose jobs differ from its model's gets a note (the returned strings).
+    /// - `facts` replace the model's platform facts: the parameters are in units of the vCPU share
+    ///   (Eq. 1's `k = m / m_s`, the Amdahl form's vCPUs), so predictions follow the planned platform's
+    ///   memory -> vCPU curve, and costs its prices ([`PlatformFacts::differences`] lists what changed).
+    ///
+    /// # Errors
+    /// [`crate::Error::MissingSteps`] naming every task step without a model and every name the model
+    /// has; [`crate::Error::Invalid`] for a task step whose model is a fixed duration (a non-task step's).
+    pub fn for_workflow(
+        &self,
+        workflow: &workflow::Workflow,
+        facts: PlatformFacts,
+        source_name: &str,
+    ) -> Result<(PerfModel, Vec<String>), crate::Error> {
+        let by_name: std::collections::BTreeMap<&str, &StepModel> = self
+            .steps
+            .iter()
+            .rev()
+            .map(|m| (m.name.as_str(), m))
+            .collect();
+        let mut steps = Vec::with_capacity(workflow.n_steps());
+        let mut missing = Vec::new();
+        let mut notes = Vec::new();
+        for step in workflow.steps() {
+            if step.kind != workflow::StepKind::Task {
+                steps.push(StepModel {
+                    name: step.name.clone(),
+                    jobs: 0,
+                    duration: DurationModel::Fixed {
+                        duration_s: step.wait_s,
+                    },
+                    mapping: MappingDelay::default(),
+                    tail: FanOutTail::default(),
+                    saturation_mb: None,
+                });
+                continue;
+            }
+            let Some(found) = by_name
+                .get(step.name.as_str())
+                .or_else(|| by_name.get(step.function.as_str()))
+            else {
+                missing.push(step.name.clone());
+                continue;
+            };
+            if let DurationModel::Fixed { .. } = found.duration {
+                return Err(crate::Error::Invalid {
+                    place: format!("{source_name}: model '{}'", found.name),
+                    message: format!(
+                        "a fixed duration (a non-task step's model), but step '{}' of workflow '{}' is a task",
+                        step.name, workflow.name
+                    ),
+                });
+            }
+            if found.jobs != step.jobs {
+                notes.push(format!(
+                    "step '{}': model '{}' was fitted on runs of {} job(s), the workflow step has {}: predictions use the workflow's {} (durations scale with the jobs per instance)",
+                    step.name, found.name, found.jobs, step.jobs, step.jobs
+                ));
+            }
+            let mut m = (*found).clone();
+            m.name = step.name.clone();
+            m.jobs = step.jobs;
+            steps.push(m);
+        }
+        if !missing.is_empty() {
+            return Err(crate::Error::MissingSteps {
+                source_name: source_name.to_owned(),
+                workflow: workflow.name.clone(),
+                missing,
+                available: self.steps.iter().map(|m| m.name.clone()).collect(),
+            });
+        }
+        Ok((
+            PerfModel {
+                workflow: workflow.name.clone(),
+                seed: self.seed,
+                platform: facts,
+                steps,
+            },
+            notes,
+        ))
     }
 
     /// Reads a model file written by [`PerfModel::to_json`].
@@ -719,5 +944,109 @@ mod tests {
         // same bytes.
         assert!(plain.get("saturation_mb").is_none());
         assert_eq!(m.to_json_value()["saturation_mb"], 500);
+    }
+    fn amdahl_model(name: &str, jobs: u32) -> StepModel {
+        StepModel {
+            name: name.into(),
+            jobs,
+            duration: DurationModel::Amdahl {
+                serial_s: 0.5,
+                parallel_s: 0.0,
+                io_s: 0.0,
+                fixed_s: 0.0,
+            },
+            mapping: MappingDelay::default(),
+            tail: FanOutTail::default(),
+            saturation_mb: None,
+        }
+    }
+
+    fn samples_model(names: &[&str]) -> PerfModel {
+        PerfModel {
+            workflow: "samples.csv".into(),
+            seed: None,
+            platform: PlatformFacts::of(&platform::Platform::lambda()),
+            steps: names.iter().map(|n| amdahl_model(n, 1)).collect(),
+        }
+    }
+
+    fn wf(text: &str) -> workflow::Workflow {
+        workflow::Workflow::from_str_auto(text, "w.yaml").unwrap()
+    }
+
+    #[test]
+    fn a_saved_model_maps_to_steps_by_step_then_function_name() {
+        let w = wf(
+            "name: w\nsteps:\n  - {name: resize, jobs: 4, work_s: 1}\n  - {name: gate, kind: pass, after: [resize], wait_s: 0.5}\n  - {name: thumb, function: encode, jobs: 1, work_s: 1, after: [gate]}\n",
+        );
+        // Function-name order, an extra model, and the step named by its function.
+        let m = samples_model(&["encode", "extra", "resize"]);
+        let facts = PlatformFacts::of(&platform::Platform::lambda());
+        let (mapped, notes) = m.for_workflow(&w, facts.clone(), "m.json").unwrap();
+        let names: Vec<&str> = mapped.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["resize", "gate", "thumb"]);
+        // The workflow's jobs: 4 jobs on one instance take 4 x 0.5 s at one vCPU.
+        let cfg = StepConfig::new(1769, 1, 1);
+        assert!((mapped.predict_duration_s(StepId(0), cfg) - 2.0).abs() < 1e-12);
+        assert_eq!(mapped.predict_duration_s(StepId(1), cfg), 0.5);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("step 'resize'") && notes[0].contains("has 4"),
+            "{notes:?}"
+        );
+        // A missing step names itself and what the model has.
+        let e = samples_model(&["encode"])
+            .for_workflow(&w, facts.clone(), "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m.json: no model for step(s) 'resize' of workflow 'w'")
+                && e.ends_with("the model has: 'encode'"),
+            "{e}"
+        );
+        // A fixed (non-task) model cannot stand for a task.
+        let mut m = samples_model(&["encode", "resize"]);
+        m.steps[1].duration = DurationModel::Fixed { duration_s: 1.0 };
+        let e = m.for_workflow(&w, facts, "m.json").unwrap_err().to_string();
+        assert!(
+            e.contains("model 'resize'") && e.contains("is a task"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn model_files_with_bad_values_name_the_field() {
+        let mut m = samples_model(&["a", "b", "a"]);
+        m.steps[1].duration = DurationModel::Amdahl {
+            serial_s: -1.0,
+            parallel_s: 0.0,
+            io_s: 0.0,
+            fixed_s: 0.0,
+        };
+        m.steps[0].saturation_mb = Some(0);
+        m.platform.price_usd_per_gb_s = -2.0;
+        let e = PerfModel::from_json(&m.to_json(), "m.json")
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "m.json: invalid model: ",
+            "platform.price_usd_per_gb_s = -2: must be finite and >= 0",
+            "steps[1] ('b').duration.serial_s = -1: must be finite and >= 0",
+            "steps[0] ('a').saturation_mb = 0",
+            "steps[2] ('a'): the name repeats steps[0]",
+        ] {
+            assert!(e.contains(want), "{want} not in {e}");
+        }
+        // Syntax and shape errors carry serde's line and column.
+        let e = PerfModel::from_json("{\n  \"workflow\": 3\n}", "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m.json: invalid model: ") && e.contains("line 2"),
+            "{e}"
+        );
+        // Every model the fit writes is valid and round-trips.
+        let good = samples_model(&["a"]);
+        assert_eq!(PerfModel::from_json(&good.to_json(), "m").unwrap(), good);
     }
 }

@@ -35,10 +35,10 @@
 //!   `min(m, w * s)` (`w` busy workers), so the fit sees the samples above `s` at `s`. It is placed
 //!   per form by the training error, first over the sampled sizes with at least 3 sampled sizes at or
 //!   below and 2 above, then over the quarter points of the intervals beside the best one; a placed
-//!   saturation that does not cut the training error below 0.8 times the unsaturated one is dropped.
-//!   The survivor competes with the unsaturated forms in the same 5-fold cross-validation and is kept
-//!   only when its error is below 0.8 times the best unsaturated one's: the simpler model wins unless
-//!   saturation clearly predicts better. `cross_validate` repeats the whole choice inside every fold,
+//!   saturation that does not cut the training error below 0.8 times the unsaturated one (and by at
+//!   least (0.1%)^2 per sample) is dropped. The survivor competes with the unsaturated forms in the
+//!   same 5-fold cross-validation and is kept only when its error is as clearly below the best
+//!   unsaturated one's: the simpler model wins unless saturation clearly predicts better. `cross_validate` repeats the whole choice inside every fold,
 //!   so its error includes the choice.
 //!
 //! Everything is deterministic: fixed grids, fixed iteration order, no randomness.
@@ -868,6 +868,14 @@ const SATURATION_MIN_ABOVE: usize = 2;
 /// A saturated model is kept only when its cross-validated error is below this share of the best
 /// unsaturated model's: the simpler model wins unless saturation clearly predicts better.
 const SATURATION_MARGIN: f64 = 0.8;
+/// ... and at least this much lower in mean squared relative error ((0.1%)^2): on samples that the
+/// unsaturated model already reproduces, rounding noise must not pick a saturation.
+const SATURATION_MIN_GAIN: f64 = 1e-6;
+
+/// Whether error `e` (a mean squared relative error) is clearly below the unsaturated `plain`.
+fn clearly_below(e: f64, plain: f64) -> bool {
+    e < SATURATION_MARGIN * plain && plain - e > SATURATION_MIN_GAIN
+}
 
 /// The sampled memory sizes, increasing and distinct, and the indices of those that may be a
 /// saturation memory: at least [`SATURATION_MIN_BELOW`] distinct sampled sizes at or below it and
@@ -933,8 +941,9 @@ fn train_sse(
 }
 
 /// The saturation memory of `form` with the lowest training error, if it lowers the unsaturated
-/// training error `plain_sse` below [`SATURATION_MARGIN`] times (a screen: a saturation that does not
-/// fit the samples clearly better will not predict them clearly better). Sampled sizes are tried
+/// training error `plain_sse` clearly (below [`SATURATION_MARGIN`] times and by
+/// [`SATURATION_MIN_GAIN`] per sample; a screen: a saturation that does not fit the samples clearly
+/// better will not predict them clearly better). Sampled sizes are tried
 /// first, then the interior points of the intervals beside the best one.
 fn place_saturation(
     pts: &[Pt],
@@ -952,8 +961,9 @@ fn place_saturation(
         }
     }
     let (mut sse, i) = best?;
-    // A NaN error never passes.
-    if sse.partial_cmp(&(SATURATION_MARGIN * plain_sse)) != Some(std::cmp::Ordering::Less) {
+    // Sums over the samples: compare their means. A NaN error never passes.
+    let n = pts.len() as f64;
+    if !clearly_below(sse / n, plain_sse / n) {
         return None;
     }
     let mut s = ms[i];
@@ -973,8 +983,8 @@ fn place_saturation(
 
 /// The duration form and saturation `fit_points` fits (see the module docs): the only candidate, or
 /// the one with the lowest 5-fold cross-validated error among each form without saturation and with
-/// its placed saturation ([`place_saturation`]); a saturated one only when its error is below
-/// [`SATURATION_MARGIN`] times the best unsaturated one's.
+/// its placed saturation ([`place_saturation`]); a saturated one only when its error is clearly
+/// below the best unsaturated one's ([`SATURATION_MARGIN`], [`SATURATION_MIN_GAIN`]).
 fn choose_form(pts: &[Pt], facts: &PlatformFacts, opts: FitOptions) -> (ModelChoice, Option<u32>) {
     let forms: &[ModelChoice] = match opts.choice {
         ModelChoice::Auto if pts.len() >= 10 => &[ModelChoice::Eq1, ModelChoice::Amdahl],
@@ -1005,7 +1015,7 @@ fn choose_form(pts: &[Pt], facts: &PlatformFacts, opts: FitOptions) -> (ModelCho
             }
         }
     }
-    if saturated.0 < SATURATION_MARGIN * plain.0 {
+    if clearly_below(saturated.0, plain.0) {
         (saturated.1, saturated.2)
     } else {
         (plain.1, None)

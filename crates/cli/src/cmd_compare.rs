@@ -10,7 +10,7 @@ use workflow::Workflow;
 
 use crate::cmd_plan::resolve_slo;
 use crate::cmd_simulate::{ArrivalKind, load_platform, load_workflow};
-use crate::predictor::{ModelArgs, build_predictor};
+use crate::predictor::{CalibrationReport, ModelArgs, prepare_simulation, render_calibration};
 use crate::table::{Table, pct, secs, usd};
 use crate::timed::Timed;
 
@@ -84,6 +84,9 @@ struct CompareOutput<'a> {
     rate_per_s: f64,
     seed: u64,
     model: &'a str,
+    /// With `--model-file`: `simulated_on`, `model_file` and the per-step `calibration`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    calibration: Option<CalibrationReport>,
     policies: Vec<PolicyRow>,
 }
 
@@ -140,7 +143,10 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let slo_s = resolve_slo(args.slo, &wf)?;
-    let predictor = build_predictor(&args.model, &wf, &platform)?;
+    let prepared = prepare_simulation(&args.model, &wf, &platform)?;
+    // With a model file the policies run on the calibrated workflow (same names, structure, ids).
+    let wf = &prepared.workflow;
+    let predictor = &prepared.predictor;
     let names = args.policies.clone().unwrap_or_else(all_policies);
     let opts = SimOptions {
         n_requests: args.requests,
@@ -155,7 +161,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         rows.push(
             run_policy(
                 name,
-                &wf,
+                wf,
                 &platform,
                 predictor.as_ref(),
                 slo_s,
@@ -172,20 +178,25 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
             requests: args.requests,
             rate_per_s: args.rate,
             seed: args.model.seed,
-            model: args.model.model.as_str(),
+            model: args.model.name(),
+            calibration: prepared.calibration,
             policies: rows,
         };
         outln!("{}", serde_json::to_string_pretty(&out)?)?;
         return Ok(());
     }
     outln!(
-        "compare on workflow {} | SLO {slo_s} s | {} requests at {}/s | model {} | seed {}\n",
+        "compare on workflow {} | SLO {slo_s} s | {} requests at {}/s | model {} | seed {}",
         wf.name,
         args.requests,
         args.rate,
-        args.model.model.as_str(),
+        args.model.label(),
         args.model.seed
     )?;
+    if let Some(c) = &prepared.calibration {
+        out!("{}", render_calibration(c))?;
+    }
+    outln!()?;
     out!("{}", render_rows(&rows))?;
     Ok(())
 }

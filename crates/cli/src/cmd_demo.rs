@@ -8,7 +8,7 @@ use workflow::Workflow;
 
 use crate::cmd_compare::{all_policies, render_rows, run_policy};
 use crate::cmd_plan::render_plan;
-use crate::predictor::{ModelArgs, build_predictor};
+use crate::predictor::{ModelArgs, prepare_simulation, render_calibration};
 
 const VIDEO_YAML: &str = include_str!("../../../examples/video.yaml");
 
@@ -41,15 +41,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let wf = Workflow::from_str_auto(VIDEO_YAML, "examples/video.yaml")
         .context("embedded video workflow")?;
     let platform = Platform::lambda();
-    let predictor = build_predictor(&args.model, &wf, &platform)?;
+    let prepared = prepare_simulation(&args.model, &wf, &platform)?;
+    // With a model file the policies run on the calibrated workflow (same names, structure, ids).
+    let wf = &prepared.workflow;
+    let predictor = &prepared.predictor;
     outln!(
         "faastune demo: the video pipeline (examples/video.yaml) on the built-in Lambda-like simulator\n"
     )?;
-    let plan = optimizer::plan(&wf, &platform, predictor.as_ref(), args.slo, "replan")
+    if let Some(c) = &prepared.calibration {
+        outln!("{}", render_calibration(c))?;
+    }
+    let plan = optimizer::plan(wf, &platform, predictor.as_ref(), args.slo, "replan")
         .context("planning the video workflow")?;
     out!(
         "{}",
-        render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed)
+        render_plan(&plan, wf, &args.model.label(), args.model.seed)
     )?;
     let rate = 0.5;
     outln!(
@@ -71,7 +77,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         rows.push(
             run_policy(
                 &name,
-                &wf,
+                wf,
                 &platform,
                 predictor.as_ref(),
                 args.slo,

@@ -67,6 +67,10 @@ pub struct FitArgs {
     /// Model to fit.
     #[arg(long, value_enum, default_value_t = ModelArg::Auto)]
     pub model: ModelArg,
+    /// Never fit a saturation memory (a memory per worker above which a function gets no faster;
+    /// chosen by cross-validation by default, never with --model paper).
+    #[arg(long)]
+    pub no_saturation: bool,
     /// Folds of cross-validation for --samples/--dot (default: leave-one-out).
     #[arg(long)]
     pub folds: Option<usize>,
@@ -126,7 +130,10 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
         None => platform::Platform::lambda(),
     };
     let facts = PlatformFacts::of(&platform);
-    let fit = args.model.options();
+    let fit = FitOptions {
+        saturation: args.model.options().saturation && !args.no_saturation,
+        ..args.model.options()
+    };
     let model_name = match args.model {
         ModelArg::Auto => "auto",
         ModelArg::Eq1 => "eq1",

@@ -59,7 +59,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     }
     out!(
         "{}",
-        render_plan(&plan, &wf, args.model.model.as_str(), args.model.seed)
+        render_plan(&plan, &wf, &args.model.label(), args.model.seed)
     )?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cmd_compare::{PolicyRow, all_policies, run_policy};
 use crate::cmd_simulate::{ArrivalKind, load_platform, load_workflow};
-use crate::predictor::{ModelArgs, build_predictor};
+use crate::predictor::{CalibrationReport, ModelArgs, prepare_simulation, render_calibration};
 use crate::table::{Table, pct, secs, usd};
 
 /// Arguments of `faastune sweep`.
@@ -78,6 +78,9 @@ struct SweepOutput {
     seed: u64,
     requests: u64,
     model: &'static str,
+    /// With `--model-file`: `simulated_on`, `model_file` and the per-step `calibration`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    calibration: Option<CalibrationReport>,
     min_attainment: f64,
     points: Vec<SweepPoint>,
     versus_no_no: Vec<VersusNoNo>,
@@ -147,7 +150,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     check_f64("--min-attainment", args.min_attainment, 0.0, 1.0)?;
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
-    let predictor = build_predictor(&args.model, &wf, &platform)?;
+    let prepared = prepare_simulation(&args.model, &wf, &platform)?;
+    // With a model file the policies run on the calibrated workflow (same names, structure, ids).
+    let wf = &prepared.workflow;
+    let predictor = &prepared.predictor;
     let names = args.policies.clone().unwrap_or_else(all_policies);
     let opts = SimOptions {
         n_requests: args.requests,
@@ -164,7 +170,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         for name in &names {
             let (row, _) = run_policy(
                 name,
-                &wf,
+                wf,
                 &platform,
                 predictor.as_ref(),
                 slo_s,
@@ -180,7 +186,8 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
             workflow: wf.name.clone(),
             seed: args.model.seed,
             requests: args.requests,
-            model: args.model.model.as_str(),
+            model: args.model.name(),
+            calibration: prepared.calibration,
             min_attainment: args.min_attainment,
             points,
             versus_no_no: versus,
@@ -213,15 +220,19 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     outln!(
-        "sweep on workflow {} | SLO {}..{} s in {} steps | {} requests each | model {} | seed {}\n",
+        "sweep on workflow {} | SLO {}..{} s in {} steps | {} requests each | model {} | seed {}",
         wf.name,
         args.slo_from,
         args.slo_to,
         args.steps,
         args.requests,
-        args.model.model.as_str(),
+        args.model.label(),
         args.model.seed
     )?;
+    if let Some(c) = &prepared.calibration {
+        out!("{}", render_calibration(c))?;
+    }
+    outln!()?;
     let mut t = Table::new([
         "SLO (s)",
         "policy",

@@ -6,6 +6,7 @@ mod file_errors;
 mod fit_few_samples;
 mod huge_numbers;
 mod load;
+mod model_file;
 mod reshape;
 mod same_seed_same_bytes;
 mod simulate;

@@ -1,25 +1,29 @@
 //! Calibrating the simulator to a fitted model: a workflow whose task steps run, in the unchanged
-//! simulator (`platform::exec`), with the mean duration the model predicts for every configuration a
-//! plan can choose. `faastune compare --model-file` simulates on it, so policies planned with a model
-//! fitted to measured samples are judged on a platform that behaves like those measurements.
+//! simulator (`platform::exec`), with the mean instance durations the model predicts for every
+//! configuration a plan can choose. `faastune compare --model-file` simulates on it, so policies
+//! planned with a model fitted to measured samples are judged on a platform that behaves like those
+//! measurements.
 //!
 //! Why the step parameters and not a new duration model inside the simulator: the simulator's
 //! execution model of a job is already our Amdahl form (`platform::exec`: with `c` vCPUs and `w` busy
 //! workers a job computes `work_s ((1 - f) max(w / c, 1) + f w / c)` and then spends its storage time),
-//! and an instance runs `ceil(n / w)` rounds of jobs; so a step's noise-free mean is linear in
+//! and an instance runs `ceil(n / w)` rounds of jobs; so an instance's mean busy time is linear in
 //! `A = work_s (1 - f)`, `B = work_s f` and the per-job storage time `S`. Calibration fits `A, B, S >= 0`
-//! by least squares on relative errors to the model's predictions over the feasible configurations of
-//! a grid (the optimizer's: StepConf's M x P x Q), then sets `work_s = A + B`, `parallel_fraction =
-//! B / (A + B)` and `input_mb` from `S` (`output_mb = 0`). Everything else stays: the platform's
-//! mapping delay, cold starts, stragglers, storage jitter, retries, batching. An Amdahl-form model
-//! without a fixed part and with the platform's mapping delay is reproduced exactly; Eq. 1, a fixed
-//! part per instance, a fitted mapping delay, a fan-out tail or a saturation are matched as closely as
-//! the three parameters allow, and [`StepCalibration`] reports how closely.
+//! by least squares on relative errors to the model's instance durations
+//! ([`crate::StepModel::instance_duration_s`]) for every instance size (jobs per instance) of every
+//! feasible configuration of a grid (the optimizer's: StepConf's M x P x Q), then sets
+//! `work_s = A + B`, `parallel_fraction = B / (A + B)` and `input_mb` from `S` (`output_mb = 0`).
+//! An Amdahl-form model without a fixed part is reproduced exactly; Eq. 1, a fixed part per instance
+//! or a saturation are matched as closely as the three parameters allow, and [`StepCalibration`]
+//! reports how closely.
 //!
+//! What stays the platform's own: the mapping delay `t_map(p)` and the spread of `p` instances (the
+//! step ends with the slowest), cold starts, stragglers and storage jitter, retries, batching. The
+//! model's fitted mapping delay and fan-out tail are not copied into the simulation: a model fitted
+//! to one-instance measurements has neither, and the simulator's are what a plan meets there.
 //! Targets are means with the simulator's noise in expectation: the straggler slowdown's mean factor
-//! multiplies the compute and each storage access costs its mean latency (`median * exp(sigma^2 / 2)`)
-//! (one access per job when `S > 0`: a job that touches storage pays at least that). The spread of `p`
-//! instances (the slowest of `p` draws) is the simulator's own, on top of the model's prediction.
+//! multiplies the compute and each storage access costs its mean latency (`median * exp(sigma^2 / 2)`,
+//! one access per job when `S > 0`).
 //!
 //! Deterministic (no random draws) and fast: one small least-squares problem per task step.
 
@@ -45,7 +49,8 @@ pub struct StepCalibration {
     pub input_mb: f64,
     /// Configurations fitted and checked (the grid's feasible ones for the step).
     pub n_configs: usize,
-    /// Largest `|expected simulated mean - predicted| / predicted` over those configurations.
+    /// Largest `|expected simulated mean - predicted| / predicted` of an instance's duration over
+    /// those configurations (each instance size of each).
     pub max_rel_error: f64,
     /// Mean of the same.
     pub mean_rel_error: f64,
@@ -100,98 +105,81 @@ struct Params {
     storage_s: f64,
 }
 
-/// The groups of a step's instances as `platform::exec` splits jobs: `(jobs per instance, index of
-/// the group's last-invoked instance)`, the busier group first.
-fn groups(jobs: u32, fan_out: u32) -> impl Iterator<Item = (u32, u32)> {
+/// The jobs per instance of a step's instances as `platform::exec` splits them: one or two distinct
+/// counts (the first `jobs % p` instances take one job more).
+fn jobs_per_instance(jobs: u32, fan_out: u32) -> impl Iterator<Item = u32> {
     let p = fan_out.max(1);
     let (base, extra) = (jobs / p, jobs % p);
     [(base + 1, extra), (base, p - extra)]
         .into_iter()
-        .zip([extra, p])
-        .filter(|((n_jobs, n_inst), _)| *n_jobs > 0 && *n_inst > 0)
-        .map(|((n_jobs, _), last)| (n_jobs, last - 1))
+        .filter(|&(n_jobs, n_inst)| n_jobs > 0 && n_inst > 0)
+        .map(|(n_jobs, _)| n_jobs)
 }
 
-/// Compute-time columns of one round of jobs: `[serial, parallel]` per second of work at one vCPU.
-fn round_columns(platform: &Platform, noise: Noise, cfg: StepConfig, n_jobs: u32) -> [f64; 2] {
-    let c = platform.vcpus(cfg.memory_mb);
-    let w = f64::from(cfg.workers.max(1).min(n_jobs));
-    [noise.straggle * (w / c).max(1.0), noise.straggle * w / c]
+/// One calibration target: an instance of a configuration with some jobs, the model's duration for
+/// it, its rounds of jobs and the compute columns of one round (`[serial, parallel]` per second of
+/// work at one vCPU, straggler mean included).
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    y: f64,
+    rounds: f64,
+    cols: [f64; 2],
 }
 
-/// The simulator's expected mean duration of a step with `params` and `jobs` under `cfg`: the
-/// latest of its groups' last instances (mapping delay plus rounds of jobs).
-fn expected_duration_s(
-    platform: &Platform,
-    noise: Noise,
-    params: Params,
-    jobs: u32,
-    cfg: StepConfig,
-) -> f64 {
-    groups(jobs, cfg.fan_out)
-        .map(|(n_jobs, last)| {
-            let [s, p] = round_columns(platform, noise, cfg, n_jobs);
-            let w = cfg.workers.max(1).min(n_jobs);
-            let rounds = f64::from(n_jobs.div_ceil(w));
-            platform.mapping_delay_s(last)
-                + rounds * (params.serial_s * s + params.parallel_s * p + params.storage_s)
-        })
-        .fold(0.0, f64::max)
+impl Target {
+    fn new(platform: &Platform, noise: Noise, cfg: StepConfig, n_jobs: u32, y: f64) -> Target {
+        let c = platform.vcpus(cfg.memory_mb);
+        let w = cfg.workers.max(1).min(n_jobs);
+        let wf = f64::from(w);
+        Target {
+            y,
+            rounds: f64::from(n_jobs.div_ceil(w)),
+            cols: [noise.straggle * (wf / c).max(1.0), noise.straggle * wf / c],
+        }
+    }
+
+    /// The simulator's expected mean busy time of the instance with `params`.
+    fn expected_s(&self, params: Params) -> f64 {
+        self.rounds
+            * (params.serial_s * self.cols[0] + params.parallel_s * self.cols[1] + params.storage_s)
+    }
 }
 
-/// Fits a step's parameters to `targets` (configuration, predicted duration): least squares on
-/// relative errors of the busiest group, with storage either absent or at least one access.
-fn fit_params(
-    platform: &Platform,
-    noise: Noise,
-    jobs: u32,
-    targets: &[(StepConfig, f64)],
-) -> Params {
-    // Per configuration: the busiest group's rounds, compute columns and mapping delay.
-    let rows: Vec<(f64, [f64; 2], f64, f64)> = targets
-        .iter()
-        .map(|&(cfg, y)| {
-            let (n_jobs, last) = groups(jobs, cfg.fan_out)
-                .next()
-                .expect("a task step has at least one job");
-            let w = cfg.workers.max(1).min(n_jobs);
-            let rounds = f64::from(n_jobs.div_ceil(w));
-            let cols = round_columns(platform, noise, cfg, n_jobs);
-            (rounds, cols, platform.mapping_delay_s(last), y)
-        })
-        .collect();
-    let weights: Vec<f64> = rows.iter().map(|r| 1.0 / r.3.max(1e-9)).collect();
+/// Fits a step's parameters to `targets` by least squares on relative errors, with storage either
+/// absent or at least one access per job; the better fit wins.
+fn fit_params(noise: Noise, targets: &[Target]) -> Params {
+    let weights: Vec<f64> = targets.iter().map(|t| 1.0 / t.y.max(1e-9)).collect();
     // (i) No storage: columns serial, parallel.
-    let a: Vec<Vec<f64>> = rows
+    let a: Vec<Vec<f64>> = targets
         .iter()
-        .map(|&(r, [s, p], _, _)| vec![r * s, r * p])
+        .map(|t| vec![t.rounds * t.cols[0], t.rounds * t.cols[1]])
         .collect();
-    let ya: Vec<f64> = rows.iter().map(|&(_, _, m, y)| y - m).collect();
-    let no_storage = linear_lsq(&a, &ya, &weights, &[true, true]).map(|(t, sse)| {
+    let ya: Vec<f64> = targets.iter().map(|t| t.y).collect();
+    let no_storage = linear_lsq(&a, &ya, &weights, &[true, true]).map(|(th, sse)| {
         (
             Params {
-                serial_s: t[0],
-                parallel_s: t[1],
+                serial_s: th[0],
+                parallel_s: th[1],
                 storage_s: 0.0,
             },
             sse,
         )
     });
-    // (ii) Storage of one access's mean latency plus a transfer: columns serial, parallel, transfer.
-    let b: Vec<Vec<f64>> = rows
+    // (ii) One access's mean latency plus a transfer per job: columns serial, parallel, transfer.
+    let b: Vec<Vec<f64>> = targets
         .iter()
-        .map(|&(r, [s, p], _, _)| vec![r * s, r * p, r])
+        .map(|t| vec![t.rounds * t.cols[0], t.rounds * t.cols[1], t.rounds])
         .collect();
-    let yb: Vec<f64> = rows
+    let yb: Vec<f64> = targets
         .iter()
-        .map(|&(r, _, m, y)| y - m - r * noise.latency_mean_s)
+        .map(|t| t.y - t.rounds * noise.latency_mean_s)
         .collect();
-    let storage = linear_lsq(&b, &yb, &weights, &[true, true, true]).map(|(t, sse)| {
+    let storage = linear_lsq(&b, &yb, &weights, &[true, true, true]).map(|(th, sse)| {
         (
             Params {
-                serial_s: t[0],
-                parallel_s: t[1],
-                storage_s: noise.latency_mean_s + t[2],
+                serial_s: th[0],
+                parallel_s: th[1],
+                storage_s: noise.latency_mean_s + th[2],
             },
             sse,
         )
@@ -253,11 +241,20 @@ pub fn calibrate(
         if step.kind != StepKind::Task {
             continue;
         }
-        let targets: Vec<(StepConfig, f64)> = grid
-            .feasible(platform, step)
-            .into_iter()
-            .map(|cfg| (cfg, model.predict_duration_s(id, cfg)))
-            .collect();
+        let sm = model.step(id);
+        let mut targets = Vec::new();
+        let configs = grid.feasible(platform, step);
+        for &cfg in &configs {
+            for n_jobs in jobs_per_instance(step.jobs, cfg.fan_out) {
+                let y = sm.instance_duration_s(
+                    &model.platform,
+                    cfg.memory_mb,
+                    cfg.workers,
+                    f64::from(n_jobs),
+                );
+                targets.push(Target::new(platform, noise, cfg, n_jobs, y));
+            }
+        }
         if targets.is_empty() {
             return Err(Error::Invalid {
                 place: format!("step '{}'", step.name),
@@ -265,7 +262,7 @@ pub fn calibrate(
                     .into(),
             });
         }
-        let fitted = fit_params(platform, noise, step.jobs, &targets);
+        let fitted = fit_params(noise, &targets);
         let work_s = fitted.serial_s + fitted.parallel_s;
         let (work_s, parallel_fraction) = if work_s > 0.0 {
             (work_s, (fitted.parallel_s / work_s).clamp(0.0, 1.0))
@@ -283,12 +280,12 @@ pub fn calibrate(
             parallel_s: work_s * parallel_fraction,
             storage_s: fitted.storage_s,
         };
-        let errors = crate::fit::ErrorReport::from_pairs(targets.iter().map(|&(cfg, y)| {
-            (
-                expected_duration_s(platform, noise, used, step.jobs, cfg),
-                y,
-            )
-        }));
+        let errors = crate::fit::ErrorReport::from_pairs(
+            targets
+                .iter()
+                .filter(|t| t.y > 0.0)
+                .map(|t| (t.expected_s(used), t.y)),
+        );
         let s = &mut spec.steps[id.idx()];
         s.work_s = Some(work_s);
         s.parallel_fraction = Some(parallel_fraction);
@@ -299,7 +296,7 @@ pub fn calibrate(
             work_s,
             parallel_fraction,
             input_mb,
-            n_configs: targets.len(),
+            n_configs: configs.len(),
             max_rel_error: errors.max_rel_error,
             mean_rel_error: errors.mean_rel_error,
         });

@@ -1,11 +1,13 @@
 //! Integration tests of the perfmodel crate: exact recovery of Eq. 1 parameters from synthetic data,
 //! readers of the real SLApp DOT graphs and of CSV samples (and their errors with line numbers),
-//! held-out accuracy on the example workflows, determinism of profiling and model round trips.
+//! held-out accuracy on the example workflows, leave-one-out accuracy on the SLApp profiles,
+//! determinism of profiling and model round trips.
 
 mod determinism;
 mod few_samples;
 mod heldout;
 mod parsing;
+mod slapp;
 mod synthetic;
 
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
 //! `faastune compare`: every policy on the same request stream (same seed, so the same arrivals, cold
-//! starts, storage latencies and stragglers for all), one row per policy.
+//! starts, storage latencies and stragglers for all), one row per policy. With `--model-file` the
+//! policies plan with the saved model and run on the workflow calibrated to it
+//! (`perfmodel::calibrate`), and the output says so (docs/real-data.md).
 
 use std::path::PathBuf;
 

@@ -19,8 +19,9 @@ use serde::Serialize;
 /// Which model to fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelArg {
-    /// Eq. 1 or the Amdahl form, whichever cross-validates better (with rounds of workers, the
-    /// fan-out tail and, for workflows, the probed mapping delay).
+    /// Eq. 1 or the Amdahl form, whichever cross-validates better, with a saturation memory when it
+    /// cross-validates clearly better (with rounds of workers, the fan-out tail and, for workflows,
+    /// the probed mapping delay).
     Auto,
     /// StepConf Eq. 1 with our refinements (rounds of workers, fan-out tail).
     Eq1,

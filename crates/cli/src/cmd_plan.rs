@@ -1,5 +1,6 @@
 //! `faastune plan`: the configuration a policy chooses for every step of a workflow at an SLO, with
-//! predicted durations and costs, each step's sub-SLO and the critical path: an explained plan.
+//! predicted durations and costs, each step's sub-SLO and the critical path: an explained plan. With
+//! `--model-file`, predicted by a saved model (e.g. fitted to measured samples).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! `faastune sweep`: cost against SLO for every policy (StepConf Fig. 19-21), and the same-speed saving
-//! and same-cost speed-up against `no-no` (StepConf Fig. 18), on the same request stream.
+//! and same-cost speed-up against `no-no` (StepConf Fig. 18), on the same request stream. With
+//! `--model-file`, on the workflow calibrated to the saved model, as `compare` does.
 
 use std::path::PathBuf;
 

@@ -6,14 +6,14 @@ request payload), so it writes no logs. Real Lambda returns, with LogType=Tail, 
 invocation's log ending in a REPORT line. This wrapper adds that tail, computed from a work model in
 the function's environment, so the profiler reads what it would read on AWS:
 
-- FAASTUNE_TEST_WORK_MS: CPU milliseconds of one invocation at one full vCPU (default 100)
-- FAASTUNE_TEST_PARALLEL: share of the work that runs on several cores (default 0)
+- FAASTUNE_TEST_WORK_MS: CPU milliseconds of one item (one job) at one full vCPU (default 100); an
+  invocation processes the items of its payload's `items` array (one if there is none)
 - FAASTUNE_TEST_MIN_MEMORY_MB: below this memory the invocation runs out of memory (default 0)
 - FAASTUNE_TEST_INIT_MS: init duration of a cold start (default 250)
 
-Duration = work * (1 - parallel) / min(1, vcpus) + work * parallel / min(workers, vcpus), with vcpus =
-memory / 1769 (Lambda's documented 1 vCPU at 1,769 MB), workers from FAASTUNE_WORKERS, plus a 1%
-deterministic ripple; the first invocation of each (function, version) is cold. An invocation longer
+Duration = ceil(items / busy) * work / min(1, vcpus / busy), with busy = min(workers, items) worker
+processes (FAASTUNE_WORKERS, as crates/aws/worker-py runs them) sharing vcpus = memory / 1769 (Lambda's
+documented 1 vCPU at 1,769 MB), plus a 1% deterministic ripple; the first invocation of each (function, version) is cold. An invocation longer
 than the function's timeout is reported as Lambda reports a timeout.
 
 Usage: python faastune_moto.py --fixture FILE [--port N] [--enforce-auth]
@@ -46,10 +46,9 @@ _seen = set()
 _calls = {}
 
 
-def _report(fn, workers):
+def _report(fn, workers, items):
     env = fn.environment_vars or {}
     work = float(env.get("FAASTUNE_TEST_WORK_MS", "100"))
-    parallel = float(env.get("FAASTUNE_TEST_PARALLEL", "0"))
     min_mem = int(env.get("FAASTUNE_TEST_MIN_MEMORY_MB", "0"))
     init_ms = float(env.get("FAASTUNE_TEST_INIT_MS", "250"))
     mem = int(fn.memory_size)
@@ -58,9 +57,8 @@ def _report(fn, workers):
     n = _calls.get(key, 0)
     _calls[key] = n + 1
     ripple = 1.0 + 0.01 * ((n * 7919) % 5 - 2) / 2.0
-    duration = ripple * (
-        work * (1 - parallel) / min(1.0, vcpus) + work * parallel / min(float(workers), vcpus)
-    )
+    busy = max(1, min(workers, items))
+    duration = ripple * (-(-items // busy)) * work / min(1.0, vcpus / busy)
     cold = key not in _seen
     _seen.add(key)
     request_id = str(uuid.UUID(int=(hash(key) & ((1 << 64) - 1)) << 32 | n))
@@ -93,7 +91,12 @@ _plain_invoke = LambdaSimpleBackend.invoke
 def _invoke(self, function_name, qualifier, body, headers, response_headers):
     fn = self.get_function(function_name, qualifier)
     workers = int((fn.environment_vars or {}).get("FAASTUNE_WORKERS", "1"))
-    tail, error = _report(fn, workers)
+    try:
+        event = json.loads(body or "{}")
+        items = len(event["items"]) if isinstance(event, dict) and isinstance(event.get("items"), list) else 1
+    except ValueError:
+        items = 1
+    tail, error = _report(fn, workers, max(1, items))
     response_headers["x-amz-log-result"] = base64.b64encode(tail.encode()).decode()
     if error is not None:
         response_headers["x-amz-function-error"] = "Unhandled"

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `faastune` binary: outputs, JSON shape, determinism and error messages.
 
 mod autoflow;
+#[cfg(feature = "aws")]
+mod aws;
 mod broken_pipe;
 mod file_errors;
 mod fit_few_samples;

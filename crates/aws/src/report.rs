@@ -296,4 +296,30 @@ mod tests {
         let e = parse_report_line("REPORT RequestId: a\tDuration: -1 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 1 MB").unwrap_err();
         assert!(e.to_string().contains(">= 0"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any text: an error or a report, never a panic (the tail comes from the function's own log).
+        #[test]
+        fn any_text_parses_or_errors(text in ".{0,200}") {
+            let _ = find_report(&text);
+            let _ = parse_report_line(&format!("REPORT {text}"));
+        }
+
+        /// Well-formed lines round-trip their numbers, with tabs or spaces.
+        #[test]
+        fn formatted_lines_round_trip(d in 0.0f64..1e6, m in 128u32..10_241, used in 1u32..10_241, init in proptest::option::of(0.0f64..1e4), tabs: bool) {
+            let d = (d * 100.0).round() / 100.0;
+            let mut line = format!("REPORT RequestId: r-1\tDuration: {d:.2} ms\tBilled Duration: {} ms\tMemory Size: {m} MB\tMax Memory Used: {used} MB", d.ceil());
+            if let Some(i) = init {
+                line.push_str(&format!("\tInit Duration: {i:.2} ms"));
+            }
+            if !tabs {
+                line = line.replace('\t', " ");
+            }
+            let r = parse_report_line(&line).unwrap();
+            proptest::prop_assert_eq!(r.duration_ms, format!("{d:.2}").parse::<f64>().unwrap());
+            proptest::prop_assert_eq!((r.memory_size_mb, r.max_memory_used_mb), (m, used));
+            proptest::prop_assert_eq!(r.cold(), init.is_some());
+        }
+    }
 }

@@ -49,4 +49,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A policy state handed to [`crate::ServicePolicy`] does not fit the policy or the workflow.
+    #[error("policy {policy}: state does not fit: {message}")]
+    InvalidPolicyState {
+        /// The policy's name.
+        policy: String,
+        /// What does not fit.
+        message: String,
+    },
 }

@@ -19,6 +19,9 @@
 //! [`StepPredictor`]. Measured solve and decision times and policy results: `bench/optimizer.md`
 //! (`cargo run --release -p optimizer --example measure`).
 //! - [`Plan`] and [`plan`]: the plan a policy makes before any request runs, explained per step.
+//! - [`ServicePolicy`] and [`service_policy_by_name`]: the dynamic policies with their per-request
+//!   state ([`RequestState`]) and learned state ([`LearnedState`]) exported and imported, for a
+//!   decision service that keeps them outside the process (`faastune serve`).
 //!
 //! Architecture invariant: the optimizer never runs the simulator; it sees the platform only through
 //! [`platform::StepContext`] and its predictor. Same inputs give the same plans and decisions.
@@ -28,6 +31,7 @@ mod error;
 mod plan;
 mod predict;
 mod replan;
+mod service;
 pub mod solver;
 mod space;
 mod stepconf;
@@ -35,10 +39,14 @@ mod stepconf;
 pub use error::Error;
 pub use plan::{Plan, PlanStep};
 pub use predict::{OraclePredictor, StepPredictor};
-pub use replan::{GLOBAL_WINDOW_FACTOR, ReplanOptions, ReplanPolicy};
+pub use replan::{GLOBAL_WINDOW_FACTOR, ReplanLearned, ReplanOptions, ReplanPolicy};
+pub use service::{
+    Explain, LearnedState, RequestState, SERVICE_POLICY_NAMES, ServicePolicy,
+    service_policy_by_name, service_policy_with_space,
+};
 pub use solver::{Solution, SolveOptions, Solver, SubProblem};
 pub use space::{ConfigSpace, Knobs, Model, StepOption, pareto_front};
-pub use stepconf::{StepConf, StepConfPolicy};
+pub use stepconf::{CacheEntry, StepConf, StepConfPolicy};
 
 use platform::{Platform, Policy, StaticPolicy};
 use workflow::Workflow;
@@ -188,10 +196,7 @@ pub fn policy_with_space(
     let knobs = knobs_of(name)?;
     let model = Model::new(workflow, platform, predictor, &space.restricted(knobs))?;
     Ok(match name {
-        "stepconf" | "intra-only" | "inter-only" => {
-            Box::new(StepConfPolicy::new(name, model, slo_s))
-        }
-        "replan" => Box::new(ReplanPolicy::new(model, slo_s, ReplanOptions::default())),
+        "stepconf" | "intra-only" | "inter-only" | "replan" => service::dynamic(name, model, slo_s),
         "no-no" | "static" => Box::new(StaticPolicy::new(
             name,
             StepConf::new(model)

@@ -83,6 +83,26 @@ impl Default for ReplanOptions {
 /// configured that have not been observed finishing.
 type Started = Vec<Option<(f64, f64)>>;
 
+/// What [`ReplanPolicy`] has learned across requests (see the module docs), in a form that can live
+/// outside the process ([`crate::ServicePolicy::export_learned`]): every window oldest first, one entry
+/// per step (by step index) where the field is per step.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplanLearned {
+    /// Per step: the last ratios of observed to predicted execution time.
+    pub ratios: Vec<Vec<f64>>,
+    /// The last ratios of all steps.
+    pub global_ratios: Vec<f64>,
+    /// Per step: the duration multiplier.
+    pub multiplier: Vec<f64>,
+    /// Per step: the robust (straggler) factor.
+    pub robust: Vec<f64>,
+    /// Per step: the last configurations chosen (probably warm).
+    pub recent: Vec<Vec<StepConfig>>,
+    /// Per step: observed excess seconds of runs with cold starts.
+    pub cold_excess: Vec<Vec<f64>>,
+}
+
 /// The `replan` policy. See the module docs.
 #[derive(Debug, Clone)]
 pub struct ReplanPolicy {
@@ -105,6 +125,8 @@ pub struct ReplanPolicy {
     requests: BTreeMap<u64, Started>,
     fixed: Vec<Option<f64>>,
     ready: Vec<f64>,
+    /// The last decision: step, chosen option as planned (margin and cold penalty included).
+    last: Option<(usize, StepOption)>,
 }
 
 const MAX_TRACKED_REQUESTS: usize = 4096;
@@ -135,7 +157,136 @@ impl ReplanPolicy {
             requests: BTreeMap::new(),
             fixed: vec![None; n],
             ready: vec![0.0; n],
+            last: None,
         }
+    }
+
+    /// The option tables.
+    pub(crate) fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// What the policy remembers of request `request_idx`: per step, `(start_s, exec_s)` of steps it
+    /// configured, if it holds the request.
+    pub(crate) fn started(&self, request_idx: u64) -> Option<&[Option<(f64, f64)>]> {
+        self.requests.get(&request_idx).map(Vec::as_slice)
+    }
+
+    /// Replaces request `request_idx`'s state (the caller checked its length).
+    pub(crate) fn set_started(&mut self, request_idx: u64, started: Started) {
+        self.requests.insert(request_idx, started);
+    }
+
+    /// Drops request `request_idx`'s state.
+    pub(crate) fn forget(&mut self, request_idx: u64) {
+        self.requests.remove(&request_idx);
+    }
+
+    /// The last decision: step and chosen option as planned.
+    pub(crate) fn last_decision(&self) -> Option<(usize, StepOption)> {
+        self.last
+    }
+
+    /// What the policy has learned across requests.
+    pub fn learned(&self) -> ReplanLearned {
+        ReplanLearned {
+            ratios: self
+                .ratios
+                .iter()
+                .map(|w| w.iter().copied().collect())
+                .collect(),
+            global_ratios: self.global_ratios.iter().copied().collect(),
+            multiplier: self.multiplier.clone(),
+            robust: self.robust.clone(),
+            recent: self
+                .recent
+                .iter()
+                .map(|w| w.iter().copied().collect())
+                .collect(),
+            cold_excess: self
+                .cold_excess
+                .iter()
+                .map(|w| w.iter().copied().collect())
+                .collect(),
+        }
+    }
+
+    /// Replaces what the policy has learned with `learned` (as [`ReplanPolicy::learned`] gave it, maybe
+    /// in another process). Fails, changing nothing, when a per-step field does not have one entry per
+    /// step, a window is longer than the policy keeps, or a number is not finite (the error names the
+    /// field).
+    pub fn set_learned(&mut self, learned: ReplanLearned) -> Result<(), String> {
+        let n = self.model.n_steps();
+        let window = self.options.window.max(1);
+        let per_step = [
+            ("ratios", learned.ratios.len()),
+            ("multiplier", learned.multiplier.len()),
+            ("robust", learned.robust.len()),
+            ("recent", learned.recent.len()),
+            ("cold_excess", learned.cold_excess.len()),
+        ];
+        for (field, len) in per_step {
+            if len != n {
+                return Err(format!("{field} has {len} entries, the workflow {n} steps"));
+            }
+        }
+        let windows = [
+            ("ratios", &learned.ratios, window),
+            ("cold_excess", &learned.cold_excess, window),
+        ];
+        for (field, w, max) in windows {
+            for (i, w) in w.iter().enumerate() {
+                if w.len() > max {
+                    return Err(format!(
+                        "{field}[{i}] has {} entries, at most {max} are kept",
+                        w.len()
+                    ));
+                }
+                if let Some(x) = w.iter().find(|x| !x.is_finite()) {
+                    return Err(format!("{field}[{i}] holds {x}, not a finite number"));
+                }
+            }
+        }
+        let max_global = GLOBAL_WINDOW_FACTOR * window;
+        if learned.global_ratios.len() > max_global {
+            return Err(format!(
+                "global_ratios has {} entries, at most {max_global} are kept",
+                learned.global_ratios.len()
+            ));
+        }
+        for (field, xs) in [
+            ("global_ratios", &learned.global_ratios),
+            ("multiplier", &learned.multiplier),
+            ("robust", &learned.robust),
+        ] {
+            if let Some(x) = xs.iter().find(|x| !x.is_finite()) {
+                return Err(format!("{field} holds {x}, not a finite number"));
+            }
+        }
+        let max_recent = self.options.warm_memory.max(1);
+        if let Some((i, w)) = learned
+            .recent
+            .iter()
+            .enumerate()
+            .find(|(_, w)| w.len() > max_recent)
+        {
+            return Err(format!(
+                "recent[{i}] has {} entries, at most {max_recent} are kept",
+                w.len()
+            ));
+        }
+        self.ratios = learned.ratios.into_iter().map(VecDeque::from).collect();
+        self.global_ratios = VecDeque::from(learned.global_ratios);
+        self.multiplier = learned.multiplier;
+        self.robust = learned.robust;
+        self.recent = learned.recent.into_iter().map(VecDeque::from).collect();
+        self.cold_excess = learned
+            .cold_excess
+            .into_iter()
+            .map(VecDeque::from)
+            .collect();
+        self.scaled_stale = true;
+        Ok(())
     }
 
     /// Current duration multiplier per step (index = step id).
@@ -248,6 +399,7 @@ impl Policy for ReplanPolicy {
         }
         let j = sol.choice[v].unwrap_or(0);
         let o = self.scaled[v][j];
+        self.last = Some((v, o));
         started[v] = Some((ctx.elapsed_s, o.exec_s));
         let recent = &mut self.recent[v];
         if recent.len() >= self.options.warm_memory.max(1) {

@@ -31,11 +31,16 @@ use crate::plan::Plan;
 use crate::space::{Model, StepOption};
 
 /// An entry of the global cache: the latest finish time (seconds since arrival) of the scope that starts
-/// at a step, and the step where that scope ends (exclusive; `None`: the end of the workflow).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct CacheEntry {
-    latest_finish_s: f64,
-    stop: Option<u32>,
+/// at a step, and the step where that scope ends (exclusive; `None`: the end of the workflow). Public
+/// so that a decision service can keep a request's cache outside the process
+/// ([`crate::RequestState::StepConf`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheEntry {
+    /// Latest finish time of the scope, seconds since the request arrived.
+    pub latest_finish_s: f64,
+    /// Index of the step where the scope ends (exclusive); `None`: the end of the workflow.
+    pub stop: Option<u32>,
 }
 
 /// The result of one StepConf decision.
@@ -263,6 +268,8 @@ pub struct StepConfPolicy {
     caches: BTreeMap<u64, Vec<Option<CacheEntry>>>,
     path: Vec<usize>,
     longest: Vec<f64>,
+    /// The last decision's step, chosen option and sub-SLO ([`crate::ServicePolicy::last_explain`]).
+    last: Option<(usize, Decision)>,
 }
 
 impl StepConfPolicy {
@@ -277,12 +284,33 @@ impl StepConfPolicy {
             caches: BTreeMap::new(),
             path: Vec::new(),
             longest: vec![0.0; n],
+            last: None,
         }
     }
 
     /// The heuristic.
     pub fn core(&self) -> &StepConf {
         &self.core
+    }
+
+    /// The global cache of request `request_idx` (one slot per step), if the policy holds one.
+    pub(crate) fn cache(&self, request_idx: u64) -> Option<&[Option<CacheEntry>]> {
+        self.caches.get(&request_idx).map(Vec::as_slice)
+    }
+
+    /// Replaces request `request_idx`'s cache (the caller checked its length).
+    pub(crate) fn set_cache(&mut self, request_idx: u64, cache: Vec<Option<CacheEntry>>) {
+        self.caches.insert(request_idx, cache);
+    }
+
+    /// Drops request `request_idx`'s cache.
+    pub(crate) fn forget(&mut self, request_idx: u64) {
+        self.caches.remove(&request_idx);
+    }
+
+    /// The last decision: step, chosen option of its Pareto front, sub-SLO.
+    pub(crate) fn last_decision(&self) -> Option<(usize, Decision)> {
+        self.last
     }
 }
 
@@ -308,6 +336,7 @@ impl Policy for StepConfPolicy {
         let d = self
             .core
             .decide(v, now_s, slo_s, cache, &mut self.path, &mut self.longest);
+        self.last = Some((v, d));
         self.core.model.pareto(v)[d.option_idx].config
     }
 }

@@ -3,6 +3,7 @@
 
 mod exact;
 mod plans;
+mod service;
 mod simulate;
 
 use optimizer::{Model, StepOption, StepPredictor};

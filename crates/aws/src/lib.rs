@@ -10,12 +10,15 @@
 //! - [`deploy`]: a plan as versions and aliases per configuration ([`naming`]), the definition's Tasks
 //!   pointed at them and Map `MaxConcurrency` set ([`plan`], [`definition`]); without `apply`, the diff.
 //!   A failed apply undoes what it did.
+//! - [`dynamic`]: the dynamic state machine (StepConf Sec. V-B): a configurator Task before each function
+//!   step, whose decision selects the alias and the Map's concurrency at run time.
 //!
 //! Nothing here changes a function's `$LATEST` for longer than it takes to publish a version: every
 //! configuration change is made, published and reverted, so what runs today keeps running.
 
 pub mod definition;
 pub mod deploy;
+pub mod dynamic;
 pub mod import;
 pub mod naming;
 pub mod plan;

@@ -34,7 +34,8 @@ pub enum AwsCommand {
     Profile(ProfileArgs),
     /// Deploy a plan: aliases per configuration, Tasks pointed at them, Map MaxConcurrency = fan-out.
     Deploy(DeployArgs),
-    /// Write a state machine's definition rewritten for a plan (deploy it with SAM, CDK, Terraform).
+    /// Write a state machine's definition rewritten for a plan (deploy it with SAM, CDK, Terraform), or
+    /// with `--dynamic`, for run-time configuration by the configurator (StepConf's dynamic mode).
     ExportAsl(ExportArgs),
 }
 
@@ -117,10 +118,25 @@ pub struct DeployArgs {
 /// Arguments of `faastune aws export-asl`.
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["state_machine", "definition"])))]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["plan", "dynamic"])))]
 pub struct ExportArgs {
-    /// The plan (`faastune plan --json`).
+    /// The plan (`faastune plan --json`): a static configuration.
     #[arg(long, value_name = "FILE")]
-    pub plan: PathBuf,
+    pub plan: Option<PathBuf>,
+    /// Instead of a plan: a configurator Task before each function step decides its configuration at
+    /// run time (`--configurator`).
+    #[arg(long, requires = "configurator")]
+    pub dynamic: bool,
+    /// The configurator: a Lambda function (ARN or name, the `faastune-configurator` handler) or the
+    /// base URL of `faastune serve` (called through an HTTP Task; needs `--connection-arn`).
+    #[arg(long, value_name = "ARN|URL")]
+    pub configurator: Option<String>,
+    /// The EventBridge connection an HTTP configurator is called with.
+    #[arg(long, value_name = "ARN")]
+    pub connection_arn: Option<String>,
+    /// The workflow name the configurator serves (default: the state machine's name, or the file's stem).
+    #[arg(long)]
+    pub workflow_name: Option<String>,
     /// Read the definition from this state machine.
     #[arg(long, value_name = "ARN")]
     pub state_machine: Option<String>,
@@ -419,38 +435,81 @@ fn deploy(s: &Session, a: DeployArgs) -> anyhow::Result<()> {
 }
 
 fn export(session: &dyn Fn() -> anyhow::Result<Session>, a: ExportArgs) -> anyhow::Result<()> {
-    let plan = PlanFile::load(&a.plan)?;
-    let (source, text) = match (&a.state_machine, &a.definition) {
-        (Some(arn), _) => (arn.clone(), session()?.describe_state_machine(arn)?.1),
+    let (source, name, text) = match (&a.state_machine, &a.definition) {
+        (Some(arn), _) => {
+            let (name, text) = session()?.describe_state_machine(arn)?;
+            (arn.clone(), name, text)
+        }
         (None, Some(p)) => (
             p.display().to_string(),
+            p.file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
             String::from_utf8(read_file(p)?)
                 .with_context(|| format!("{}: not UTF-8 text", p.display()))?,
         ),
         (None, None) => bail!("give --state-machine ARN or --definition FILE"),
     };
     let def = aws::definition::parse(&text).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
-    // Offline, the functions' current memory is unknown: the diff is not printed, only the definition.
-    let c = aws::plan::changes(&plan, &a.plan.display().to_string(), &source, &def, &[])?;
-    for w in &c.warnings {
-        eprintln!("warning: {w}");
-    }
-    let text = serde_json::to_string_pretty(&c.definition)? + "\n";
+    let (out_def, summary) = if let Some(plan_path) = &a.plan {
+        let plan = PlanFile::load(plan_path)?;
+        // Offline, the functions' current memory is unknown: the diff is not printed, only the definition.
+        let c = aws::plan::changes(&plan, &plan_path.display().to_string(), &source, &def, &[])?;
+        for w in &c.warnings {
+            eprintln!("warning: {w}");
+        }
+        let summary = format!(
+            "plan {} ({} fields changed); deploy the aliases with `faastune aws deploy --apply` or create \
+             them yourself: {}",
+            plan_path.display(),
+            c.states.len(),
+            c.targets
+                .iter()
+                .map(|t| format!("{}:{}", t.function, t.alias))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        (c.definition, summary)
+    } else {
+        let target = a
+            .configurator
+            .as_deref()
+            .expect("clap: --dynamic requires --configurator");
+        let configurator = if target.starts_with("http://") || target.starts_with("https://") {
+            let connection_arn = a.connection_arn.clone().with_context(|| {
+                format!("--configurator {target}: an HTTP configurator needs --connection-arn (an EventBridge connection)")
+            })?;
+            aws::dynamic::Configurator::Http {
+                url: target.to_owned(),
+                connection_arn,
+            }
+        } else {
+            aws::dynamic::Configurator::Lambda(target.to_owned())
+        };
+        let workflow = a.workflow_name.clone().unwrap_or(name);
+        let (d, steps) =
+            aws::dynamic::make_dynamic(&def, &workflow, &configurator).map_err(|errors| {
+                anyhow::anyhow!(
+                    "{source}: cannot be configured dynamically; nothing was written:\n  - {}",
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n  - ")
+                )
+            })?;
+        let summary = format!(
+            "dynamic definition for workflow '{workflow}' ({} steps configured at run time: {}); the \
+             aliases it selects are made by `faastune aws deploy` or `faastune aws profile --keep-aliases`",
+            steps.len(),
+            steps.join(", ")
+        );
+        (d, summary)
+    };
+    let text = serde_json::to_string_pretty(&out_def)? + "\n";
     match &a.out {
         Some(out) => {
             std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;
-            eprintln!(
-                "wrote the definition for plan {} ({} fields changed) to {}; deploy the aliases with \
-                 `faastune aws deploy --apply` or create them yourself: {}",
-                a.plan.display(),
-                c.states.len(),
-                out.display(),
-                c.targets
-                    .iter()
-                    .map(|t| format!("{}:{}", t.function, t.alias))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            eprintln!("wrote the definition to {}: {summary}", out.display());
         }
         None => out!("{text}")?,
     }

@@ -10,6 +10,7 @@ the function's environment, so the profiler reads what it would read on AWS:
   invocation processes the items of its payload's `items` array (one if there is none)
 - FAASTUNE_TEST_MIN_MEMORY_MB: below this memory the invocation runs out of memory (default 0)
 - FAASTUNE_TEST_INIT_MS: init duration of a cold start (default 250)
+- FAASTUNE_TEST_DECISION: a JSON decision the function returns as it is (a stand-in configurator)
 
 Duration = ceil(items / busy) * work / min(1, vcpus / busy), with busy = min(workers, items) worker
 processes (FAASTUNE_WORKERS, as crates/aws/worker-py runs them) sharing vcpus = memory / 1769 (Lambda's
@@ -90,6 +91,10 @@ _plain_invoke = LambdaSimpleBackend.invoke
 
 def _invoke(self, function_name, qualifier, body, headers, response_headers):
     fn = self.get_function(function_name, qualifier)
+    decision = (fn.environment_vars or {}).get("FAASTUNE_TEST_DECISION")
+    if decision is not None:
+        # A stand-in for the faastune-configurator handler: the same decision for every step.
+        return decision.encode()
     workers = int((fn.environment_vars or {}).get("FAASTUNE_WORKERS", "1"))
     try:
         event = json.loads(body or "{}")

@@ -169,6 +169,30 @@ print(json.dumps([d["status"], d.get("output") or d.get("error", "") + " " + d.g
         serde_json::from_value(v).unwrap()
     }
 
+    /// Loads `definition` (a file) into the state machine, runs it once with `input`: (status, output,
+    /// the FunctionName of every Lambda invocation in the history).
+    fn run_definition(&self, definition: &str, input: &str) -> (String, String, Vec<String>) {
+        let script = r#"
+import boto3, json, sys, time, uuid
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
+s = boto3.client("stepfunctions", **kw)
+s.update_state_machine(stateMachineArn=sys.argv[2], definition=open(sys.argv[5]).read())
+e = s.start_execution(stateMachineArn=sys.argv[2], name=str(uuid.uuid4()), input=sys.argv[6])["executionArn"]
+for _ in range(100):
+    d = s.describe_execution(executionArn=e)
+    if d["status"] != "RUNNING":
+        break
+    time.sleep(0.1)
+calls = []
+for ev in s.get_execution_history(executionArn=e, maxResults=1000)["events"]:
+    p = ev.get("taskScheduledEventDetails", {}).get("parameters")
+    if p:
+        calls.append(json.loads(p)["FunctionName"])
+print(json.dumps([d["status"], d.get("output") or d.get("error", "") + " " + d.get("cause", ""), calls]))
+"#;
+        serde_json::from_value(self.boto(script, &[definition, input])).unwrap()
+    }
+
     /// Runs a boto3 script with `endpoint machine key secret extra...` as its arguments; its stdout
     /// as JSON.
     fn boto(&self, script: &str, extra: &[&str]) -> serde_json::Value {
@@ -182,6 +206,7 @@ print(json.dumps([d["status"], d.get("output") or d.get("error", "") + " " + d.g
                 &self.admin.1,
             ])
             .args(extra)
+            .current_dir(root())
             .output()
             .unwrap();
         assert!(
@@ -608,4 +633,118 @@ fn missing_permissions_answered_by_the_server_change_nothing() {
         "{err}"
     );
     assert_eq!(m.read_back(), before, "nothing changed");
+}
+
+#[test]
+fn the_dynamic_definition_runs_with_the_configurator_and_round_trips_through_the_importer() {
+    let Some(m) = Moto::start("dynamic", &[]) else {
+        return;
+    };
+    // The aliases the stand-in configurator selects (faastune-1024mb-w1, fan-out 2), made by deploy.
+    let plan = m.path("plan.json");
+    write(
+        &plan,
+        r#"{"workflow": "orders", "steps": [
+        {"name": "Split", "memory_mb": 1024, "fan_out": 1, "workers": 1, "is_task": true},
+        {"name": "Work", "memory_mb": 1024, "fan_out": 2, "workers": 1, "is_task": true},
+        {"name": "Merge", "memory_mb": 1024, "fan_out": 1, "workers": 1, "is_task": true}]}"#,
+    );
+    m.aws_ok(&[
+        "deploy",
+        "--plan",
+        &plan,
+        "--state-machine",
+        &m.machine,
+        "--apply",
+    ]);
+    let input = r#"{"items": [1, 2, 3], "order": "A-1"}"#;
+    let (status, static_out, _) = m.run_definition("crates/aws/tests/moto/orders.asl.json", input);
+    assert_eq!(status, "SUCCEEDED", "{static_out}");
+
+    let dynamic = m.path("dynamic.json");
+    let out = m.aws(&[
+        "export-asl",
+        "--dynamic",
+        "--configurator",
+        "faastune-configurator",
+        "--state-machine",
+        &m.machine,
+        "-o",
+        &dynamic,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    has(
+        &String::from_utf8_lossy(&out.stderr),
+        &["workflow 'orders'", "3 steps configured at run time"],
+    );
+    let (status, dyn_out, calls) = m.run_definition(&dynamic, input);
+    assert_eq!(status, "SUCCEEDED", "{dyn_out}");
+    // Same output as the static definition: the wrapping is invisible to the functions and the caller.
+    assert_eq!(dyn_out, static_out);
+    // The configurator ran before each step, and each step ran through the alias it chose.
+    let configurator_calls = calls
+        .iter()
+        .filter(|c| c.as_str() == "faastune-configurator")
+        .count();
+    assert_eq!(configurator_calls, 3, "{calls:?}");
+    for f in ["split", "work", "merge"] {
+        let alias = format!(":function:{f}:faastune-1024mb-w1");
+        assert!(calls.iter().any(|c| c.ends_with(&alias)), "{f}: {calls:?}");
+    }
+
+    // The rewritten definition imports to the same DAG plus the configurator states.
+    let imported = plain_ok(&["import", "--from", "asl", &dynamic]);
+    has(
+        &imported,
+        &[
+            "name: Split (faastune input)",
+            "name: Split (faastune configure)",
+            "function: faastune-configurator",
+            "name: Split\n",
+            "name: Work\n",
+            "name: Merge\n",
+        ],
+    );
+    let wf = m.path("dynamic.yaml");
+    write(&wf, &imported);
+    plain_ok(&["validate", &wf]);
+
+    // Bad input: an HTTP configurator without a connection, a definition --dynamic cannot rewrite.
+    let out = m.aws(&[
+        "export-asl",
+        "--dynamic",
+        "--configurator",
+        "https://cfg.example.com",
+        "--definition",
+        "crates/aws/tests/moto/orders.asl.json",
+    ]);
+    has(
+        &String::from_utf8_lossy(&out.stderr),
+        &["needs --connection-arn"],
+    );
+    let bad = m.path("bad.json");
+    write(
+        &bad,
+        r#"{"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName.$": "$.f"}, "End": true}}}"#,
+    );
+    let out = m.aws(&[
+        "export-asl",
+        "--dynamic",
+        "--configurator",
+        "c",
+        "--definition",
+        &bad,
+    ]);
+    assert!(!out.status.success());
+    has(
+        &String::from_utf8_lossy(&out.stderr),
+        &[
+            "cannot be configured dynamically; nothing was written",
+            "/States/D",
+        ],
+    );
 }

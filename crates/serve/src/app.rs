@@ -1,0 +1,200 @@
+//! The service's state: the served workflows (swapped whole on reload), the store, the metrics.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use crate::Error;
+use crate::config::{self, Predictors, Source};
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// The served workflows, by name.
+pub struct Registry {
+    /// The engines.
+    pub workflows: BTreeMap<String, Arc<Engine>>,
+    /// The workflow the routes without a workflow name serve (one from `--workflow`, or the only one).
+    pub default: Option<String>,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReloadReport {
+    /// Workflows served now.
+    pub workflows: Vec<String>,
+    /// Workflows whose engine was built (new or changed).
+    pub built: Vec<String>,
+    /// Workflows whose files did not change (engine and learned state kept).
+    pub kept: Vec<String>,
+    /// Workflows no longer served.
+    pub removed: Vec<String>,
+}
+
+/// The service.
+pub struct App {
+    registry: RwLock<Arc<Registry>>,
+    /// The state store.
+    pub store: Store,
+    /// The metrics.
+    pub metrics: Metrics,
+    source: Source,
+    predictors: Arc<dyn Predictors>,
+    reload_lock: tokio::sync::Mutex<()>,
+}
+
+impl App {
+    /// Loads every workflow of `source` (building each engine: profiling and fitting for fitted models)
+    /// and serves them from `store`. Blocking: call it before the runtime serves, or on a blocking
+    /// thread.
+    pub fn new(
+        source: Source,
+        predictors: Arc<dyn Predictors>,
+        store: Store,
+    ) -> Result<Self, Error> {
+        let metrics = Metrics::default();
+        let (registry, _) = build_registry(&source, predictors.as_ref(), &metrics, None)?;
+        Ok(App {
+            registry: RwLock::new(Arc::new(registry)),
+            store,
+            metrics,
+            source,
+            predictors,
+            reload_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The served workflows now.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Workflow `name`, or the default one (`None`).
+    pub fn engine(&self, name: Option<&str>) -> Result<Arc<Engine>, Error> {
+        let reg = self.registry();
+        match name {
+            Some(n) => reg.workflows.get(n).cloned().ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no workflow '{n}' is served; served: {}",
+                    reg.workflows.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            }),
+            None => reg
+                .default
+                .as_ref()
+                .and_then(|d| reg.workflows.get(d))
+                .cloned()
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "several workflows are served ({}): use /v1/workflows/{{workflow}}/executions/...",
+                        reg.workflows.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ))
+                }),
+        }
+    }
+
+    /// Reads the configuration again and swaps in the new set of workflows; unchanged ones keep their
+    /// engine. All or nothing: on any problem the previous set keeps serving and the error lists every
+    /// problem.
+    pub async fn reload(self: &Arc<Self>) -> Result<ReloadReport, Error> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let app = self.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let current = app.registry();
+            build_registry(
+                &app.source,
+                app.predictors.as_ref(),
+                &app.metrics,
+                Some(&current),
+            )
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("reload task: {e}")))
+        .and_then(|r| r);
+        match result {
+            Ok((registry, report)) => {
+                *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(registry);
+                self.metrics.reload(true);
+                tracing::info!(
+                    workflows = ?report.workflows,
+                    built = ?report.built,
+                    kept = ?report.kept,
+                    removed = ?report.removed,
+                    "reloaded"
+                );
+                Ok(report)
+            }
+            Err(e) => {
+                self.metrics.reload(false);
+                tracing::error!(error = %e, "reload failed; the previous configuration keeps serving");
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets idle executions in the memory store (Redis expires them itself).
+    pub fn sweep(&self) {
+        if let Store::Memory(m) = &self.store {
+            let n = m.sweep_by_workflow();
+            for (wf, k) in n {
+                self.metrics.workflow(&wf).expired(k);
+                tracing::debug!(workflow = %wf, expired = k, "idle executions forgotten");
+            }
+        }
+    }
+}
+
+fn build_registry(
+    source: &Source,
+    predictors: &dyn Predictors,
+    metrics: &Metrics,
+    current: Option<&Registry>,
+) -> Result<(Registry, ReloadReport), Error> {
+    let resolved = config::resolve(source)?;
+    let mut workflows = BTreeMap::new();
+    let mut report = ReloadReport {
+        workflows: Vec::new(),
+        built: Vec::new(),
+        kept: Vec::new(),
+        removed: Vec::new(),
+    };
+    let mut problems = Vec::new();
+    for r in resolved {
+        let name = r.name.clone();
+        if let Some(e) = current
+            .and_then(|c| c.workflows.get(&name))
+            .filter(|e| e.fingerprint == r.fingerprint)
+        {
+            workflows.insert(name.clone(), e.clone());
+            report.kept.push(name);
+            continue;
+        }
+        match Engine::build(r, predictors, metrics.workflow(&name)) {
+            Ok(e) => {
+                workflows.insert(name.clone(), Arc::new(e));
+                report.built.push(name);
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Config(problems.join("\n")));
+    }
+    if let Some(c) = current {
+        report.removed = c
+            .workflows
+            .keys()
+            .filter(|k| !workflows.contains_key(*k))
+            .cloned()
+            .collect();
+    }
+    report.workflows = workflows.keys().cloned().collect();
+    let default = match source {
+        Source::Single(_) => workflows.keys().next().cloned(),
+        Source::Dir { .. } if workflows.len() == 1 => workflows.keys().next().cloned(),
+        Source::Dir { .. } => None,
+    };
+    Ok((Registry { workflows, default }, report))
+}

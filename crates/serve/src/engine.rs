@@ -1,0 +1,526 @@
+//! One served workflow's decisions: the policy object from [`optimizer::service_policy_by_name`] (the
+//! simulator's `stepconf`/`replan`, built the way `faastune plan` builds them) driven with a
+//! [`platform::StepContext`] made from the execution's stored state.
+//!
+//! A decision or an observation, under the workflow's lock in this process:
+//! 1. read the execution (and, with Redis, the learned-state version; import the learned state when
+//!    another replica changed it);
+//! 2. check the request against the state (a step decided twice, a finish before its decision:
+//!    conflicts, nothing changes);
+//! 3. import the execution's per-request policy state, call `choose` (or `observe`), export it and
+//!    drop it from the policy;
+//! 4. write it back with a compare-and-set; when another replica wrote first, start again from 1.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use optimizer::{LearnedState, ServicePolicy};
+use platform::{Platform, StepContext};
+use serde::Serialize;
+use tokio::sync::Mutex;
+use workflow::{StepId, StepKind, Workflow};
+
+use crate::config::{Predictors, Resolved, WorkflowConfig};
+use crate::metrics::WorkflowMetrics;
+use crate::state::{Decided, ExecState, Finished, StepRecord, decode_learned, encode_learned};
+use crate::store::{Commit, LearnedWrite, Store};
+use crate::{Error, alias_name};
+
+/// Attempts of one request when other replicas keep writing the same execution first.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The largest elapsed time, start time or duration accepted, seconds (a year: Step Functions'
+/// longest execution).
+pub const MAX_SECONDS: f64 = 366.0 * 86_400.0;
+
+/// The longest execution id, bytes.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// A decision, as the API answers it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// The workflow.
+    pub workflow: String,
+    /// The execution.
+    pub execution: String,
+    /// The step.
+    pub step: String,
+    /// The execution's request index.
+    pub request_idx: u64,
+    /// Memory per instance, MB.
+    pub memory_mb: u32,
+    /// Instances (inter-function parallelism).
+    pub fan_out: u32,
+    /// Workers per instance (intra-function parallelism).
+    pub workers: u32,
+    /// The function alias of this configuration (`faastune-<memory>mb-w<workers>`, as `faastune aws
+    /// deploy` names them).
+    pub alias: String,
+    /// The step's time budget, seconds ([`optimizer::Explain::sub_slo_s`]).
+    pub sub_slo_s: f64,
+    /// Predicted duration of the configuration, seconds (from the previous step's finish: transition
+    /// and `wait_s` included, like `sub_slo_s`).
+    pub predicted_duration_s: f64,
+    /// Predicted cost of the step, USD.
+    pub predicted_cost_usd: f64,
+    /// Seconds since the execution started, as used.
+    pub elapsed_s: f64,
+}
+
+/// A finish report, checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FinishReport {
+    /// How long the step took, seconds.
+    pub duration_s: f64,
+    /// When it started, seconds since the execution started (default: its decision's time; required
+    /// for a step that is not a task).
+    pub start_s: Option<f64>,
+    /// Its cost, USD.
+    pub cost_usd: f64,
+    /// Instances that started cold.
+    pub n_cold_starts: u32,
+}
+
+/// What the engine holds across requests: the policy and the learned-state version it has imported.
+struct Core {
+    policy: Box<dyn ServicePolicy>,
+    /// The store's learned-state version the policy holds; `None`: unknown (import before use).
+    learned_version: Option<u64>,
+}
+
+/// One served workflow.
+pub struct Engine {
+    /// Its name (routes, store keys).
+    pub name: String,
+    /// The configuration it was built from.
+    pub config: WorkflowConfig,
+    /// The workflow.
+    pub workflow: Workflow,
+    /// The platform.
+    pub platform: Platform,
+    /// The SLO, seconds.
+    pub slo_s: f64,
+    /// See [`Resolved::fingerprint`].
+    pub fingerprint: u64,
+    /// See [`dag_hash`].
+    pub dag_hash: u64,
+    steps: BTreeMap<String, StepId>,
+    /// The policy's learned state when built (what it returns to when the store holds none).
+    initial_learned: Option<LearnedState>,
+    learns: bool,
+    core: Mutex<Core>,
+    /// Its counters.
+    pub metrics: Arc<WorkflowMetrics>,
+}
+
+/// A hash of the workflow's step names, kinds and edges: an execution that began under other steps
+/// is refused rather than misread.
+pub fn dag_hash(wf: &Workflow) -> u64 {
+    let mut h = crate::config::FNV_BASIS;
+    for (i, s) in wf.steps().iter().enumerate() {
+        h = crate::config::fnv1a(h, s.name.as_bytes());
+        h = crate::config::fnv1a(h, &[0, s.kind as u8]);
+        for p in wf.preds(StepId(i as u32)) {
+            h = crate::config::fnv1a(h, &p.0.to_le_bytes());
+        }
+        h = crate::config::fnv1a(h, &[1]);
+    }
+    h
+}
+
+fn check_seconds(what: &str, x: f64) -> Result<f64, Error> {
+    if !x.is_finite() || x < 0.0 {
+        return Err(Error::BadRequest(format!(
+            "{what} {x} must be a finite number >= 0"
+        )));
+    }
+    if x > MAX_SECONDS {
+        return Err(Error::BadRequest(format!(
+            "{what} {x} s is over a year ({MAX_SECONDS} s)"
+        )));
+    }
+    Ok(x)
+}
+
+/// Checks an execution id: 1 to [`MAX_ID_BYTES`] bytes, no control characters.
+pub fn check_id(id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES || id.chars().any(char::is_control) {
+        return Err(Error::BadRequest(format!(
+            "execution id {id:?}: must be 1 to {MAX_ID_BYTES} bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Builds the policy for `r` with `predictors` (profiling and fitting for fitted models: slow).
+    pub fn build(
+        r: Resolved,
+        predictors: &dyn Predictors,
+        metrics: Arc<WorkflowMetrics>,
+    ) -> Result<Self, Error> {
+        let at = &r.config.origin;
+        let predictor = predictors
+            .build(&r.config.model, r.config.seed, &r.workflow, &r.platform)
+            .map_err(|e| Error::Config(format!("{at}: model {}: {e}", r.config.model.label())))?;
+        let policy = optimizer::service_policy_by_name(
+            &r.config.policy,
+            &r.workflow,
+            &r.platform,
+            predictor.as_ref(),
+            r.slo_s,
+        )
+        .map_err(|e| Error::Config(format!("{at}: {e}")))?;
+        let steps = r
+            .workflow
+            .steps()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), StepId(i as u32)))
+            .collect();
+        let initial_learned = policy.export_learned();
+        Ok(Engine {
+            name: r.name,
+            dag_hash: dag_hash(&r.workflow),
+            config: r.config,
+            workflow: r.workflow,
+            platform: r.platform,
+            slo_s: r.slo_s,
+            fingerprint: r.fingerprint,
+            steps,
+            learns: initial_learned.is_some(),
+            initial_learned,
+            core: Mutex::new(Core {
+                policy,
+                learned_version: Some(0),
+            }),
+            metrics,
+        })
+    }
+
+    /// The step called `name`.
+    pub fn step(&self, name: &str) -> Result<StepId, Error> {
+        self.steps.get(name).copied().ok_or_else(|| {
+            let names: Vec<&str> = self.steps.keys().map(String::as_str).take(20).collect();
+            Error::NotFound(format!(
+                "workflow '{}' has no step '{name}'; its steps: {}{}",
+                self.name,
+                names.join(", "),
+                if self.steps.len() > 20 { ", ..." } else { "" }
+            ))
+        })
+    }
+
+    /// Imports the store's learned state when the policy's is not the stored version.
+    async fn sync_learned(
+        &self,
+        core: &mut Core,
+        store: &Store,
+        version: u64,
+    ) -> Result<(), Error> {
+        if !self.learns || !store.keeps_learned() || core.learned_version == Some(version) {
+            return Ok(());
+        }
+        let (v, learned) = match store.learned(&self.name).await? {
+            Some((v, blob)) => (
+                v,
+                decode_learned(&blob, &format!("workflow '{}' learned state", self.name))?,
+            ),
+            None => match &self.initial_learned {
+                Some(l) => (0, l.clone()),
+                None => return Ok(()),
+            },
+        };
+        core.policy.import_learned(learned).map_err(|e| {
+            Error::Internal(format!(
+                "workflow '{}': stored learned state does not fit: {e}",
+                self.name
+            ))
+        })?;
+        core.learned_version = Some(v);
+        Ok(())
+    }
+
+    /// Reads execution `id` (a new one when absent) and imports the learned state.
+    async fn begin(
+        &self,
+        core: &mut Core,
+        store: &Store,
+        id: &str,
+    ) -> Result<(u64, ExecState), Error> {
+        let (loaded, lv) = store
+            .load(&self.name, id, self.learns && store.keeps_learned())
+            .await?;
+        self.sync_learned(core, store, lv).await?;
+        Ok(match loaded {
+            Some((v, s)) => {
+                if s.dag_hash != self.dag_hash || s.steps.len() != self.workflow.n_steps() {
+                    return Err(Error::Conflict(format!(
+                        "execution '{id}' began under other steps of workflow '{}' (the workflow file changed since); end it with DELETE",
+                        self.name
+                    )));
+                }
+                (v, s)
+            }
+            None => {
+                let request_idx = store.next_request_idx(&self.name).await?;
+                let n = self.workflow.n_steps();
+                (
+                    0,
+                    ExecState {
+                        dag_hash: self.dag_hash,
+                        request_idx,
+                        steps: vec![StepRecord::default(); n],
+                        policy: core.policy.export_request(u64::MAX),
+                    },
+                )
+            }
+        })
+    }
+
+    /// Writes the execution back; `Ok(false)`: another replica wrote first (retry).
+    async fn finish_write(
+        &self,
+        core: &mut Core,
+        store: &Store,
+        id: &str,
+        version: u64,
+        state: &ExecState,
+    ) -> Result<bool, Error> {
+        let blob;
+        let learned = if self.learns && store.keeps_learned() {
+            blob = core.policy.export_learned().map(|l| encode_learned(&l));
+            blob.as_deref().map(|b| LearnedWrite {
+                expected: core.learned_version.unwrap_or(0),
+                blob: b,
+            })
+        } else {
+            None
+        };
+        // Until the write is known to have happened, the policy's learned state is not the store's.
+        let before = core.learned_version.take();
+        match store
+            .commit(&self.name, id, version, state, learned)
+            .await?
+        {
+            Commit::Done(v) => {
+                core.learned_version = v.or(before);
+                Ok(true)
+            }
+            Commit::ExecConflict | Commit::LearnedConflict => Ok(false),
+        }
+    }
+
+    fn import(&self, core: &mut Core, state: &ExecState) -> Result<(), Error> {
+        core.policy
+            .import_request(state.request_idx, state.policy.clone())
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "workflow '{}': stored policy state does not fit: {e}",
+                    self.name
+                ))
+            })
+    }
+
+    /// The configuration of step `step` of execution `id`, which started `elapsed_s` seconds ago.
+    pub async fn decide(
+        &self,
+        store: &Store,
+        id: &str,
+        step: &str,
+        elapsed_s: f64,
+    ) -> Result<Decision, Error> {
+        check_id(id)?;
+        let v = self.step(step)?;
+        let elapsed_s = check_seconds("elapsed_s", elapsed_s)?;
+        let kind = self.workflow.step(v).kind;
+        if kind != StepKind::Task {
+            return Err(Error::Conflict(format!(
+                "step '{step}' of workflow '{}' is a {} step: only task steps are configured",
+                self.name,
+                kind_name(kind)
+            )));
+        }
+        let mut core = self.core.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let (version, mut state) = self.begin(&mut core, store, id).await?;
+            if let Some(d) = state.steps[v.idx()].decided {
+                return Err(Error::Conflict(format!(
+                    "step '{step}' of execution '{id}' was already decided ({} MB, fan-out {}, {} workers at {} s); nothing changed",
+                    d.config.memory_mb, d.config.fan_out, d.config.workers, d.elapsed_s
+                )));
+            }
+            self.import(&mut core, &state)?;
+            let outcomes = state.outcomes();
+            let ctx = StepContext {
+                workflow: &self.workflow,
+                platform: &self.platform,
+                step: v,
+                request_idx: state.request_idx,
+                elapsed_s,
+                slo_s: Some(self.slo_s),
+                outcomes: &outcomes,
+            };
+            let config = core.policy.choose(&ctx);
+            let explain = core.policy.last_explain();
+            state.policy = core.policy.export_request(state.request_idx);
+            core.policy.forget_request(state.request_idx);
+            let explain = explain.ok_or_else(|| {
+                Error::Internal(format!("policy {} explained nothing", self.config.policy))
+            })?;
+            state.steps[v.idx()].decided = Some(Decided {
+                config,
+                elapsed_s,
+                sub_slo_s: explain.sub_slo_s,
+                predicted_duration_s: explain.predicted_duration_s,
+            });
+            if self
+                .finish_write(&mut core, store, id, version, &state)
+                .await?
+            {
+                self.metrics.decided();
+                return Ok(Decision {
+                    workflow: self.name.clone(),
+                    execution: id.to_owned(),
+                    step: step.to_owned(),
+                    request_idx: state.request_idx,
+                    memory_mb: config.memory_mb,
+                    fan_out: config.fan_out,
+                    workers: config.workers,
+                    alias: alias_name(config.memory_mb, config.workers),
+                    sub_slo_s: explain.sub_slo_s,
+                    predicted_duration_s: explain.predicted_duration_s,
+                    predicted_cost_usd: explain.predicted_cost_usd,
+                    elapsed_s,
+                });
+            }
+        }
+        Err(contention(id))
+    }
+
+    /// Records that step `step` of execution `id` finished, and lets the policy learn from it.
+    pub async fn finish(
+        &self,
+        store: &Store,
+        id: &str,
+        step: &str,
+        report: FinishReport,
+    ) -> Result<ExecState, Error> {
+        check_id(id)?;
+        let v = self.step(step)?;
+        let duration_s = check_seconds("duration_s", report.duration_s)?;
+        if let Some(s) = report.start_s {
+            check_seconds("start_s", s)?;
+        }
+        if !(report.cost_usd.is_finite() && report.cost_usd >= 0.0) {
+            return Err(Error::BadRequest(format!(
+                "cost_usd {} must be a finite number >= 0",
+                report.cost_usd
+            )));
+        }
+        let is_task = self.workflow.step(v).kind == StepKind::Task;
+        let mut core = self.core.lock().await;
+        for _ in 0..MAX_ATTEMPTS {
+            let (version, mut state) = self.begin(&mut core, store, id).await?;
+            let rec = state.steps[v.idx()];
+            if let Some(f) = rec.finished {
+                return Err(Error::Conflict(format!(
+                    "step '{step}' of execution '{id}' already finished (started at {} s, took {} s); nothing changed",
+                    f.start_s, f.duration_s
+                )));
+            }
+            let start_s = match (rec.decided, report.start_s) {
+                (_, Some(s)) => s,
+                (Some(d), None) => d.elapsed_s,
+                (None, None) if is_task => {
+                    return Err(Error::Conflict(format!(
+                        "step '{step}' of execution '{id}' was not decided: decide it first"
+                    )));
+                }
+                (None, None) => {
+                    return Err(Error::BadRequest(format!(
+                        "step '{step}' is a {} step (never decided): give start_s",
+                        kind_name(self.workflow.step(v).kind)
+                    )));
+                }
+            };
+            if is_task && rec.decided.is_none() {
+                return Err(Error::Conflict(format!(
+                    "step '{step}' of execution '{id}' was not decided: decide it first"
+                )));
+            }
+            let finished = Finished {
+                start_s,
+                duration_s,
+                cost_usd: report.cost_usd,
+                n_cold_starts: report.n_cold_starts,
+            };
+            state.steps[v.idx()].finished = Some(finished);
+            self.import(&mut core, &state)?;
+            let outcomes = state.outcomes();
+            let ctx = StepContext {
+                workflow: &self.workflow,
+                platform: &self.platform,
+                step: v,
+                request_idx: state.request_idx,
+                elapsed_s: start_s + duration_s,
+                slo_s: Some(self.slo_s),
+                outcomes: &outcomes,
+            };
+            if let Some(o) = outcomes[v.idx()] {
+                core.policy.observe(&ctx, &o);
+            }
+            state.policy = core.policy.export_request(state.request_idx);
+            core.policy.forget_request(state.request_idx);
+            if self
+                .finish_write(&mut core, store, id, version, &state)
+                .await?
+            {
+                self.metrics.observed();
+                return Ok(state);
+            }
+        }
+        Err(contention(id))
+    }
+
+    /// The execution's state.
+    pub async fn get(&self, store: &Store, id: &str) -> Result<ExecState, Error> {
+        check_id(id)?;
+        let (loaded, _) = store.load(&self.name, id, false).await?;
+        loaded.map(|(_, s)| s).ok_or_else(|| self.no_execution(id))
+    }
+
+    /// Ends execution `id` (its state is removed).
+    pub async fn delete(&self, store: &Store, id: &str) -> Result<(), Error> {
+        check_id(id)?;
+        if store.delete(&self.name, id).await? {
+            self.metrics.deleted();
+            Ok(())
+        } else {
+            Err(self.no_execution(id))
+        }
+    }
+
+    fn no_execution(&self, id: &str) -> Error {
+        Error::NotFound(format!(
+            "workflow '{}' has no execution '{id}' (never started, ended, or expired)",
+            self.name
+        ))
+    }
+}
+
+fn contention(id: &str) -> Error {
+    Error::Contention(format!(
+        "execution '{id}' kept changing under this request ({MAX_ATTEMPTS} attempts); retry"
+    ))
+}
+
+/// A step kind's name, as in workflow files.
+pub fn kind_name(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Task => "task",
+        StepKind::Choice => "choice",
+        StepKind::Pass => "pass",
+        StepKind::Fail => "fail",
+    }
+}

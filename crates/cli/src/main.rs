@@ -23,11 +23,11 @@ macro_rules! outln {
 }
 
 mod bounds;
-#[cfg(feature = "aws")]
-mod cmd_aws;
 mod cmd_alloc;
 #[cfg(feature = "gnn")]
 mod cmd_autoflow;
+#[cfg(feature = "aws")]
+mod cmd_aws;
 mod cmd_bench;
 #[cfg(feature = "gnn")]
 mod cmd_bench_gnn;
@@ -38,6 +38,8 @@ mod cmd_fit;
 mod cmd_import;
 mod cmd_plan;
 mod cmd_reshape;
+#[cfg(feature = "serve")]
+mod cmd_serve;
 mod cmd_simulate;
 mod cmd_sweep;
 #[cfg(feature = "gnn")]
@@ -96,6 +98,17 @@ enum Command {
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
+    /// The decision service: StepConf's dynamic per-step configurator over HTTP for real executions.
+    #[cfg(feature = "serve")]
+    Serve(Box<cmd_serve::ServeArgs>),
+    /// The decision service (this binary was built without the `serve` feature: see the error it
+    /// prints).
+    #[cfg(not(feature = "serve"))]
+    Serve {
+        /// Arguments, ignored.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// AWS Lambda + Step Functions: import, profile, deploy a plan, export the definition.
     #[cfg(feature = "aws")]
     Aws(cmd_aws::AwsArgs),
@@ -123,6 +136,13 @@ fn main() -> std::process::ExitCode {
         Command::Alloc(a) => cmd_alloc::run(a),
         Command::Reshape(a) => cmd_reshape::run(a),
         Command::Bench(a) => cmd_bench::run(a),
+        #[cfg(feature = "serve")]
+        Command::Serve(a) => cmd_serve::run(*a),
+        #[cfg(not(feature = "serve"))]
+        Command::Serve { .. } => Err(anyhow::anyhow!(
+            "faastune was built without the `serve` feature (it adds an HTTP server and a Redis \
+             client); run: cargo build --release -p faastune --features serve"
+        )),
         #[cfg(feature = "aws")]
         Command::Aws(a) => cmd_aws::run(a),
         #[cfg(not(feature = "aws"))]

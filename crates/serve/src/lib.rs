@@ -110,6 +110,87 @@ pub async fn serve(
     r
 }
 
+/// What [`run`] needs besides the workflows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOptions {
+    /// Address to listen on (`127.0.0.1:8080`; port 0: any free port).
+    pub listen: String,
+    /// `memory`, or a Redis URL `redis://HOST:PORT[/DB]`.
+    pub store: String,
+    /// Key prefix in Redis.
+    pub redis_prefix: String,
+    /// An execution with no call for this long is forgotten.
+    pub ttl: Duration,
+}
+
+/// What [`run`] tells its caller once it listens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listening {
+    /// The address it listens on (the port chosen when 0 was asked).
+    pub addr: std::net::SocketAddr,
+    /// The workflows served.
+    pub workflows: Vec<String>,
+    /// `memory` or `redis`.
+    pub store: &'static str,
+}
+
+/// The store `spec` names (`memory`, `redis://...`).
+pub async fn open_store(spec: &str, prefix: &str, ttl: Duration) -> Result<store::Store, Error> {
+    if spec == "memory" {
+        Ok(store::Store::Memory(store::MemoryStore::new(ttl)))
+    } else if spec.starts_with("redis://") {
+        Ok(store::Store::Redis(
+            store::RedisStore::connect(spec, prefix, ttl).await?,
+        ))
+    } else {
+        Err(Error::Config(format!(
+            "--store {spec}: give memory or redis://HOST:PORT"
+        )))
+    }
+}
+
+/// Runs the service until Ctrl-C or SIGTERM: opens the store, builds every workflow's engine (on a
+/// blocking thread: fitted models profile first), listens, calls `on_listening`, serves.
+pub fn run(
+    source: config::Source,
+    predictors: Arc<dyn config::Predictors>,
+    options: &RunOptions,
+    on_listening: impl FnOnce(&Listening),
+) -> Result<(), Error> {
+    if options.ttl.is_zero() {
+        return Err(Error::Config("--ttl-s must be > 0".to_owned()));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("tokio runtime: {e}")))?;
+    rt.block_on(async move {
+        let store = open_store(&options.store, &options.redis_prefix, options.ttl).await?;
+        let app = tokio::task::spawn_blocking(move || App::new(source, predictors, store))
+            .await
+            .map_err(|e| Error::Internal(format!("loading workflows: {e}")))??;
+        let app = Arc::new(app);
+        let listener = tokio::net::TcpListener::bind(&options.listen)
+            .await
+            .map_err(|e| Error::Config(format!("--listen {}: {e}", options.listen)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Config(format!("--listen {}: {e}", options.listen)))?;
+        let info = Listening {
+            addr,
+            workflows: app.registry().workflows.keys().cloned().collect(),
+            store: app.store.kind(),
+        };
+        tracing::info!(%addr, workflows = ?info.workflows, store = info.store, "listening");
+        on_listening(&info);
+        let sweep_every =
+            (options.ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        serve(app, listener, sweep_every, shutdown_signal())
+            .await
+            .map_err(|e| Error::Internal(format!("server: {e}")))
+    })
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -11,6 +11,8 @@ mod load;
 mod model_file;
 mod reshape;
 mod same_seed_same_bytes;
+#[cfg(feature = "serve")]
+mod serve;
 mod simulate;
 mod stepconf;
 mod train;

@@ -2,14 +2,20 @@
 //! simulator's `stepconf`/`replan`, built the way `faastune plan` builds them) driven with a
 //! [`platform::StepContext`] made from the execution's stored state.
 //!
-//! A decision or an observation, under the workflow's lock in this process:
+//! A decision or an observation (`Engine::transact`):
 //! 1. read the execution (and, with Redis, the learned-state version; import the learned state when
 //!    another replica changed it);
 //! 2. check the request against the state (a step decided twice, a finish before its decision:
 //!    conflicts, nothing changes);
 //! 3. import the execution's per-request policy state, call `choose` (or `observe`), export it and
 //!    drop it from the policy;
-//! 4. write it back with a compare-and-set; when another replica wrote first, start again from 1.
+//! 4. write it back with a compare-and-set; when another request or replica wrote first, start again
+//!    from 1.
+//!
+//! The policy object is behind the workflow's lock: for StepConf (nothing learned across executions)
+//! only step 3 holds it, so requests overlap their store round trips; replan holds it from 1 to 4,
+//! so its learned state and the store's move together. Requests to one execution take turns in the
+//! process (a lock per hash of the id), so a retry is needed only when another replica wrote.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +34,10 @@ use crate::{Error, alias_name};
 
 /// Attempts of one request when other replicas keep writing the same execution first.
 const MAX_ATTEMPTS: usize = 8;
+
+/// Requests to one execution in this process take turns (one of this many locks, by the id's hash),
+/// so only requests on other replicas can write an execution between a read and a write.
+const STRIPES: usize = 64;
 
 /// The largest elapsed time, start time or duration accepted, seconds (a year: Step Functions'
 /// longest execution).
@@ -108,7 +118,10 @@ pub struct Engine {
     /// The policy's learned state when built (what it returns to when the store holds none).
     initial_learned: Option<LearnedState>,
     learns: bool,
+    /// A request's state before any decision.
+    empty_request: optimizer::RequestState,
     core: Mutex<Core>,
+    stripes: Vec<Mutex<()>>,
     /// Its counters.
     pub metrics: Arc<WorkflowMetrics>,
 }
@@ -179,6 +192,7 @@ impl Engine {
             .map(|(i, s)| (s.name.clone(), StepId(i as u32)))
             .collect();
         let initial_learned = policy.export_learned();
+        let empty_request = policy.export_request(u64::MAX);
         Ok(Engine {
             name: r.name,
             dag_hash: dag_hash(&r.workflow),
@@ -190,6 +204,8 @@ impl Engine {
             steps,
             learns: initial_learned.is_some(),
             initial_learned,
+            empty_request,
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             core: Mutex::new(Core {
                 policy,
                 learned_version: Some(0),
@@ -241,62 +257,96 @@ impl Engine {
         Ok(())
     }
 
-    /// Reads execution `id` (a new one when absent) and imports the learned state.
-    async fn begin(
+    /// Runs `op` on execution `id` (a new one when absent) by the protocol of the module docs: read,
+    /// import the policy's state, `op` (checks, then the policy call), export, compare-and-set write,
+    /// again from the read when another request wrote first. A policy that learns across executions
+    /// holds the workflow's lock through the write (its learned state and the store's move together);
+    /// one that does not (StepConf) holds it only while it computes, so requests overlap their store
+    /// round trips.
+    async fn transact<T>(
         &self,
-        core: &mut Core,
         store: &Store,
         id: &str,
-    ) -> Result<(u64, ExecState), Error> {
-        let (loaded, lv) = store
-            .load(&self.name, id, self.learns && store.keeps_learned())
-            .await?;
-        self.sync_learned(core, store, lv).await?;
-        Ok(match loaded {
-            Some((v, s)) => {
-                if s.dag_hash != self.dag_hash || s.steps.len() != self.workflow.n_steps() {
-                    return Err(Error::Conflict(format!(
-                        "execution '{id}' began under other steps of workflow '{}' (the workflow file changed since); end it with DELETE",
-                        self.name
-                    )));
-                }
-                (v, s)
+        mut op: impl FnMut(&mut dyn ServicePolicy, &mut ExecState) -> Result<T, Error>,
+    ) -> Result<(T, ExecState), Error> {
+        let stripe =
+            crate::config::fnv1a(crate::config::FNV_BASIS, id.as_bytes()) as usize % STRIPES;
+        let _turn = self.stripes[stripe].lock().await;
+        let mut held = if self.learns {
+            Some(self.core.lock().await)
+        } else {
+            None
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let (loaded, lv) = store
+                .load(&self.name, id, self.learns && store.keeps_learned())
+                .await?;
+            if let Some(core) = held.as_deref_mut() {
+                self.sync_learned(core, store, lv).await?;
             }
-            None => {
-                let request_idx = store.next_request_idx(&self.name).await?;
-                let n = self.workflow.n_steps();
-                (
+            let (version, mut state) = match loaded {
+                Some((v, s)) => {
+                    if s.dag_hash != self.dag_hash || s.steps.len() != self.workflow.n_steps() {
+                        return Err(Error::Conflict(format!(
+                            "execution '{id}' began under other steps of workflow '{}' (the workflow file changed since); end it with DELETE",
+                            self.name
+                        )));
+                    }
+                    (v, s)
+                }
+                None => (
                     0,
                     ExecState {
                         dag_hash: self.dag_hash,
-                        request_idx,
-                        steps: vec![StepRecord::default(); n],
-                        policy: core.policy.export_request(u64::MAX),
+                        request_idx: store.next_request_idx(&self.name).await?,
+                        steps: vec![StepRecord::default(); self.workflow.n_steps()],
+                        policy: self.empty_request.clone(),
                     },
-                )
+                ),
+            };
+            let out = {
+                let mut local: Option<tokio::sync::MutexGuard<'_, Core>> = None;
+                let core: &mut Core = match held.as_deref_mut() {
+                    Some(c) => c,
+                    None => local.insert(self.core.lock().await),
+                };
+                self.import(core, &state)?;
+                let r = op(core.policy.as_mut(), &mut state);
+                state.policy = core.policy.export_request(state.request_idx);
+                core.policy.forget_request(state.request_idx);
+                r?
+            };
+            if self
+                .write(held.as_deref_mut(), store, id, version, &state)
+                .await?
+            {
+                return Ok((out, state));
             }
-        })
+        }
+        Err(contention(id))
     }
 
-    /// Writes the execution back; `Ok(false)`: another replica wrote first (retry).
-    async fn finish_write(
+    /// Writes the execution back (with the learned state when `core` is held and the store keeps
+    /// it); `Ok(false)`: another request wrote first (retry).
+    async fn write(
         &self,
-        core: &mut Core,
+        core: Option<&mut Core>,
         store: &Store,
         id: &str,
         version: u64,
         state: &ExecState,
     ) -> Result<bool, Error> {
-        let blob;
-        let learned = if self.learns && store.keeps_learned() {
-            blob = core.policy.export_learned().map(|l| encode_learned(&l));
-            blob.as_deref().map(|b| LearnedWrite {
-                expected: core.learned_version.unwrap_or(0),
-                blob: b,
-            })
-        } else {
-            None
+        let Some(core) = core.filter(|_| store.keeps_learned()) else {
+            return Ok(matches!(
+                store.commit(&self.name, id, version, state, None).await?,
+                Commit::Done(_)
+            ));
         };
+        let blob = core.policy.export_learned().map(|l| encode_learned(&l));
+        let learned = blob.as_deref().map(|b| LearnedWrite {
+            expected: core.learned_version.unwrap_or(0),
+            blob: b,
+        });
         // Until the write is known to have happened, the policy's learned state is not the store's.
         let before = core.learned_version.take();
         match store
@@ -341,61 +391,52 @@ impl Engine {
                 kind_name(kind)
             )));
         }
-        let mut core = self.core.lock().await;
-        for _ in 0..MAX_ATTEMPTS {
-            let (version, mut state) = self.begin(&mut core, store, id).await?;
-            if let Some(d) = state.steps[v.idx()].decided {
-                return Err(Error::Conflict(format!(
-                    "step '{step}' of execution '{id}' was already decided ({} MB, fan-out {}, {} workers at {} s); nothing changed",
-                    d.config.memory_mb, d.config.fan_out, d.config.workers, d.elapsed_s
-                )));
-            }
-            self.import(&mut core, &state)?;
-            let outcomes = state.outcomes();
-            let ctx = StepContext {
-                workflow: &self.workflow,
-                platform: &self.platform,
-                step: v,
-                request_idx: state.request_idx,
-                elapsed_s,
-                slo_s: Some(self.slo_s),
-                outcomes: &outcomes,
-            };
-            let config = core.policy.choose(&ctx);
-            let explain = core.policy.last_explain();
-            state.policy = core.policy.export_request(state.request_idx);
-            core.policy.forget_request(state.request_idx);
-            let explain = explain.ok_or_else(|| {
-                Error::Internal(format!("policy {} explained nothing", self.config.policy))
-            })?;
-            state.steps[v.idx()].decided = Some(Decided {
-                config,
-                elapsed_s,
-                sub_slo_s: explain.sub_slo_s,
-                predicted_duration_s: explain.predicted_duration_s,
-            });
-            if self
-                .finish_write(&mut core, store, id, version, &state)
-                .await?
-            {
-                self.metrics.decided();
-                return Ok(Decision {
-                    workflow: self.name.clone(),
-                    execution: id.to_owned(),
-                    step: step.to_owned(),
+        let ((config, explain, request_idx), _) = self
+            .transact(store, id, |policy, state| {
+                if let Some(d) = state.steps[v.idx()].decided {
+                    return Err(Error::Conflict(format!(
+                        "step '{step}' of execution '{id}' was already decided ({} MB, fan-out {}, {} workers at {} s); nothing changed",
+                        d.config.memory_mb, d.config.fan_out, d.config.workers, d.elapsed_s
+                    )));
+                }
+                let outcomes = state.outcomes();
+                let ctx = StepContext {
+                    workflow: &self.workflow,
+                    platform: &self.platform,
+                    step: v,
                     request_idx: state.request_idx,
-                    memory_mb: config.memory_mb,
-                    fan_out: config.fan_out,
-                    workers: config.workers,
-                    alias: alias_name(config.memory_mb, config.workers),
+                    elapsed_s,
+                    slo_s: Some(self.slo_s),
+                    outcomes: &outcomes,
+                };
+                let config = policy.choose(&ctx);
+                let explain = policy.last_explain().ok_or_else(|| {
+                    Error::Internal(format!("policy {} explained nothing", self.config.policy))
+                })?;
+                state.steps[v.idx()].decided = Some(Decided {
+                    config,
+                    elapsed_s,
                     sub_slo_s: explain.sub_slo_s,
                     predicted_duration_s: explain.predicted_duration_s,
-                    predicted_cost_usd: explain.predicted_cost_usd,
-                    elapsed_s,
                 });
-            }
-        }
-        Err(contention(id))
+                Ok((config, explain, state.request_idx))
+            })
+            .await?;
+        self.metrics.decided();
+        Ok(Decision {
+            workflow: self.name.clone(),
+            execution: id.to_owned(),
+            step: step.to_owned(),
+            request_idx,
+            memory_mb: config.memory_mb,
+            fan_out: config.fan_out,
+            workers: config.workers,
+            alias: alias_name(config.memory_mb, config.workers),
+            sub_slo_s: explain.sub_slo_s,
+            predicted_duration_s: explain.predicted_duration_s,
+            predicted_cost_usd: explain.predicted_cost_usd,
+            elapsed_s,
+        })
     }
 
     /// Records that step `step` of execution `id` finished, and lets the policy learn from it.
@@ -418,69 +459,55 @@ impl Engine {
                 report.cost_usd
             )));
         }
-        let is_task = self.workflow.step(v).kind == StepKind::Task;
-        let mut core = self.core.lock().await;
-        for _ in 0..MAX_ATTEMPTS {
-            let (version, mut state) = self.begin(&mut core, store, id).await?;
-            let rec = state.steps[v.idx()];
-            if let Some(f) = rec.finished {
-                return Err(Error::Conflict(format!(
-                    "step '{step}' of execution '{id}' already finished (started at {} s, took {} s); nothing changed",
-                    f.start_s, f.duration_s
-                )));
-            }
-            let start_s = match (rec.decided, report.start_s) {
-                (_, Some(s)) => s,
-                (Some(d), None) => d.elapsed_s,
-                (None, None) if is_task => {
+        let kind = self.workflow.step(v).kind;
+        let ((), state) = self
+            .transact(store, id, |policy, state| {
+                let rec = state.steps[v.idx()];
+                if let Some(f) = rec.finished {
+                    return Err(Error::Conflict(format!(
+                        "step '{step}' of execution '{id}' already finished (started at {} s, took {} s); nothing changed",
+                        f.start_s, f.duration_s
+                    )));
+                }
+                if kind == StepKind::Task && rec.decided.is_none() {
                     return Err(Error::Conflict(format!(
                         "step '{step}' of execution '{id}' was not decided: decide it first"
                     )));
                 }
-                (None, None) => {
-                    return Err(Error::BadRequest(format!(
-                        "step '{step}' is a {} step (never decided): give start_s",
-                        kind_name(self.workflow.step(v).kind)
-                    )));
+                let start_s = match (report.start_s, rec.decided) {
+                    (Some(s), _) => s,
+                    (None, Some(d)) => d.elapsed_s,
+                    (None, None) => {
+                        return Err(Error::BadRequest(format!(
+                            "step '{step}' is a {} step (never decided): give start_s",
+                            kind_name(kind)
+                        )));
+                    }
+                };
+                state.steps[v.idx()].finished = Some(Finished {
+                    start_s,
+                    duration_s,
+                    cost_usd: report.cost_usd,
+                    n_cold_starts: report.n_cold_starts,
+                });
+                let outcomes = state.outcomes();
+                let ctx = StepContext {
+                    workflow: &self.workflow,
+                    platform: &self.platform,
+                    step: v,
+                    request_idx: state.request_idx,
+                    elapsed_s: start_s + duration_s,
+                    slo_s: Some(self.slo_s),
+                    outcomes: &outcomes,
+                };
+                if let Some(o) = outcomes[v.idx()] {
+                    policy.observe(&ctx, &o);
                 }
-            };
-            if is_task && rec.decided.is_none() {
-                return Err(Error::Conflict(format!(
-                    "step '{step}' of execution '{id}' was not decided: decide it first"
-                )));
-            }
-            let finished = Finished {
-                start_s,
-                duration_s,
-                cost_usd: report.cost_usd,
-                n_cold_starts: report.n_cold_starts,
-            };
-            state.steps[v.idx()].finished = Some(finished);
-            self.import(&mut core, &state)?;
-            let outcomes = state.outcomes();
-            let ctx = StepContext {
-                workflow: &self.workflow,
-                platform: &self.platform,
-                step: v,
-                request_idx: state.request_idx,
-                elapsed_s: start_s + duration_s,
-                slo_s: Some(self.slo_s),
-                outcomes: &outcomes,
-            };
-            if let Some(o) = outcomes[v.idx()] {
-                core.policy.observe(&ctx, &o);
-            }
-            state.policy = core.policy.export_request(state.request_idx);
-            core.policy.forget_request(state.request_idx);
-            if self
-                .finish_write(&mut core, store, id, version, &state)
-                .await?
-            {
-                self.metrics.observed();
-                return Ok(state);
-            }
-        }
-        Err(contention(id))
+                Ok(())
+            })
+            .await?;
+        self.metrics.observed();
+        Ok(state)
     }
 
     /// The execution's state.

@@ -483,3 +483,31 @@ async fn forgotten_executions_expire() {
     assert!(m.contains("how=\"expired\"} 1"), "{m}");
     let _: Value = Value::Null;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_decisions_of_one_step_give_one_decision() {
+    for policy in ["stepconf", "replan"] {
+        let app = memory_app("synthetic16.yaml", policy);
+        for round in 0..5 {
+            let id = format!("e{round}");
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let (app, id) = (app.clone(), id.clone());
+                    tokio::spawn(async move {
+                        decide(&app, "/v1", &id, "s01", 0.0).await.status.as_u16()
+                    })
+                })
+                .collect();
+            let mut statuses = Vec::new();
+            for t in tasks {
+                statuses.push(t.await.unwrap());
+            }
+            statuses.sort_unstable();
+            assert_eq!(
+                statuses,
+                [200, 409, 409, 409, 409, 409, 409, 409],
+                "{policy} round {round}"
+            );
+        }
+    }
+}

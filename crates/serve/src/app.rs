@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::Error;
 use crate::config::{self, Predictors, Source};
-use crate::engine::Engine;
+use crate::engine::{Engine, StoreKind};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -52,7 +52,8 @@ impl App {
         store: Store,
     ) -> Result<Self, Error> {
         let metrics = Metrics::default();
-        let (registry, _) = build_registry(&source, predictors.as_ref(), &metrics, None)?;
+        let kind = store_kind(&store);
+        let (registry, _) = build_registry(&source, predictors.as_ref(), &metrics, None, kind)?;
         Ok(App {
             registry: RwLock::new(Arc::new(registry)),
             store,
@@ -108,6 +109,7 @@ impl App {
                 app.predictors.as_ref(),
                 &app.metrics,
                 Some(&current),
+                store_kind(&app.store),
             )
         })
         .await
@@ -146,11 +148,19 @@ impl App {
     }
 }
 
+fn store_kind(store: &Store) -> StoreKind {
+    match store {
+        Store::Memory(_) => StoreKind::Local,
+        Store::Redis(_) => StoreKind::Remote,
+    }
+}
+
 fn build_registry(
     source: &Source,
     predictors: &dyn Predictors,
     metrics: &Metrics,
     current: Option<&Registry>,
+    kind: StoreKind,
 ) -> Result<(Registry, ReloadReport), Error> {
     let resolved = config::resolve(source)?;
     let mut workflows = BTreeMap::new();
@@ -171,7 +181,7 @@ fn build_registry(
             report.kept.push(name);
             continue;
         }
-        match Engine::build(r, predictors, metrics.workflow(&name)) {
+        match Engine::build(r, predictors, metrics.workflow(&name), kind) {
             Ok(e) => {
                 workflows.insert(name.clone(), Arc::new(e));
                 report.built.push(name);

@@ -122,6 +122,8 @@ pub struct Engine {
     empty_request: optimizer::RequestState,
     core: Mutex<Core>,
     stripes: Vec<Mutex<()>>,
+    /// Executions this process wrote last, for a store in another process (saves a read).
+    recent: Recent,
     /// Its counters.
     pub metrics: Arc<WorkflowMetrics>,
 }
@@ -171,6 +173,7 @@ impl Engine {
         r: Resolved,
         predictors: &dyn Predictors,
         metrics: Arc<WorkflowMetrics>,
+        store_kind: StoreKind,
     ) -> Result<Self, Error> {
         let at = &r.config.origin;
         let predictor = predictors
@@ -206,6 +209,7 @@ impl Engine {
             initial_learned,
             empty_request,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            recent: Recent::new(matches!(store_kind, StoreKind::Remote)),
             core: Mutex::new(Core {
                 policy,
                 learned_version: Some(0),
@@ -277,10 +281,21 @@ impl Engine {
         } else {
             None
         };
-        for _ in 0..MAX_ATTEMPTS {
-            let (loaded, lv) = store
-                .load(&self.name, id, self.learns && store.keeps_learned())
-                .await?;
+        for attempt in 0..MAX_ATTEMPTS {
+            // What this process wrote last is the execution's state unless another replica wrote
+            // since; then the compare-and-set fails and the next attempt reads the store.
+            let recent = (attempt == 0 && !self.learns)
+                .then(|| self.recent.get(id))
+                .flatten();
+            let from_recent = recent.is_some();
+            let (loaded, lv) = match recent {
+                Some(x) => (Some(x), 0),
+                None => {
+                    store
+                        .load(&self.name, id, self.learns && store.keeps_learned())
+                        .await?
+                }
+            };
             if let Some(core) = held.as_deref_mut() {
                 self.sync_learned(core, store, lv).await?;
             }
@@ -314,13 +329,30 @@ impl Engine {
                 let r = op(core.policy.as_mut(), &mut state);
                 state.policy = core.policy.export_request(state.request_idx);
                 core.policy.forget_request(state.request_idx);
-                r?
+                r
             };
-            if self
+            let out = match out {
+                Ok(x) => x,
+                // A refusal from a remembered state is checked against the store's.
+                Err(_) if from_recent => {
+                    self.recent.forget(id);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let written = self
                 .write(held.as_deref_mut(), store, id, version, &state)
-                .await?
-            {
-                return Ok((out, state));
+                .await;
+            match written {
+                Ok(true) => {
+                    self.recent.put(id, version + 1, &state);
+                    return Ok((out, state));
+                }
+                Ok(false) => self.recent.forget(id),
+                Err(e) => {
+                    self.recent.forget(id);
+                    return Err(e);
+                }
             }
         }
         Err(contention(id))
@@ -520,6 +552,7 @@ impl Engine {
     /// Ends execution `id` (its state is removed).
     pub async fn delete(&self, store: &Store, id: &str) -> Result<(), Error> {
         check_id(id)?;
+        self.recent.forget(id);
         if store.delete(&self.name, id).await? {
             self.metrics.deleted();
             Ok(())
@@ -533,6 +566,84 @@ impl Engine {
             "workflow '{}' has no execution '{id}' (never started, ended, or expired)",
             self.name
         ))
+    }
+}
+
+/// Where the store keeps executions, as [`Engine::build`] needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In this process: reading it is as cheap as any cache.
+    Local,
+    /// In another process (Redis): the engine keeps what it wrote last, to skip a read.
+    Remote,
+}
+
+/// The states of executions this process wrote last (at most [`Recent::CAPACITY`]; when full, the
+/// oldest write is dropped). Used only for a remote store.
+struct Recent {
+    enabled: bool,
+    inner: std::sync::Mutex<RecentInner>,
+}
+
+#[derive(Default)]
+struct RecentInner {
+    /// id -> (write sequence number, version, state).
+    by_id: BTreeMap<String, (u64, u64, ExecState)>,
+    /// write sequence number -> id.
+    by_age: BTreeMap<u64, String>,
+    seq: u64,
+}
+
+impl Recent {
+    const CAPACITY: usize = 10_000;
+
+    fn new(enabled: bool) -> Self {
+        Recent {
+            enabled,
+            inner: std::sync::Mutex::new(RecentInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RecentInner> {
+        // Every update below leaves both maps consistent before it can panic (it cannot), so a
+        // poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, id: &str) -> Option<(u64, ExecState)> {
+        if !self.enabled {
+            return None;
+        }
+        self.lock().by_id.get(id).map(|(_, v, s)| (*v, s.clone()))
+    }
+
+    fn put(&self, id: &str, version: u64, state: &ExecState) {
+        if !self.enabled {
+            return;
+        }
+        let mut r = self.lock();
+        r.seq += 1;
+        let seq = r.seq;
+        if let Some((old, _, _)) = r.by_id.insert(id.to_owned(), (seq, version, state.clone())) {
+            r.by_age.remove(&old);
+        }
+        r.by_age.insert(seq, id.to_owned());
+        while r.by_id.len() > Self::CAPACITY {
+            let Some((_, oldest)) = r.by_age.pop_first() else {
+                break;
+            };
+            r.by_id.remove(&oldest);
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if !self.enabled {
+            return;
+        }
+        let mut r = self.lock();
+        if let Some((seq, _, _)) = r.by_id.remove(id) {
+            r.by_age.remove(&seq);
+        }
     }
 }
 

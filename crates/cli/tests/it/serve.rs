@@ -1,6 +1,7 @@
 //! `faastune serve` (feature `serve`) as a process on a loopback port: its decisions are `faastune
 //! plan`'s for the same inputs (every model kind: fitted, oracle, a model file), an execution served
-//! from Redis survives the server being killed mid-execution, bad flags are errors that name them.
+//! from Redis survives the server being killed mid-execution, SIGHUP reloads a workflows directory,
+//! bad flags are errors that name them.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -367,4 +368,49 @@ fn aliases_are_the_ones_aws_deploy_publishes() {
     for (m, w) in [(128, 1), (1024, 2), (10_240, 64)] {
         assert_eq!(serve::alias_name(m, w), aws::naming::alias_name(m, w));
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_a_workflows_directory() {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-sighup");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::copy(
+        root().join("examples/synthetic16.yaml"),
+        d.join("synthetic16.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("examples/pipeline5.yaml"),
+        d.join("pipeline5.yaml"),
+    )
+    .unwrap();
+    std::fs::write(d.join("pipeline5.serve.yaml"), "slo_s: 5\n").unwrap();
+    let server = Server::start(&["--workflows-dir", d.to_str().unwrap(), "--model", "oracle"]);
+    let (status, v) = server.call("GET", "/v1/workflows/pipeline5", "");
+    assert_eq!(
+        (status, &v["slo_s"], &v["policy"]),
+        (200, &Value::from(5.0), &Value::from("stepconf"))
+    );
+    std::fs::write(d.join("pipeline5.serve.yaml"), "slo_s: 7\npolicy: replan\n").unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = server.call("GET", "/v1/workflows/pipeline5", "").1;
+        if seen["slo_s"] == 7.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        (&seen["slo_s"], &seen["policy"]),
+        (&Value::from(7.0), &Value::from("replan"))
+    );
+    let (_, m) = server.call("GET", "/v1/workflows", "");
+    assert_eq!(m["workflows"].as_array().unwrap().len(), 2);
 }

@@ -245,7 +245,10 @@ async fn state_sizes(args: &Args) -> Result<String, String> {
             .collect();
         let id = "size-probe";
         let _ = engine.delete(&app.store, id).await;
-        let learned_key = format!("faastune-bench-size:{{{}}}:learned", engine.name);
+        let learned_key = format!(
+            "faastune-bench-size:{{{}}}:learned:{:016x}",
+            engine.name, engine.dag_hash
+        );
         let redis_conn = match &app.store {
             serve::store::Store::Redis(_) => {
                 let client = redis::Client::open(args.store.as_str()).map_err(|e| e.to_string())?;

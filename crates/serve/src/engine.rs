@@ -118,6 +118,8 @@ pub struct Engine {
     /// The policy's learned state when built (what it returns to when the store holds none).
     initial_learned: Option<LearnedState>,
     learns: bool,
+    /// Which learned state in the store is this engine's: its steps' hash ([`dag_hash`]), in hex.
+    learned_tag: String,
     /// A request's state before any decision.
     empty_request: optimizer::RequestState,
     core: Mutex<Core>,
@@ -196,9 +198,11 @@ impl Engine {
             .collect();
         let initial_learned = policy.export_learned();
         let empty_request = policy.export_request(u64::MAX);
+        let hash = dag_hash(&r.workflow);
         Ok(Engine {
             name: r.name,
-            dag_hash: dag_hash(&r.workflow),
+            dag_hash: hash,
+            learned_tag: format!("{hash:016x}"),
             config: r.config,
             workflow: r.workflow,
             platform: r.platform,
@@ -241,7 +245,7 @@ impl Engine {
         if !self.learns || !store.keeps_learned() || core.learned_version == Some(version) {
             return Ok(());
         }
-        let (v, learned) = match store.learned(&self.name).await? {
+        let (v, learned) = match store.learned(&self.name, &self.learned_tag).await? {
             Some((v, blob)) => (
                 v,
                 decode_learned(&blob, &format!("workflow '{}' learned state", self.name))?,
@@ -292,7 +296,12 @@ impl Engine {
                 Some(x) => (Some(x), 0),
                 None => {
                     store
-                        .load(&self.name, id, self.learns && store.keeps_learned())
+                        .load(
+                            &self.name,
+                            id,
+                            (self.learns && store.keeps_learned())
+                                .then_some(self.learned_tag.as_str()),
+                        )
                         .await?
                 }
             };
@@ -376,6 +385,7 @@ impl Engine {
         };
         let blob = core.policy.export_learned().map(|l| encode_learned(&l));
         let learned = blob.as_deref().map(|b| LearnedWrite {
+            tag: &self.learned_tag,
             expected: core.learned_version.unwrap_or(0),
             blob: b,
         });
@@ -545,7 +555,7 @@ impl Engine {
     /// The execution's state.
     pub async fn get(&self, store: &Store, id: &str) -> Result<ExecState, Error> {
         check_id(id)?;
-        let (loaded, _) = store.load(&self.name, id, false).await?;
+        let (loaded, _) = store.load(&self.name, id, None).await?;
         loaded.map(|(_, s)| s).ok_or_else(|| self.no_execution(id))
     }
 

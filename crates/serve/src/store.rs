@@ -7,7 +7,9 @@
 //! `{W}`, so one workflow's keys share a cluster slot) under a prefix (default `faastune:`):
 //! - `PREFIX{W}:x:ID`: hash `v` (version), `s` (the state blob, [`crate::state`]); expires after the
 //!   TTL without a write;
-//! - `PREFIX{W}:learned`: hash `v`, `s`: the policy's learned state (replan), no expiry;
+//! - `PREFIX{W}:learned:TAG`: hash `v`, `s`: the policy's learned state (replan) for the workflow's
+//!   steps with hash `TAG` (a changed workflow learns afresh; replicas still on the old steps keep
+//!   theirs), no expiry;
 //! - `PREFIX{W}:next`: the next request index;
 //! - `PREFIX{W}:live`: sorted set of execution ids by expiry time (the executions gauge).
 
@@ -28,6 +30,8 @@ pub type Versioned = (u64, ExecState);
 
 /// A learned-state write joined to an execution's: the version it was derived from and the blob.
 pub struct LearnedWrite<'a> {
+    /// Which learned state: the workflow's steps' hash, in hex.
+    pub tag: &'a str,
     /// The learned-state version the policy had imported (0: none stored yet).
     pub expected: u64,
     /// The new blob.
@@ -68,13 +72,13 @@ impl Store {
         matches!(self, Store::Redis(_))
     }
 
-    /// Execution `id` of workflow `wf`, if it exists; with `learned`, also the workflow's
-    /// learned-state version (0: none stored).
+    /// Execution `id` of workflow `wf`, if it exists; with a learned-state tag, also the version of
+    /// that learned state (0: none stored).
     pub async fn load(
         &self,
         wf: &str,
         id: &str,
-        learned: bool,
+        learned: Option<&str>,
     ) -> Result<(Option<Versioned>, u64), Error> {
         match self {
             Store::Memory(m) => Ok((m.load(wf, id), 0)),
@@ -114,11 +118,11 @@ impl Store {
         }
     }
 
-    /// The workflow's learned state and its version, if stored.
-    pub async fn learned(&self, wf: &str) -> Result<Option<(u64, Vec<u8>)>, Error> {
+    /// The workflow's learned state `tag` and its version, if stored.
+    pub async fn learned(&self, wf: &str, tag: &str) -> Result<Option<(u64, Vec<u8>)>, Error> {
         match self {
             Store::Memory(_) => Ok(None),
-            Store::Redis(r) => r.learned(wf).await,
+            Store::Redis(r) => r.learned(wf, tag).await,
         }
     }
 
@@ -299,7 +303,7 @@ impl RedisStore {
         &self,
         wf: &str,
         id: &str,
-        learned: bool,
+        learned: Option<&str>,
     ) -> Result<(Option<Versioned>, u64), Error> {
         let mut conn = self.conn.clone();
         let mut pipe = redis::pipe();
@@ -307,10 +311,12 @@ impl RedisStore {
             .arg(self.exec_key(wf, id))
             .arg("v")
             .arg("s");
-        if learned {
-            pipe.cmd("HGET").arg(self.key(wf, "learned")).arg("v");
+        if let Some(tag) = learned {
+            pipe.cmd("HGET")
+                .arg(self.key(wf, &format!("learned:{tag}")))
+                .arg("v");
         }
-        let (exec, lv): (Stored, Option<u64>) = if learned {
+        let (exec, lv): (Stored, Option<u64>) = if learned.is_some() {
             pipe.query_async(&mut conn).await?
         } else {
             let (e,): (Stored,) = pipe.query_async(&mut conn).await?;
@@ -346,7 +352,10 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let mut inv = self.commit.prepare_invoke();
         inv.key(self.exec_key(wf, id))
-            .key(self.key(wf, "learned"))
+            .key(self.key(
+                wf,
+                &format!("learned:{}", learned.as_ref().map_or("none", |l| l.tag)),
+            ))
             .key(self.key(wf, "live"))
             .arg(expected)
             .arg(state.encode())
@@ -378,10 +387,10 @@ impl RedisStore {
         Ok(n > 0)
     }
 
-    async fn learned(&self, wf: &str) -> Result<Option<(u64, Vec<u8>)>, Error> {
+    async fn learned(&self, wf: &str, tag: &str) -> Result<Option<(u64, Vec<u8>)>, Error> {
         let mut conn = self.conn.clone();
         let (v, s): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
-            .arg(self.key(wf, "learned"))
+            .arg(self.key(wf, &format!("learned:{tag}")))
             .arg("v")
             .arg("s")
             .query_async(&mut conn)

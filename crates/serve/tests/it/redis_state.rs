@@ -125,3 +125,51 @@ async fn concurrent_decisions_of_one_step_on_two_replicas_give_one_decision() {
     }
     let _: Option<Call> = None;
 }
+
+#[tokio::test]
+async fn a_workflow_whose_steps_changed_learns_afresh_and_refuses_old_executions() {
+    let Some(redis) = RedisServer::start(false) else {
+        return;
+    };
+    let old = redis_app(&redis, "video.yaml", "replan", "t5:").await;
+    let steps = call(&old, "GET", "/v1/workflows/video", "").await.json["steps"].clone();
+    let first = steps[0]["name"].as_str().unwrap().to_owned();
+    assert_eq!(decide(&old, "/v1", "e", &first, 0.0).await.status, 200);
+    let r = crate::finish(&old, "/v1", "e", &first, r#"{"duration_s": 3}"#.into()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Another workflow under the same name, with other steps.
+    let dir = std::env::temp_dir().join(format!("faastune-serve-t5-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("video.yaml");
+    std::fs::write(
+        &file,
+        "name: video\nslo_s: 30\nsteps:\n  - {name: only, jobs: 4, work_s: 1}\n",
+    )
+    .unwrap();
+    let source = serve::config::Source::Single(serve::config::WorkflowConfig {
+        workflow: file,
+        slo_s: None,
+        policy: "replan".to_owned(),
+        model: serve::config::ModelSpec::Named("oracle".to_owned()),
+        platform: None,
+        seed: 0,
+        origin: "--workflow".to_owned(),
+    });
+    let new = Arc::new(App::new(source, Arc::new(OracleOnly), redis.store("t5:").await).unwrap());
+    let r = decide(&new, "/v1", "e", "only", 0.0).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(
+        r.message().contains("began under other steps"),
+        "{}",
+        r.text
+    );
+    let r = decide(&new, "/v1", "e2", "only", 0.0).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = crate::finish(&new, "/v1", "e2", "only", r#"{"duration_s": 3}"#.into()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The old steps' learned state is still the old replicas'.
+    let second = steps[1]["name"].as_str().unwrap().to_owned();
+    let r = decide(&old, "/v1", "e", &second, 3.1).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -182,9 +182,19 @@ fn serve_decides_as_plan_with_fitted_oracle_and_file_models() {
     );
 }
 
+/// A child process killed when dropped (also when the test fails).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A redis-server of the test's own on a free loopback port (`FAASTUNE_REDIS_SERVER` or
 /// `redis-server`); `None` (skipped, with a message) when there is none, except under CI.
-fn redis_server(dir: &std::path::Path) -> Option<(Child, u16)> {
+fn redis_server(dir: &std::path::Path) -> Option<(Killed, u16)> {
     let bin = std::env::var("FAASTUNE_REDIS_SERVER").unwrap_or_else(|_| "redis-server".to_owned());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -217,7 +227,7 @@ fn redis_server(dir: &std::path::Path) -> Option<(Child, u16)> {
     };
     for _ in 0..200 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((child, port));
+            return Some((Killed(child), port));
         }
         std::thread::sleep(Duration::from_millis(25));
     }
@@ -227,7 +237,7 @@ fn redis_server(dir: &std::path::Path) -> Option<(Child, u16)> {
 #[test]
 fn an_execution_in_redis_survives_the_server_being_killed() {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-redis");
-    let Some((mut redis, port)) = redis_server(&d) else {
+    let Some((_redis, port)) = redis_server(&d) else {
         return;
     };
     let url = format!("redis://127.0.0.1:{port}/");
@@ -280,9 +290,6 @@ fn an_execution_in_redis_survives_the_server_being_killed() {
     assert_eq!(status, 409, "{v}");
     let (status, _) = server.call("DELETE", "/v1/executions/exec-1", "");
     assert_eq!(status, 204);
-    drop(server);
-    let _ = redis.kill();
-    let _ = redis.wait();
 }
 
 #[test]

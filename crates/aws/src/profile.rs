@@ -26,6 +26,15 @@ pub const PRICE_GB_S_ARM: f64 = 0.000_013_333_4;
 /// Lambda's price per request, USD.
 pub const PRICE_REQUEST: f64 = 0.000_000_2;
 
+/// The price per GB-second of a function's architecture.
+fn price_gb_s(f: &FunctionNow) -> f64 {
+    if f.architecture == "arm64" {
+        PRICE_GB_S_ARM
+    } else {
+        PRICE_GB_S_X86
+    }
+}
+
 /// What to profile.
 #[derive(Debug, Clone)]
 pub struct ProfileSpec {
@@ -95,6 +104,14 @@ impl ProfileSpec {
         out
     }
 
+    /// The function named `name` (configurations only name listed functions).
+    fn function(&self, name: &str) -> &FunctionNow {
+        self.functions
+            .iter()
+            .find(|f| f.name == name)
+            .expect("configurations come from the listed functions")
+    }
+
     /// The most invocations profiling makes.
     pub fn max_invocations(&self) -> u64 {
         self.configurations().len() as u64 * u64::from(self.reps + 2)
@@ -106,16 +123,8 @@ impl ProfileSpec {
         let runs = f64::from(self.reps + 2);
         let (mut max, mut exp) = (0.0, 0.0);
         for t in self.configurations() {
-            let f = self
-                .functions
-                .iter()
-                .find(|f| f.name == t.function)
-                .expect("from functions");
-            let price = if f.architecture == "arm64" {
-                PRICE_GB_S_ARM
-            } else {
-                PRICE_GB_S_X86
-            };
+            let f = self.function(&t.function);
+            let price = price_gb_s(f);
             let gb = f64::from(t.memory_mb) / 1024.0;
             max += runs * (gb * f64::from(f.timeout_s) * price + PRICE_REQUEST);
             exp += runs
@@ -178,16 +187,8 @@ pub fn profile(
     let mut log = UndoLog::default();
     let result = (|| {
         for t in spec.configurations() {
-            let f = spec
-                .functions
-                .iter()
-                .find(|f| f.name == t.function)
-                .expect("from functions");
-            let price = if f.architecture == "arm64" {
-                PRICE_GB_S_ARM
-            } else {
-                PRICE_GB_S_X86
-            };
+            let f = spec.function(&t.function);
+            let price = price_gb_s(f);
             ensure_alias(s, &t, &mut log)?;
             let (mut warm, mut cold, mut sum) = (0u32, 0u32, 0.0f64);
             let mut skipped = None;

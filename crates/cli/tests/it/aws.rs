@@ -169,6 +169,24 @@ print(json.dumps([d["status"], d.get("output") or d.get("error", "") + " " + d.g
         serde_json::from_value(v).unwrap()
     }
 
+    /// Writes a plan file for the fixture's `orders` workflow: (memory MB, fan-out, workers) of Split,
+    /// Work and Merge.
+    fn orders_plan(&self, name: &str, steps: [(u32, u32, u32); 3]) -> String {
+        let steps: Vec<serde_json::Value> = ["Split", "Work", "Merge"]
+            .iter()
+            .zip(steps)
+            .map(|(n, (m, p, q))| {
+                serde_json::json!({"name": n, "memory_mb": m, "fan_out": p, "workers": q, "is_task": true})
+            })
+            .collect();
+        let path = self.path(name);
+        write(
+            &path,
+            &serde_json::json!({"workflow": "orders", "steps": steps}).to_string(),
+        );
+        path
+    }
+
     /// Loads `definition` (a file) into the state machine, runs it once with `input`: (status, output,
     /// the FunctionName of every Lambda invocation in the history).
     fn run_definition(&self, definition: &str, input: &str) -> (String, String, Vec<String>) {
@@ -515,14 +533,7 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
             &["plan steps with no Task state in the state machine: Decode"],
         );
     }
-    let bad_mem = m.path("badmem.json");
-    write(
-        &bad_mem,
-        r#"{"workflow": "orders", "steps": [
-        {"name": "Split", "memory_mb": 64, "fan_out": 1, "workers": 1, "is_task": true},
-        {"name": "Work", "memory_mb": 1024, "fan_out": 2, "workers": 1, "is_task": true},
-        {"name": "Merge", "memory_mb": 20000, "fan_out": 1, "workers": 1, "is_task": true}]}"#,
-    );
+    let bad_mem = m.orders_plan("badmem.json", [(64, 1, 1), (1024, 2, 1), (20000, 1, 1)]);
     let out = m.aws(&[
         "deploy",
         "--plan",
@@ -582,14 +593,7 @@ fn missing_permissions_answered_by_the_server_change_nothing() {
         reader["key"].as_str().unwrap(),
         reader["secret"].as_str().unwrap(),
     );
-    let plan = m.path("plan.json");
-    write(
-        &plan,
-        r#"{"workflow": "orders", "steps": [
-        {"name": "Split", "memory_mb": 256, "fan_out": 1, "workers": 1, "is_task": true},
-        {"name": "Work", "memory_mb": 1024, "fan_out": 2, "workers": 2, "is_task": true},
-        {"name": "Merge", "memory_mb": 2048, "fan_out": 1, "workers": 1, "is_task": true}]}"#,
-    );
+    let plan = m.orders_plan("plan.json", [(256, 1, 1), (1024, 2, 2), (2048, 1, 1)]);
     // Reading is allowed: the diff works.
     let out = m.run_as(
         key,
@@ -641,14 +645,7 @@ fn the_dynamic_definition_runs_with_the_configurator_and_round_trips_through_the
         return;
     };
     // The aliases the stand-in configurator selects (faastune-1024mb-w1, fan-out 2), made by deploy.
-    let plan = m.path("plan.json");
-    write(
-        &plan,
-        r#"{"workflow": "orders", "steps": [
-        {"name": "Split", "memory_mb": 1024, "fan_out": 1, "workers": 1, "is_task": true},
-        {"name": "Work", "memory_mb": 1024, "fan_out": 2, "workers": 1, "is_task": true},
-        {"name": "Merge", "memory_mb": 1024, "fan_out": 1, "workers": 1, "is_task": true}]}"#,
-    );
+    let plan = m.orders_plan("plan.json", [(1024, 1, 1), (1024, 2, 1), (1024, 1, 1)]);
     m.aws_ok(&[
         "deploy",
         "--plan",

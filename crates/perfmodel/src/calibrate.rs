@@ -222,17 +222,7 @@ pub fn calibrate(
     model: &PerfModel,
     grid: &Grid,
 ) -> Result<Calibration, Error> {
-    if model.steps.len() != workflow.n_steps() {
-        return Err(Error::Invalid {
-            place: format!("model of '{}'", model.workflow),
-            message: format!(
-                "{} step models for workflow '{}' with {} steps",
-                model.steps.len(),
-                workflow.name,
-                workflow.n_steps()
-            ),
-        });
-    }
+    model.check_fits(workflow)?;
     let noise = Noise::of(platform);
     let mut spec = workflow.to_spec();
     let mut report = Vec::new();

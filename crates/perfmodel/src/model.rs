@@ -596,6 +596,23 @@ pub struct PerfModel {
 }
 
 impl PerfModel {
+    /// Checks that this model has one step model per step of `workflow` (it was fitted to it, or mapped
+    /// onto it by [`PerfModel::for_workflow`]).
+    pub fn check_fits(&self, workflow: &workflow::Workflow) -> Result<(), crate::Error> {
+        if self.steps.len() == workflow.n_steps() {
+            return Ok(());
+        }
+        Err(crate::Error::Invalid {
+            place: format!("model of '{}'", self.workflow),
+            message: format!(
+                "{} step models for workflow '{}' with {} steps",
+                self.steps.len(),
+                workflow.name,
+                workflow.n_steps()
+            ),
+        })
+    }
+
     /// The model of `step`. Panics if `step` is not a step of the fitted workflow (a programming
     /// error: ids come from the same workflow).
     #[inline]

@@ -343,17 +343,7 @@ pub fn evaluate(
     opts: &ProfileOptions,
 ) -> Result<Vec<StepEvaluation>, Error> {
     check_options(opts)?;
-    if model.steps.len() != workflow.n_steps() {
-        return Err(Error::Invalid {
-            place: format!("model of '{}'", model.workflow),
-            message: format!(
-                "{} step models for workflow '{}' with {} steps",
-                model.steps.len(),
-                workflow.name,
-                workflow.n_steps()
-            ),
-        });
-    }
+    model.check_fits(workflow)?;
     let mut out = Vec::new();
     for id in workflow.step_ids() {
         let step = workflow.step(id);

@@ -263,6 +263,96 @@ pub fn changes(
     })
 }
 
+/// The changes that deploy `def` for dynamic configuration (StepConf end to end): every function of
+/// the definition gets an alias for each `(memory_mb, workers)` of `configs` (the configurations the
+/// configurator may choose: the optimizer's memory sizes times its worker counts), and the definition
+/// becomes [`crate::dynamic::make_dynamic`]'s, with `configurator` deciding before each function step.
+/// Every problem is reported at once, before anything is changed.
+pub fn dynamic_changes(
+    machine_name: &str,
+    def: &Value,
+    functions: &[FunctionNow],
+    configs: &[(u32, u32)],
+    configurator: &crate::dynamic::Configurator,
+    workflow: &str,
+) -> Result<Changes, crate::Error> {
+    let definition_error = |what: String| crate::Error::Definition {
+        machine: machine_name.to_owned(),
+        what,
+    };
+    let inv: Inventory = definition::inventory(def).map_err(|e| definition_error(e.to_string()))?;
+    let mut problems: Vec<String> = Vec::new();
+    for &(m, w) in configs {
+        if let Err(e) = naming::check_memory(m) {
+            problems.push(format!("configuration ({m} MB, {w} workers): {e}"));
+        }
+        if let Err(e) = naming::check_workers(w) {
+            problems.push(format!("configuration ({m} MB, {w} workers): {e}"));
+        }
+    }
+    if configs.is_empty() {
+        problems.push("no configurations to deploy".to_owned());
+    }
+    let (out, configured) = match crate::dynamic::make_dynamic(def, workflow, configurator) {
+        Ok(x) => x,
+        Err(errors) => {
+            problems.extend(errors.iter().map(ToString::to_string));
+            (Value::Null, Vec::new())
+        }
+    };
+    if !problems.is_empty() {
+        return Err(definition_error(format!(
+            "cannot be deployed for dynamic configuration; nothing was changed:\n  - {}",
+            problems.join("\n  - ")
+        )));
+    }
+    let who = match configurator {
+        crate::dynamic::Configurator::Lambda(f) => format!("Lambda {f}"),
+        crate::dynamic::Configurator::Http { url, .. } => url.clone(),
+    };
+    let mut targets = std::collections::BTreeSet::new();
+    let mut states = Vec::new();
+    for t in &inv.tasks {
+        for &(m, w) in configs {
+            targets.insert(Target {
+                function: t.function.name.clone(),
+                memory_mb: m,
+                workers: w,
+                alias: naming::alias_name(m, w),
+            });
+        }
+        if configured.contains(&t.name) {
+            states.push(StateChange {
+                state: t.name.clone(),
+                step: t.name.clone(),
+                field: t.field.as_str().to_owned(),
+                before: t.function.text(),
+                after: format!("the alias {who} decides at run time"),
+            });
+        }
+    }
+    let functions = {
+        let names: std::collections::BTreeSet<&str> =
+            targets.iter().map(|t| t.function.as_str()).collect();
+        functions
+            .iter()
+            .filter(|f| names.contains(f.name.as_str()))
+            .cloned()
+            .collect()
+    };
+    Ok(Changes {
+        targets: targets.into_iter().collect(),
+        functions,
+        states,
+        definition: out,
+        warnings: inv
+            .dynamic
+            .iter()
+            .map(|(p, why)| format!("{p}: {why}; left as it is"))
+            .collect(),
+    })
+}
+
 impl Changes {
     /// The diff as text: per function its memory now and the aliases it gets, per state the fields
     /// that change, then the warnings.
@@ -271,17 +361,32 @@ impl Changes {
             "functions (memory of $LATEST now -> configurations deployed as aliases):\n",
         );
         for f in &self.functions {
-            let mine: Vec<String> = self
+            let mine: Vec<&Target> = self
                 .targets
                 .iter()
                 .filter(|t| t.function == f.name)
-                .map(|t| format!("{} ({} MB, {} workers)", t.alias, t.memory_mb, t.workers))
                 .collect();
+            // A dynamic deployment has dozens per function: their count and range.
+            let listed = match mine.as_slice() {
+                [first, .., last] if mine.len() > 6 => format!(
+                    "{} aliases, {} ... {} ({}-{} MB, {}-{} workers)",
+                    mine.len(),
+                    first.alias,
+                    last.alias,
+                    mine.iter().map(|t| t.memory_mb).min().unwrap_or(0),
+                    mine.iter().map(|t| t.memory_mb).max().unwrap_or(0),
+                    mine.iter().map(|t| t.workers).min().unwrap_or(0),
+                    mine.iter().map(|t| t.workers).max().unwrap_or(0),
+                ),
+                _ => mine
+                    .iter()
+                    .map(|t| format!("{} ({} MB, {} workers)", t.alias, t.memory_mb, t.workers))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
             out.push_str(&format!(
-                "  {:<24} {:>6} MB -> {}\n",
-                f.name,
-                f.memory_mb,
-                mine.join(", ")
+                "  {:<24} {:>6} MB -> {listed}\n",
+                f.name, f.memory_mb
             ));
         }
         out.push_str("states:\n");

@@ -100,10 +100,26 @@ pub struct ProfileArgs {
 
 /// Arguments of `faastune aws deploy`.
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["plan", "dynamic"])))]
 pub struct DeployArgs {
-    /// The plan (`faastune plan --json`).
+    /// The plan (`faastune plan --json`): a static configuration.
     #[arg(long, value_name = "FILE")]
-    pub plan: PathBuf,
+    pub plan: Option<PathBuf>,
+    /// Instead of a plan: StepConf at run time. Publishes an alias for every configuration the
+    /// configurator may choose (the optimizer's memory sizes times its worker counts) on every function
+    /// of the state machine, and replaces the definition by `export-asl --dynamic`'s.
+    #[arg(long, requires = "configurator")]
+    pub dynamic: bool,
+    /// The configurator (with --dynamic): a Lambda function (ARN or name: `faastune-configurator`) or the
+    /// base URL of `faastune serve` (needs `--connection-arn`).
+    #[arg(long, value_name = "ARN|URL", requires = "dynamic")]
+    pub configurator: Option<String>,
+    /// The EventBridge connection an HTTP configurator is called with.
+    #[arg(long, value_name = "ARN", requires = "dynamic")]
+    pub connection_arn: Option<String>,
+    /// The workflow name the configurator serves (default: the state machine's name).
+    #[arg(long, requires = "dynamic")]
+    pub workflow_name: Option<String>,
     /// The state machine's ARN.
     #[arg(long, value_name = "ARN")]
     pub state_machine: String,
@@ -353,14 +369,7 @@ fn changes(
     let (name, text) = s.describe_state_machine(arn)?;
     let def =
         aws::definition::parse(&text).map_err(|e| anyhow::anyhow!("state machine {arn}: {e}"))?;
-    let inv = aws::definition::inventory(&def)
-        .map_err(|e| anyhow::anyhow!("state machine {arn}: {e}"))?;
-    let mut functions: Vec<FunctionNow> = Vec::new();
-    for t in &inv.tasks {
-        if !functions.iter().any(|f| f.name == t.function.name) {
-            functions.push(s.function_now(&t.function.name)?);
-        }
-    }
+    let functions = functions_now(s, arn, &def)?;
     let machine = format!("'{name}' ({arn})");
     let c = aws::plan::changes(
         &plan,
@@ -372,8 +381,86 @@ fn changes(
     Ok((text, c))
 }
 
+/// The configurator `--configurator` names: a URL is `faastune serve` (with `--connection-arn`), else
+/// a Lambda function.
+fn configurator(
+    target: Option<&str>,
+    connection_arn: Option<&str>,
+) -> anyhow::Result<aws::dynamic::Configurator> {
+    let target = target.context("--dynamic needs --configurator ARN|URL")?;
+    Ok(
+        if target.starts_with("http://") || target.starts_with("https://") {
+            let connection_arn = connection_arn.with_context(|| {
+                format!("--configurator {target}: an HTTP configurator needs --connection-arn (an EventBridge connection)")
+            })?;
+            aws::dynamic::Configurator::Http {
+                url: target.to_owned(),
+                connection_arn: connection_arn.to_owned(),
+            }
+        } else {
+            aws::dynamic::Configurator::Lambda(target.to_owned())
+        },
+    )
+}
+
+/// The configurations a dynamic configurator may choose, as aliases need them: the optimizer's memory
+/// sizes times its worker counts (`optimizer::ConfigSpace::paper`, what `faastune serve` and the
+/// Lambda configurator plan over).
+fn dynamic_configs() -> Vec<(u32, u32)> {
+    let space = optimizer::ConfigSpace::paper();
+    space
+        .memory_mb
+        .iter()
+        .flat_map(|&m| space.workers.iter().map(move |&w| (m, w)))
+        .collect()
+}
+
+/// What `deploy --dynamic` changes on state machine `a.state_machine`.
+fn dynamic_changes(s: &Session, a: &DeployArgs) -> anyhow::Result<(String, aws::plan::Changes)> {
+    let arn = &a.state_machine;
+    let (name, text) = s.describe_state_machine(arn)?;
+    let def =
+        aws::definition::parse(&text).map_err(|e| anyhow::anyhow!("state machine {arn}: {e}"))?;
+    let configurator = configurator(a.configurator.as_deref(), a.connection_arn.as_deref())?;
+    let functions = functions_now(s, arn, &def)?;
+    let workflow = a.workflow_name.clone().unwrap_or_else(|| name.clone());
+    let c = aws::plan::dynamic_changes(
+        &format!("'{name}' ({arn})"),
+        &def,
+        &functions,
+        &dynamic_configs(),
+        &configurator,
+        &workflow,
+    )?;
+    Ok((text, c))
+}
+
+/// The current configuration of every function the definition names.
+fn functions_now(
+    s: &Session,
+    arn: &str,
+    def: &serde_json::Value,
+) -> anyhow::Result<Vec<FunctionNow>> {
+    let inv =
+        aws::definition::inventory(def).map_err(|e| anyhow::anyhow!("state machine {arn}: {e}"))?;
+    let mut functions: Vec<FunctionNow> = Vec::new();
+    for t in &inv.tasks {
+        if !functions.iter().any(|f| f.name == t.function.name) {
+            functions.push(s.function_now(&t.function.name)?);
+        }
+    }
+    Ok(functions)
+}
+
 fn deploy(s: &Session, a: DeployArgs) -> anyhow::Result<()> {
-    let (text, c) = changes(s, &a.plan, &a.state_machine)?;
+    let (text, c) = match &a.plan {
+        Some(plan) => changes(s, plan, &a.state_machine)?,
+        None => dynamic_changes(s, &a)?,
+    };
+    let plan_label = a
+        .plan
+        .as_ref()
+        .map_or_else(|| "dynamic".to_owned(), |p| p.display().to_string());
     let applied = if a.apply {
         Some(aws::deploy::apply(s, &a.state_machine, &text, &c)?)
     } else {
@@ -399,7 +486,7 @@ fn deploy(s: &Session, a: DeployArgs) -> anyhow::Result<()> {
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "state_machine": a.state_machine,
-                "plan": a.plan.display().to_string(),
+                "plan": plan_label,
                 "applied": a.apply,
                 "changes": c,
                 "aliases": aliases,
@@ -470,21 +557,7 @@ fn export(session: &dyn Fn() -> anyhow::Result<Session>, a: ExportArgs) -> anyho
         );
         (c.definition, summary)
     } else {
-        let target = a
-            .configurator
-            .as_deref()
-            .expect("clap: --dynamic requires --configurator");
-        let configurator = if target.starts_with("http://") || target.starts_with("https://") {
-            let connection_arn = a.connection_arn.clone().with_context(|| {
-                format!("--configurator {target}: an HTTP configurator needs --connection-arn (an EventBridge connection)")
-            })?;
-            aws::dynamic::Configurator::Http {
-                url: target.to_owned(),
-                connection_arn,
-            }
-        } else {
-            aws::dynamic::Configurator::Lambda(target.to_owned())
-        };
+        let configurator = configurator(a.configurator.as_deref(), a.connection_arn.as_deref())?;
         let workflow = a.workflow_name.clone().unwrap_or(name);
         let (d, steps) =
             aws::dynamic::make_dynamic(&def, &workflow, &configurator).map_err(|errors| {
@@ -499,7 +572,7 @@ fn export(session: &dyn Fn() -> anyhow::Result<Session>, a: ExportArgs) -> anyho
             })?;
         let summary = format!(
             "dynamic definition for workflow '{workflow}' ({} steps configured at run time: {}); the \
-             aliases it selects are made by `faastune aws deploy` or `faastune aws profile --keep-aliases`",
+             aliases it selects are made by `faastune aws deploy --dynamic`",
             steps.len(),
             steps.join(", ")
         );

@@ -2,17 +2,16 @@
 //! orchestrator asks for the step's configuration; StepConf's dynamic configurator (or `replan`), the
 //! same policy objects the simulator runs, decides from the execution's state (the global cache of
 //! latest finish times), kept in memory or in Redis. The models are the ones `faastune plan` uses
-//! (`--model`, `--model-file`: [`crate::predictor`]). API: docs/serve.md.
+//! (`--model`, `--model-file`: `perfmodel::source`, through `serve::config::StandardPredictors`). API: docs/serve.md.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::ValueEnum as _;
-use serve::config::{ModelSpec, Predictors, Source, WorkflowConfig};
+use serve::config::{ModelSpec, Source, WorkflowConfig};
 
-use crate::predictor::{ModelArgs, ModelKind, build_predictor};
+use crate::predictor::ModelArgs;
 
 /// Arguments of `faastune serve`.
 #[derive(clap::Args, Debug)]
@@ -62,34 +61,6 @@ pub struct ServeArgs {
     pub log_json: bool,
 }
 
-/// The predictors of `faastune plan` ([`build_predictor`]) for the service.
-struct CliPredictors;
-
-impl Predictors for CliPredictors {
-    fn build(
-        &self,
-        model: &ModelSpec,
-        seed: u64,
-        workflow: &workflow::Workflow,
-        platform: &platform::Platform,
-    ) -> Result<Box<dyn optimizer::StepPredictor>, String> {
-        let args = match model {
-            ModelSpec::Named(name) => ModelArgs {
-                model: ModelKind::from_str(name, false)
-                    .map_err(|_| format!("unknown model '{name}'; valid: fitted, paper, oracle"))?,
-                model_file: None,
-                seed,
-            },
-            ModelSpec::File(path) => ModelArgs {
-                model: ModelKind::Fitted,
-                model_file: Some(path.clone()),
-                seed,
-            },
-        };
-        build_predictor(&args, workflow, platform).map_err(|e| format!("{e:#}"))
-    }
-}
-
 /// Runs `faastune serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let format = if args.log_json {
@@ -134,18 +105,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         ttl: Duration::from_secs(args.ttl_s),
     };
     let mut printed = Ok(());
-    let r = serve::run(source, Arc::new(CliPredictors), &options, |l| {
-        printed = outln!(
-            "faastune serve: listening on http://{} ({} store; workflows: {})",
-            l.addr,
-            l.store,
-            l.workflows.join(", ")
-        )
-        .and_then(|()| {
-            use std::io::Write as _;
-            std::io::stdout().flush()
-        });
-    });
+    let r = serve::run(
+        source,
+        Arc::new(serve::config::StandardPredictors),
+        &options,
+        |l| {
+            printed = outln!(
+                "faastune serve: listening on http://{} ({} store; workflows: {})",
+                l.addr,
+                l.store,
+                l.workflows.join(", ")
+            )
+            .and_then(|()| {
+                use std::io::Write as _;
+                std::io::stdout().flush()
+            });
+        },
+    );
     printed?;
     r.map_err(anyhow::Error::from)
 }

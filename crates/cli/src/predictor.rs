@@ -6,14 +6,15 @@
 //! step and function names; the commands that simulate then run on a platform calibrated to it
 //! ([`prepare_simulation`], `perfmodel::calibrate`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
+use perfmodel::PerfModel;
 use perfmodel::calibrate::StepCalibration;
-use perfmodel::{PerfModel, PlatformFacts};
-use platform::{Platform, StepConfig};
+use perfmodel::source::ModelSource;
+use platform::Platform;
 use serde::Serialize;
-use workflow::{StepId, Workflow};
+use workflow::Workflow;
 
 /// Which model predicts step durations and costs.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,70 +75,39 @@ impl ModelArgs {
     }
 }
 
-/// A fitted [`PerfModel`] as the optimizer's predictor.
-pub struct Fitted(pub PerfModel);
-
-impl optimizer::StepPredictor for Fitted {
-    fn duration_s(&self, step: StepId, cfg: StepConfig) -> f64 {
-        self.0.predict_duration_s(step, cfg)
-    }
-    fn cost_usd(&self, step: StepId, cfg: StepConfig) -> f64 {
-        self.0.predict_cost_usd(step, cfg)
-    }
-}
-
-/// Builds the predictor (profiling and fitting the workflow for the fitted kinds).
+/// Builds the predictor (profiling and fitting the workflow for the fitted kinds;
+/// [`perfmodel::source`], the one place `plan`, `serve` and the Lambda configurator build it).
 pub fn build_predictor(
     args: &ModelArgs,
     wf: &Workflow,
     platform: &Platform,
 ) -> anyhow::Result<Box<dyn optimizer::StepPredictor>> {
-    if let Some(path) = &args.model_file {
-        return Ok(Box::new(Fitted(load_model_file(path, wf, platform)?)));
-    }
-    let fit = match args.model {
-        ModelKind::Oracle => return Ok(Box::new(optimizer::OraclePredictor::new(wf, platform))),
-        ModelKind::Fitted => perfmodel::FitOptions::default(),
-        ModelKind::Paper => perfmodel::FitOptions::paper(),
+    let source = match (&args.model_file, args.model) {
+        (Some(path), _) => ModelSource::File(path.clone()),
+        (None, ModelKind::Oracle) => {
+            return Ok(Box::new(optimizer::OraclePredictor::new(wf, platform)));
+        }
+        (None, ModelKind::Fitted) => ModelSource::Fitted,
+        (None, ModelKind::Paper) => ModelSource::Paper,
     };
-    let opts = perfmodel::profile::ProfileOptions {
-        seed: des::stream_seed(args.seed, "profiling", 0),
-        ..Default::default()
-    };
-    let model = perfmodel::profile::fit_workflow(platform, wf, &opts, fit)
-        .with_context(|| format!("profiling and fitting workflow '{}'", wf.name))?;
-    Ok(Box::new(Fitted(model)))
+    Ok(Box::new(load(&source, args.seed, wf, platform)?))
 }
 
-/// Reads the model file `path` and applies it to `wf` on `platform`
-/// ([`PerfModel::for_workflow`]): each task step takes the model named like the step, else like its
-/// function; the workflow's jobs; the platform's facts. Prints a warning to stderr for every platform
-/// fact the model was fitted with that differs from `platform`'s, and a note for every step whose
-/// jobs differ from its model's.
-pub fn load_model_file(
-    path: &Path,
+/// The model of `source`, printing its warnings and notes to stderr.
+fn load(
+    source: &ModelSource,
+    seed: u64,
     wf: &Workflow,
     platform: &Platform,
 ) -> anyhow::Result<PerfModel> {
-    let name = path.display().to_string();
-    let saved = PerfModel::load(path).with_context(|| format!("reading model file {name}"))?;
-    let facts = PlatformFacts::of(platform);
-    let differences = saved.platform.differences(&facts);
-    if !differences.is_empty() {
-        eprintln!(
-            "warning: model {name} was fitted for platform '{}', planning on '{}' uses the latter's facts (model vs platform): {}",
-            saved.platform.name,
-            facts.name,
-            differences.join(", ")
-        );
+    let loaded = perfmodel::source::load(source, seed, wf, platform)?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
     }
-    let (model, notes) = saved
-        .for_workflow(wf, facts, &name)
-        .with_context(|| format!("applying model file {name} to workflow '{}'", wf.name))?;
-    for n in notes {
+    for n in &loaded.notes {
         eprintln!("note: {n}");
     }
-    Ok(model)
+    Ok(loaded.model)
 }
 
 /// The platform a simulation runs on when a model file is given: the workflow calibrated to it.
@@ -177,13 +147,13 @@ pub fn prepare_simulation(
             calibration: None,
         });
     };
-    let model = load_model_file(path, wf, platform)?;
+    let model = load(&ModelSource::File(path.clone()), args.seed, wf, platform)?;
     let name = path.display().to_string();
     let cal =
         perfmodel::calibrate::calibrate(platform, wf, &model, &perfmodel::profile::Grid::paper())
             .with_context(|| format!("calibrating workflow '{}' to model {name}", wf.name))?;
     Ok(Prepared {
-        predictor: Box::new(Fitted(model)),
+        predictor: Box::new(model),
         workflow: cal.workflow,
         calibration: Some(CalibrationReport {
             simulated_on: format!("simulated on a platform calibrated to model {name}"),

@@ -11,6 +11,9 @@
 //! - [`calibrate`]: a workflow whose steps run in the simulator with the mean durations a model
 //!   predicts (`faastune compare --model-file`); [`PerfModel::for_workflow`] applies a saved model
 //!   to a workflow by step and function names.
+//! - [`source`]: the model a planner uses, fitted in the simulator or read from a file (one place for
+//!   `faastune plan`, the decision service and the Lambda configurator); a [`PerfModel`] is an
+//!   [`optimizer::StepPredictor`].
 //!
 //! Architecture invariant: fitting and profiling are deterministic (same samples or same seed, same
 //! bytes); the crate never reads the wall clock and never iterates a hash map.
@@ -24,6 +27,7 @@ mod lm;
 pub mod model;
 pub mod profile;
 pub mod sample;
+pub mod source;
 
 pub use error::Error;
 pub use fit::{ErrorReport, FitOptions, ModelChoice};

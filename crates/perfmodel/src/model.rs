@@ -595,6 +595,16 @@ pub struct PerfModel {
     pub steps: Vec<StepModel>,
 }
 
+/// A fitted model is what the optimizer plans with.
+impl optimizer::StepPredictor for PerfModel {
+    fn duration_s(&self, step: StepId, cfg: StepConfig) -> f64 {
+        self.predict_duration_s(step, cfg)
+    }
+    fn cost_usd(&self, step: StepId, cfg: StepConfig) -> f64 {
+        self.predict_cost_usd(step, cfg)
+    }
+}
+
 impl PerfModel {
     /// Checks that this model has one step model per step of `workflow` (it was fitted to it, or mapped
     /// onto it by [`PerfModel::for_workflow`]).

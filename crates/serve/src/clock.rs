@@ -143,6 +143,60 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// How far in the future a `started_at` may be before it is refused (clock skew between the caller
+/// and this host), seconds; within it, the elapsed time is 0.
+pub const MAX_CLOCK_SKEW_S: f64 = 1.0;
+
+/// Seconds since the execution started, from exactly one of `elapsed_s` and `started_at` (an RFC 3339
+/// string such as Step Functions' `$$.Execution.StartTime`, or seconds since the Unix epoch), as the
+/// HTTP API and the Lambda configurator take them; `example` shows the caller a valid request.
+/// `elapsed_s` itself is checked by the engine.
+pub fn elapsed_since_start(
+    elapsed_s: Option<f64>,
+    started_at: Option<&serde_json::Value>,
+    example: &str,
+) -> Result<f64, crate::Error> {
+    use crate::Error;
+    use serde_json::Value;
+    match (elapsed_s, started_at) {
+        (Some(e), None) => Ok(e),
+        (None, Some(at)) => {
+            let t = match at {
+                Value::String(s) => {
+                    parse_rfc3339(s).map_err(|e| Error::BadRequest(format!("started_at: {e}")))?
+                }
+                Value::Number(n) => n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    Error::BadRequest(format!("started_at: {n} is not a usable number"))
+                })?,
+                other => {
+                    return Err(Error::BadRequest(format!(
+                        "started_at: {other} is neither an RFC 3339 string nor seconds since the Unix epoch"
+                    )));
+                }
+            };
+            let elapsed = unix_now_s() - t;
+            if elapsed < -MAX_CLOCK_SKEW_S {
+                return Err(Error::BadRequest(format!(
+                    "started_at is {:.3} s in the future",
+                    -elapsed
+                )));
+            }
+            if elapsed > crate::engine::MAX_SECONDS {
+                return Err(Error::BadRequest(format!(
+                    "started_at is more than a year ago ({elapsed:.0} s)"
+                )));
+            }
+            Ok(elapsed.max(0.0))
+        }
+        (Some(_), Some(_)) => Err(Error::BadRequest(
+            "give elapsed_s or started_at, not both".to_owned(),
+        )),
+        (None, None) => Err(Error::BadRequest(format!(
+            "give elapsed_s or started_at: {example}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,9 +41,9 @@ impl ModelSpec {
     }
 }
 
-/// Builds the predictor a workflow's policy plans with. The `faastune` binary passes the one `plan`
-/// uses (its `predictor.rs`: profiling and fitting in the simulator, or a model file applied by step
-/// name); [`OracleOnly`] serves tests and benchmarks.
+/// Builds the predictor a workflow's policy plans with. `faastune serve` and the Lambda configurator
+/// pass [`StandardPredictors`] (the ones `faastune plan` uses); [`OracleOnly`] serves tests and
+/// benchmarks.
 pub trait Predictors: Send + Sync {
     /// The predictor of `model` for `workflow` on `platform`, fitted with `seed` where it profiles.
     /// The error says what failed.
@@ -77,6 +77,49 @@ impl Predictors for OracleOnly {
                 other.label()
             )),
         }
+    }
+}
+
+/// The models `faastune plan` offers ([`perfmodel::source`]): `fitted` and `paper` (profiling and
+/// fitting in the simulator on the workflow's seed), `oracle`, or a model file; a model file's
+/// warnings and notes are logged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandardPredictors;
+
+impl Predictors for StandardPredictors {
+    fn build(
+        &self,
+        model: &ModelSpec,
+        seed: u64,
+        workflow: &Workflow,
+        platform: &Platform,
+    ) -> Result<Box<dyn optimizer::StepPredictor>, String> {
+        let source = match model {
+            ModelSpec::File(path) => perfmodel::source::ModelSource::File(path.clone()),
+            ModelSpec::Named(n) => match n.as_str() {
+                "oracle" => {
+                    return Ok(Box::new(optimizer::OraclePredictor::new(
+                        workflow, platform,
+                    )));
+                }
+                "fitted" => perfmodel::source::ModelSource::Fitted,
+                "paper" => perfmodel::source::ModelSource::Paper,
+                other => {
+                    return Err(format!(
+                        "unknown model '{other}'; valid: fitted, paper, oracle"
+                    ));
+                }
+            },
+        };
+        let loaded = perfmodel::source::load(&source, seed, workflow, platform)
+            .map_err(|e| e.to_string())?;
+        for w in &loaded.warnings {
+            tracing::warn!(workflow = %workflow.name, "{w}");
+        }
+        for n in &loaded.notes {
+            tracing::info!(workflow = %workflow.name, "{n}");
+        }
+        Ok(Box::new(loaded.model))
     }
 }
 

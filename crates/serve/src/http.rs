@@ -15,16 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::engine::{Engine, FinishReport, MAX_SECONDS, kind_name};
+use crate::engine::{Engine, FinishReport, kind_name};
 use crate::state::{Decided, ExecState, Finished};
 use crate::{Error, clock};
 
 /// The largest request body accepted, bytes (larger: 413).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// How far in the future a `started_at` may be before it is refused (clock skew between the caller
-/// and this host), seconds; within it, the elapsed time is 0.
-pub const MAX_CLOCK_SKEW_S: f64 = 1.0;
+pub use crate::clock::MAX_CLOCK_SKEW_S;
 
 /// The OpenAPI 3 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
@@ -181,42 +179,7 @@ const DECIDE_EXAMPLE: &str = r#"{"elapsed_s": 12.5} or {"started_at": "2026-05-0
 
 /// Seconds since the execution started, from `elapsed_s` or `started_at`.
 fn elapsed_of(body: &DecideBody) -> Result<f64, Error> {
-    match (body.elapsed_s, &body.started_at) {
-        (Some(e), None) => Ok(e),
-        (None, Some(at)) => {
-            let t = match at {
-                Value::String(s) => clock::parse_rfc3339(s)
-                    .map_err(|e| Error::BadRequest(format!("started_at: {e}")))?,
-                Value::Number(n) => n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
-                    Error::BadRequest(format!("started_at: {n} is not a usable number"))
-                })?,
-                other => {
-                    return Err(Error::BadRequest(format!(
-                        "started_at: {other} is neither an RFC 3339 string nor seconds since the Unix epoch"
-                    )));
-                }
-            };
-            let elapsed = clock::unix_now_s() - t;
-            if elapsed < -MAX_CLOCK_SKEW_S {
-                return Err(Error::BadRequest(format!(
-                    "started_at is {:.3} s in the future",
-                    -elapsed
-                )));
-            }
-            if elapsed > MAX_SECONDS {
-                return Err(Error::BadRequest(format!(
-                    "started_at is more than a year ago ({elapsed:.0} s)"
-                )));
-            }
-            Ok(elapsed.max(0.0))
-        }
-        (Some(_), Some(_)) => Err(Error::BadRequest(
-            "give elapsed_s or started_at, not both".to_owned(),
-        )),
-        (None, None) => Err(Error::BadRequest(format!(
-            "give elapsed_s or started_at: {DECIDE_EXAMPLE}"
-        ))),
-    }
+    clock::elapsed_since_start(body.elapsed_s, body.started_at.as_ref(), DECIDE_EXAMPLE)
 }
 
 async fn decide(
@@ -275,9 +238,10 @@ async fn finish(
     Ok(ok(&view(&engine, id, &state)))
 }
 
-/// An execution as `GET .../executions/{id}` shows it.
+/// An execution as `GET .../executions/{id}` shows it (and the Lambda configurator's `get` and
+/// `finish` answer it).
 #[derive(Serialize)]
-struct ExecView<'a> {
+pub struct ExecView<'a> {
     workflow: &'a str,
     execution: &'a str,
     request_idx: u64,
@@ -295,7 +259,8 @@ struct StepView<'a> {
     finished: Option<Finished>,
 }
 
-fn view<'a>(engine: &'a Engine, id: &'a str, s: &'a ExecState) -> ExecView<'a> {
+/// Execution `id` of `engine` in state `s`, as the API shows it.
+pub fn view<'a>(engine: &'a Engine, id: &'a str, s: &'a ExecState) -> ExecView<'a> {
     ExecView {
         workflow: &engine.name,
         execution: id,

@@ -3,8 +3,8 @@
 //! global cache of latest finish times per request) and `replan`, run for real executions over HTTP.
 //!
 //! - [`config`]: which workflows are served (one from flags, or a directory with a settings file per
-//!   workflow), reloadable; [`config::Predictors`]: how models are built (the binary passes the ones
-//!   `faastune plan` uses).
+//!   workflow), reloadable; [`config::Predictors`]: how models are built
+//!   ([`config::StandardPredictors`]: the ones `faastune plan` uses, from `perfmodel::source`).
 //! - [`engine::Engine`]: one workflow's decisions: the policy object of
 //!   [`optimizer::service_policy_by_name`] (the simulator's, built as `plan` builds it) driven with a
 //!   [`platform::StepContext`] from the execution's stored state.

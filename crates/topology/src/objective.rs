@@ -332,18 +332,6 @@ impl<P: StepPredictor + ?Sized> StepPredictor for BatchAware<Box<P>> {
     }
 }
 
-/// A fitted `perfmodel::PerfModel` as a predictor.
-struct Fitted(perfmodel::PerfModel);
-
-impl StepPredictor for Fitted {
-    fn duration_s(&self, step: StepId, cfg: StepConfig) -> f64 {
-        self.0.predict_duration_s(step, cfg)
-    }
-    fn cost_usd(&self, step: StepId, cfg: StepConfig) -> f64 {
-        self.0.predict_cost_usd(step, cfg)
-    }
-}
-
 /// A candidate configured by the optimizer: its plan and the policy that runs it.
 pub struct Configured {
     /// The plan (predicted durations, costs and configurations per step).
@@ -368,7 +356,7 @@ fn predictor(wf: &Workflow, opts: &EvalOptions) -> Result<(Workflow, Box<dyn Ste
                 &popts,
                 perfmodel::FitOptions::default(),
             )?;
-            Box::new(Fitted(model))
+            Box::new(model)
         }
     };
     Ok((view, Box::new(BatchAware { inner, adjust })))

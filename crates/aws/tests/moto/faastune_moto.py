@@ -11,6 +11,10 @@ the function's environment, so the profiler reads what it would read on AWS:
 - FAASTUNE_TEST_MIN_MEMORY_MB: below this memory the invocation runs out of memory (default 0)
 - FAASTUNE_TEST_INIT_MS: init duration of a cold start (default 250)
 - FAASTUNE_TEST_DECISION: a JSON decision the function returns as it is (a stand-in configurator)
+- FAASTUNE_TEST_CONFIGURATOR_BIN: the function is faastune-configurator: each invocation runs this
+  binary once (`--event -`, the payload on stdin) with the function's environment (FAASTUNE_WORKFLOW,
+  FAASTUNE_STORE, ...), as a fresh Lambda instance would; its answer is the function's result and a
+  refusal is a function error with the binary's error type (`faastune.conflict`, ...)
 
 Duration = ceil(items / busy) * work / min(1, vcpus / busy), with busy = min(workers, items) worker
 processes (FAASTUNE_WORKERS, as crates/aws/worker-py runs them) sharing vcpus = memory / 1769 (Lambda's
@@ -26,6 +30,7 @@ import argparse
 import base64
 import json
 import os
+import subprocess
 import sys
 import time
 import uuid
@@ -95,6 +100,9 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
     if decision is not None:
         # A stand-in for the faastune-configurator handler: the same decision for every step.
         return decision.encode()
+    binary = (fn.environment_vars or {}).get("FAASTUNE_TEST_CONFIGURATOR_BIN")
+    if binary is not None:
+        return _configurator(binary, fn.environment_vars, body, response_headers)
     workers = int((fn.environment_vars or {}).get("FAASTUNE_WORKERS", "1"))
     try:
         event = json.loads(body or "{}")
@@ -107,6 +115,26 @@ def _invoke(self, function_name, qualifier, body, headers, response_headers):
         response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(error).encode()
     return _plain_invoke(self, function_name, qualifier, body, headers, response_headers)
+
+
+def _configurator(binary, variables, body, response_headers):
+    """Runs the configurator binary on one event, as one Lambda invocation."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update({k: v for k, v in variables.items() if k != "FAASTUNE_TEST_CONFIGURATOR_BIN"})
+    data = body if isinstance(body, bytes) else (body or "{}").encode()
+    p = subprocess.run([binary, "--event", "-"], input=data, capture_output=True, env=env, timeout=60)
+    if p.returncode == 0:
+        return p.stdout.strip()
+    # stderr: "faastune-configurator: faastune.<kind>: <message>"
+    text = p.stderr.decode(errors="replace").strip().splitlines()
+    last = text[-1] if text else "no output"
+    parts = last.split(": ", 2)
+    if len(parts) == 3 and parts[1].startswith("faastune."):
+        error = {"errorType": parts[1], "errorMessage": parts[2]}
+    else:
+        error = {"errorType": "Runtime.ExitError", "errorMessage": last}
+    response_headers["x-amz-function-error"] = "Unhandled"
+    return json.dumps(error).encode()
 
 
 LambdaSimpleBackend.invoke = _invoke

@@ -745,3 +745,155 @@ fn the_dynamic_definition_runs_with_the_configurator_and_round_trips_through_the
         ],
     );
 }
+
+/// The `faastune-configurator` binary next to this test's (`cargo test --workspace` builds it); `None`
+/// (skipped, with a message) when it was not built, except under CI.
+fn configurator_bin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("faastune-configurator"))?;
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI is set but {} is missing: .ci/run builds the workspace",
+        bin.display()
+    );
+    eprintln!(
+        "skipped: {} is not built (cargo build -p faastune-configurator, or cargo test --workspace)",
+        bin.display()
+    );
+    None
+}
+
+#[test]
+fn deploy_dynamic_runs_stepconf_end_to_end_with_the_lambda_configurator() {
+    let Some(bin) = configurator_bin() else {
+        return;
+    };
+    let Some(m) = Moto::start("deploy-dynamic", &[]) else {
+        return;
+    };
+    // The workflow the configurator serves: the state machine, imported.
+    let wf = m.path("orders.yaml");
+    m.aws_ok(&[
+        "import",
+        "--state-machine",
+        &m.machine,
+        "-o",
+        &wf,
+        "--work-s",
+        "0.3",
+        "--items",
+        "4",
+        "--slo-s",
+        "6",
+    ]);
+    let before = m.read_back();
+    let deploy = [
+        "deploy",
+        "--dynamic",
+        "--configurator",
+        "faastune-configurator",
+        "--state-machine",
+        &m.machine,
+    ];
+    // Dry run: every configuration the configurator may choose (8 memory sizes x 4 worker counts)
+    // as aliases of each function, each step decided at run time; nothing changed.
+    let dry = m.aws_ok(&deploy);
+    has(
+        &dry,
+        &[
+            "32 aliases, faastune-512mb-w1 ... faastune-10240mb-w8 (512-10240 MB, 1-8 workers)",
+            "Split",
+            "the alias Lambda faastune-configurator decides at run time",
+            "dry run: nothing was changed",
+        ],
+    );
+    assert_eq!(m.read_back(), before, "a dry run changes nothing");
+
+    let mut args = deploy.to_vec();
+    args.extend(["--apply", "--json"]);
+    let out: serde_json::Value = serde_json::from_str(&m.aws_ok(&args)).unwrap();
+    assert_eq!(out["applied"], true);
+    assert_eq!(out["aliases"].as_array().unwrap().len(), 3 * 32, "{out}");
+    let after = m.read_back();
+    for f in ["split", "work", "merge"] {
+        let aliases = after["functions"][f]["aliases"].as_object().unwrap();
+        assert_eq!(aliases.len(), 32, "{f}");
+        let a = &aliases["faastune-2048mb-w4"];
+        assert_eq!(
+            (a[1].as_u64(), a[2].as_str()),
+            (Some(2048), Some("4")),
+            "{f}"
+        );
+    }
+    let def = after["definition"].to_string();
+    has(
+        &def,
+        &["Split (faastune configure)", "Each (faastune configure)"],
+    );
+
+    // The configurator function runs the real handler binary with the imported workflow.
+    m.boto(
+        r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
+l = boto3.client("lambda", **kw)
+l.update_function_configuration(FunctionName="faastune-configurator", Environment={"Variables": {
+    "FAASTUNE_TEST_CONFIGURATOR_BIN": sys.argv[5], "FAASTUNE_WORKFLOW": sys.argv[6], "FAASTUNE_MODEL": "oracle"}})
+print("{}")
+"#,
+        &[bin.to_str().unwrap(), &wf],
+    );
+    let deployed = m.path("deployed.json");
+    write(
+        &deployed,
+        &serde_json::to_string(&after["definition"]).unwrap(),
+    );
+    let input = r#"{"items": [1, 2, 3], "order": "A-1"}"#;
+    let (status, output, calls) = m.run_definition(&deployed, input);
+    assert_eq!(status, "SUCCEEDED", "{output}");
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.as_str() == "faastune-configurator")
+            .count(),
+        3,
+        "{calls:?}"
+    );
+    // Each step ran through an alias the configurator chose, one that deploy published.
+    for f in ["split", "work", "merge"] {
+        let chosen: Vec<&String> = calls
+            .iter()
+            .filter(|c| c.contains(&format!(":function:{f}:faastune-")))
+            .collect();
+        assert!(!chosen.is_empty(), "{f}: {calls:?}");
+        for c in chosen {
+            let alias = c.rsplit(':').next().unwrap();
+            assert!(
+                after["functions"][f]["aliases"].get(alias).is_some(),
+                "{f}: {alias} was not deployed"
+            );
+        }
+    }
+
+    // A refusal of the configurator fails the execution with its error type.
+    m.boto(
+        r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
+l = boto3.client("lambda", **kw)
+l.update_function_configuration(FunctionName="faastune-configurator", Environment={"Variables": {
+    "FAASTUNE_TEST_CONFIGURATOR_BIN": sys.argv[5], "FAASTUNE_WORKFLOW": sys.argv[6], "FAASTUNE_MODEL": "oracle"}})
+print("{}")
+"#,
+        &[bin.to_str().unwrap(), "crates/aws/tests/moto/no-such-workflow.yaml"],
+    );
+    let (status, output, _) = m.run_definition(&deployed, input);
+    assert_eq!(status, "FAILED", "{output}");
+    has(&output, &["no-such-workflow.yaml"]);
+}

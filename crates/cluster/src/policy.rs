@@ -165,6 +165,23 @@ impl Observation {
         }
     }
 
+    /// True when pending invocation `pending_idx` runs on `machine_idx` now without evicting anything:
+    /// [`Observation::fits_now`], and in serverless mode either a warm instance is idle there or the free
+    /// memory alone suffices (no idle instance of another function is evicted for it).
+    pub fn fits_without_eviction(&self, pending_idx: usize, machine_idx: usize) -> bool {
+        if !self.fits_now(pending_idx, machine_idx) {
+            return false;
+        }
+        match self.mode {
+            Mode::DeepRm => true,
+            Mode::Serverless => {
+                let p = &self.pending[pending_idx];
+                self.warm_idle(machine_idx, p.function_idx) > 0
+                    || p.demand.get(1) <= self.machines[machine_idx].free.get(1)
+            }
+        }
+    }
+
     /// DeepRM mode: the step offset within the look-ahead at which the environment would start pending
     /// invocation `pending_idx` on `machine_idx` ([`crate::earliest_start`] on the machine's
     /// `free_profile`), or `None` (it fits nowhere, or an index is out of range).

@@ -39,13 +39,16 @@ pub fn policy_by_name(name: &str) -> Result<Box<dyn Policy>, Error> {
 }
 
 /// A machine for pending invocation `p`: one with an idle warm instance of its function that fits, else the
-/// first that fits.
+/// first with enough free memory, else the first where it fits by evicting idle instances (an eviction
+/// costs another function a cold start, so a machine with free memory comes first, as OpenWhisk's and
+/// dslab-faas's placement do).
 fn warm_first_machine(obs: &Observation, p: usize) -> Option<usize> {
     let f = obs.pending[p].function_idx;
     let fits = |m: &usize| obs.fits_now(p, *m);
     (0..obs.machines.len())
         .filter(fits)
         .find(|&m| obs.warm_idle(m, f) > 0)
+        .or_else(|| (0..obs.machines.len()).find(|&m| obs.fits_without_eviction(p, m)))
         .or_else(|| (0..obs.machines.len()).find(fits))
 }
 
@@ -54,10 +57,10 @@ fn duration_units(obs: &Observation, p: usize) -> f64 {
     obs.pending[p].duration_estimate.as_secs_f64().max(1e-6)
 }
 
-/// The best `(pending, machine)` pair by `score`, over pairs that fit now; strict improvement, so the first
-/// pair in (pending, warm-first, machine) order wins ties.
+/// The best `(pending, machine)` pair by `score`, over pairs that fit now; ties go to a warm instance, then to
+/// a pair that evicts nothing, then to the first pair in (pending, machine) order.
 fn best_pair(obs: &Observation, score: impl Fn(usize, usize) -> f64) -> Action {
-    let mut best: Option<(f64, bool, usize, usize)> = None;
+    let mut best: Option<(f64, (bool, bool), usize, usize)> = None;
     for p in 0..obs.pending.len() {
         let f = obs.pending[p].function_idx;
         for m in 0..obs.machines.len() {
@@ -65,13 +68,13 @@ fn best_pair(obs: &Observation, score: impl Fn(usize, usize) -> f64) -> Action {
                 continue;
             }
             let s = score(p, m);
-            let warm = obs.warm_idle(m, f) > 0;
+            let rank = (obs.warm_idle(m, f) > 0, obs.fits_without_eviction(p, m));
             let better = match best {
                 None => true,
-                Some((bs, bw, _, _)) => s > bs || (s == bs && warm && !bw),
+                Some((bs, br, _, _)) => s > bs || (s == bs && rank > br),
             };
             if better {
-                best = Some((s, warm, p, m));
+                best = Some((s, rank, p, m));
             }
         }
     }

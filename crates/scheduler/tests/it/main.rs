@@ -4,3 +4,4 @@
 mod choices;
 mod histogram_bounds;
 mod keepalive;
+mod placement;

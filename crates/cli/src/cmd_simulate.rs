@@ -139,23 +139,8 @@ pub fn load_static_config(
         }
         None => {
             let m_s = platform.spec().vcpu_full_mb;
-            let cfg = wf
-                .steps()
-                .iter()
-                .map(|s| {
-                    let m = if s.kind == StepKind::Task {
-                        m_s.max(s.memory_mb_per_worker)
-                    } else {
-                        m_s
-                    };
-                    StepConfig::new(m.min(platform.spec().memory_mb_max), 1, 1)
-                })
-                .collect::<Vec<_>>();
-            for (s, c) in wf.steps().iter().zip(&cfg) {
-                platform
-                    .check_config(s, *c)
-                    .context("default configuration (give --config)")?;
-            }
+            let cfg = StaticConfig::default_for(wf, platform)
+                .context("default configuration (give --config)")?;
             Ok((
                 cfg,
                 format!("default ({m_s} MB, 1 instance, 1 worker per step)"),

@@ -130,6 +130,30 @@ impl StaticConfig {
         parse_yaml_or_json(text, source_name)
     }
 
+    /// The configuration `faastune simulate` (and the Python package's `simulate`) uses when no config
+    /// file is given: every step at the platform's one-full-vCPU memory (`vcpu_full_mb`, raised to a
+    /// task step's `memory_mb_per_worker`, capped at `memory_mb_max`), one instance, one worker.
+    /// Fails with the first step that cannot run so ([`Platform::check_config`]).
+    pub fn default_for(workflow: &Workflow, platform: &Platform) -> Result<Vec<StepConfig>, Error> {
+        let m_s = platform.spec().vcpu_full_mb;
+        let cfg = workflow
+            .steps()
+            .iter()
+            .map(|s| {
+                let m = if s.kind == StepKind::Task {
+                    m_s.max(s.memory_mb_per_worker)
+                } else {
+                    m_s
+                };
+                StepConfig::new(m.min(platform.spec().memory_mb_max), 1, 1)
+            })
+            .collect::<Vec<_>>();
+        for (s, c) in workflow.steps().iter().zip(&cfg) {
+            platform.check_config(s, *c)?;
+        }
+        Ok(cfg)
+    }
+
     /// One configuration per step of `workflow` (by [`workflow::StepId`] index), checked on `platform`.
     /// Every problem is reported at once: unknown steps, task steps without a config, infeasible configs.
     pub fn resolve(

@@ -79,8 +79,20 @@ pub struct HistogramSettings {
     pub min_samples: u64,
     /// Above this fraction of out-of-range idle times, the time-series fallback applies.
     pub oob_threshold: f64,
-    /// Idle times the time-series fallback averages.
+    /// Out-of-range idle times the time-series forecast looks at (the most recent ones).
     pub oob_window: usize,
+    /// How the next out-of-range idle time is forecast.
+    pub forecast: OobForecast,
+}
+
+/// The time-series forecast of the next out-of-range idle time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OobForecast {
+    /// ARIMA(p, d, q), p, q <= 2, d <= 1, order by AIC, as the paper ([`crate::arima::auto`]); with fewer
+    /// than 6 idle times, or no finite fit, the mean.
+    Arima,
+    /// The mean of the recent out-of-range idle times.
+    Mean,
 }
 
 impl Default for HistogramSettings {
@@ -94,7 +106,8 @@ impl Default for HistogramSettings {
             cv_threshold: 2.0,
             min_samples: 10,
             oob_threshold: 0.5,
-            oob_window: 8,
+            oob_window: 32,
+            forecast: OobForecast::Arima,
         }
     }
 }
@@ -110,7 +123,31 @@ struct FunctionHistogram {
     n_in_range: u64,
     n_oob: u64,
     recent_oob: Vec<SimTime>,
+    /// The forecast of the next out-of-range idle time, microseconds (updated with each one).
+    oob_forecast_us: Option<f64>,
     idle_since: Option<SimTime>,
+}
+
+/// Fewer out-of-range idle times than this: the mean, not ARIMA.
+const ARIMA_MIN_POINTS: usize = 6;
+
+/// The next out-of-range idle time after `recent` (microseconds), by `how`; at least `floor_us` (an
+/// out-of-range time is longer than the histogram's range) and at most twice the longest seen.
+fn forecast_oob(recent: &[SimTime], how: OobForecast, floor_us: f64) -> Option<f64> {
+    if recent.is_empty() {
+        return None;
+    }
+    let secs: Vec<f64> = recent.iter().map(|t| t.as_secs_f64()).collect();
+    let mean = secs.iter().sum::<f64>() / secs.len() as f64;
+    let f = match how {
+        OobForecast::Arima if secs.len() >= ARIMA_MIN_POINTS => crate::arima::auto(&secs, 2, 1, 2)
+            .map(|m| m.forecast(&secs))
+            .filter(|f| f.is_finite())
+            .unwrap_or(mean),
+        _ => mean,
+    };
+    let max = secs.iter().copied().fold(0.0, f64::max);
+    Some((f * 1e6).clamp(floor_us.min(2.0 * max * 1e6), 2.0 * max * 1e6))
 }
 
 /// Shahrad et al.'s hybrid histogram policy, per function: record idle times (from an instance becoming
@@ -118,9 +155,9 @@ struct FunctionHistogram {
 /// representative (enough samples, CV of bin counts >= threshold), unload after execution and pre-warm at
 /// the head percentile (minus the margin), keeping warm until the tail percentile (plus the margin); when
 /// it is not, use the standard keep-alive (no pre-warm, keep alive for the whole range); when most idle
-/// times fall outside the range, forecast the next one. The paper forecasts with ARIMA; here the forecast
-/// is the mean of the last `oob_window` out-of-range idle times (pre-warm at 85% of it, keep alive for 30%),
-/// a simpler substitute documented as such.
+/// times fall outside the range, forecast the next one from the last `oob_window` out-of-range idle times
+/// with ARIMA, as the paper does ([`OobForecast::Arima`], [`crate::arima`]; or their mean), and pre-warm
+/// at 85% of the forecast, keeping warm for 30% of it (the paper's 15% margins on either side).
 #[derive(Debug, Clone)]
 pub struct HybridHistogram {
     settings: HistogramSettings,
@@ -190,12 +227,12 @@ impl HybridHistogram {
         if n < s.min_samples {
             return self.standard();
         }
-        if h.n_oob as f64 > s.oob_threshold * n as f64 && !h.recent_oob.is_empty() {
-            let mean_us = h.recent_oob.iter().map(|t| t.as_us() as f64).sum::<f64>()
-                / h.recent_oob.len() as f64;
+        if h.n_oob as f64 > s.oob_threshold * n as f64
+            && let Some(next_us) = h.oob_forecast_us
+        {
             return KeepAliveDecision {
-                pre_warm: SimTime::from_us((0.85 * mean_us) as u64),
-                keep_alive: SimTime::from_us((0.30 * mean_us) as u64),
+                pre_warm: SimTime::from_us((0.85 * next_us) as u64),
+                keep_alive: SimTime::from_us((0.30 * next_us) as u64),
             };
         }
         if h.n_in_range == 0 {
@@ -261,6 +298,7 @@ impl KeepAlivePolicy for HybridHistogram {
             if h.recent_oob.len() > s.oob_window {
                 h.recent_oob.remove(0);
             }
+            h.oob_forecast_us = forecast_oob(&h.recent_oob, s.forecast, s.range.as_us() as f64);
         }
     }
 

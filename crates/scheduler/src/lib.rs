@@ -3,11 +3,12 @@
 //! Allocation ([`cluster::Policy`]): [`Fcfs`], [`Sjf`], [`Packer`], [`Tetris`] (Tetris*:
 //! alignment plus an SJF term with a knob) and [`RandomPolicy`], as in DeepRM's `other_agents.py`.
 //! Keep-alive ([`cluster::KeepAlivePolicy`]): [`FixedTtl`] (10 minutes, as AWS and Azure) and
-//! [`HybridHistogram`] (Shahrad et al., ATC'20).
+//! [`HybridHistogram`] (Shahrad et al., ATC'20, with [`arima`] forecasts of long idle times).
 //!
 //! Determinism: no hash maps, no wall clock; the random policy draws only from the rng it is given.
 #![warn(missing_docs)]
 
+pub mod arima;
 mod error;
 mod heuristics;
 mod keepalive;
@@ -18,5 +19,5 @@ pub use heuristics::{
 };
 pub use keepalive::{
     FixedTtl, HistogramSettings, HybridHistogram, KEEP_ALIVE_NAMES, MAX_HISTOGRAM_BINS,
-    MAX_HISTOGRAM_CELLS, keep_alive_by_name,
+    MAX_HISTOGRAM_CELLS, OobForecast, keep_alive_by_name,
 };

@@ -79,3 +79,75 @@ fn histogram_prewarms_a_periodic_function() {
         hist.idle_memory_gb_s
     );
 }
+
+/// Idle times beyond the histogram's 4-hour range, alternating 5 and 9 hours: the ARIMA forecast (as
+/// Shahrad et al.) pre-warms for the next one; the mean (7 hours) pre-warms at 5.95 h and lets the
+/// instance go at 8.05 h, so every invocation after the first few is cold.
+#[test]
+fn arima_forecasts_alternating_long_idle_times_that_the_mean_misses() {
+    let settings = ServerlessSettings {
+        machines: vec![MachineSpec {
+            name: "m".into(),
+            cpu_millicores: 1000.0,
+            memory_mb: 1024.0,
+            speed: 1.0,
+        }],
+        ..ServerlessSettings::default()
+    };
+    let f = FunctionSpec {
+        name: "nightly".into(),
+        memory_mb: 256.0,
+        cpu_millicores: 100.0,
+        cold_start: ColdStartSpec {
+            median_s: 0.5,
+            sigma: 0.0,
+        },
+        slo_s: 2.0,
+        duration_s_p50: 1.0,
+    };
+    let hour = 3_600_000;
+    let mut at = 0;
+    let invs: Vec<Invocation> = (0..60)
+        .map(|i| {
+            let inv = Invocation {
+                id: i,
+                function_idx: 0,
+                arrival: SimTime::from_ms(at),
+                duration: SimTime::from_ms(1_000),
+                memory_mb: 256,
+            };
+            at += if i % 2 == 0 { 5 * hour } else { 9 * hour };
+            inv
+        })
+        .collect();
+    let run = |forecast: scheduler::OobForecast| {
+        let keep = scheduler::HybridHistogram::new(
+            scheduler::HistogramSettings {
+                forecast,
+                ..scheduler::HistogramSettings::default()
+            },
+            1,
+        )
+        .unwrap();
+        let mut env = ServerlessEnv::new(
+            settings.clone(),
+            vec![f.clone()],
+            Box::new(invs.clone().into_iter()),
+            &BTreeMap::new(),
+            Box::new(keep),
+            0,
+        )
+        .unwrap();
+        let mut rng = des::RngStreams::new(0).stream("policy");
+        run_episode(&mut env, &mut scheduler::Fcfs, &mut rng).unwrap()
+    };
+    let arima = run(scheduler::OobForecast::Arima);
+    let mean = run(scheduler::OobForecast::Mean);
+    eprintln!(
+        "cold starts: arima {} (idle {} GB-s), mean {} (idle {} GB-s)",
+        arima.n_cold_starts, arima.idle_memory_gb_s, mean.n_cold_starts, mean.idle_memory_gb_s
+    );
+    // Both need 10 idle times before the histogram decides, and ARIMA 6 out-of-range ones to fit.
+    assert!(mean.n_cold_starts >= 45, "{mean:?}");
+    assert!(arima.n_cold_starts <= 15, "{arima:?}");
+}

@@ -39,6 +39,8 @@ ENV_IDS = (
 )
 
 _ROOT_MAX = 2**63 - 1
+# The bound of unbounded features (float32's largest value: finite, so no space is "unbounded").
+_BIG = float(np.finfo(np.float32).max)
 
 
 class AllocationEnv(gym.Env):
@@ -77,11 +79,11 @@ class AllocationEnv(gym.Env):
             "action_mask": ((a,), np.int8),
         }
         if observation == "flat":
-            high = 1.0 if mode == "deeprm" else np.inf
+            high = 1.0 if mode == "deeprm" else _BIG
             self.observation_space = spaces.Box(0.0, high, self._flat_shape, np.float32)
         else:
             bounds = {
-                "node_features": (0.0, np.inf),
+                "node_features": (0.0, _BIG),
                 "node_type": (0, 4),
                 "node_mask": (0, 1),
                 "edge_index": (0, max(n - 1, 0)),
@@ -167,7 +169,7 @@ class AutoscalingEnv(gym.Env):
         self.action_space = spaces.MultiDiscrete([3] * (2 * n))
         self.observation_space = spaces.Dict(
             {
-                "features": spaces.Box(-np.inf, np.inf, (n, self._n_features), np.float32),
+                "features": spaces.Box(-_BIG, _BIG, (n, self._n_features), np.float32),
                 "edge_index": spaces.Box(0, max(n - 1, 0), self._edge_index.shape, np.int64),
             }
         )

@@ -226,6 +226,7 @@ impl DeepRmEnv {
             functions: Vec::new(),
             warm_idle: Vec::new(),
             function_edges: Vec::new(),
+            cpu_shared: false,
         };
         let mut env = DeepRmEnv {
             avail: (0..settings.time_horizon).map(|_| capacity).collect(),

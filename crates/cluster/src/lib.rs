@@ -33,6 +33,6 @@ pub use policy::{
 };
 pub use resources::{MAX_RESOURCES, Resources};
 pub use serverless::{
-    ColdStartSpec, FunctionSpec, MAX_MACHINE_FUNCTION_PAIRS, MachineSpec, Pricing, ServerlessEnv,
-    ServerlessSettings, default_machines,
+    ColdStartSpec, CpuModel, FunctionSpec, MAX_MACHINE_FUNCTION_PAIRS, MachineSpec, Pricing,
+    ServerlessEnv, ServerlessSettings, default_machines,
 };

@@ -124,6 +124,9 @@ pub struct Observation {
     /// duplicates (serverless mode: recorded when a parent invocation finishes with an arrived child;
     /// dependency edges of the graph state). Empty in DeepRM mode.
     pub function_edges: Vec<(u32, u32)>,
+    /// Serverless mode with [`crate::CpuModel::Shared`]: CPU never blocks a placement (co-located
+    /// invocations share the machine's CPU and slow each other); `free` CPU can then be negative.
+    pub cpu_shared: bool,
 }
 
 impl Observation {
@@ -141,7 +144,8 @@ impl Observation {
 
     /// True when placing pending invocation `pending_idx` on `machine_idx` now succeeds: DeepRM mode,
     /// the demand fits in every step of the job's length from now (DeepRM's heuristics' test); serverless
-    /// mode, the CPU is free and either a warm instance is idle there or free plus evictable memory suffices.
+    /// mode, the CPU is free (or shared: [`Observation::cpu_shared`]) and either a warm instance is idle there
+    /// or free plus evictable memory suffices.
     pub fn fits_now(&self, pending_idx: usize, machine_idx: usize) -> bool {
         let (Some(p), Some(m)) = (
             self.pending.get(pending_idx),
@@ -156,7 +160,7 @@ impl Observation {
                     && m.free_profile[..len].iter().all(|f| p.demand.fits_in(f))
             }
             Mode::Serverless => {
-                if p.demand.get(0) > m.free.get(0) {
+                if !self.cpu_shared && p.demand.get(0) > m.free.get(0) {
                     return false;
                 }
                 self.warm_idle(machine_idx, p.function_idx) > 0

@@ -127,6 +127,23 @@ pub struct ServerlessSettings {
     pub slo_slack_s: f64,
     /// Stop at this time (invocations not finished are reported pending); `None`: run until all finish.
     pub horizon: Option<SimTime>,
+    /// How running invocations use a machine's CPU.
+    pub cpu_model: CpuModel,
+}
+
+/// How running invocations use a machine's CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuModel {
+    /// Each running invocation holds its CPU (`cpu_millicores`) exclusively; a placement needs that much
+    /// free CPU, and invocations never slow each other (Lambda's model: CPU in proportion to memory).
+    #[default]
+    Reserved,
+    /// Only memory limits placement; the invocations on a machine share its CPU, each progressing at
+    /// `min(1, capacity / total demand)` of its speed (processor sharing, as dslab-faas and OpenWhisk
+    /// invokers behave under contention): co-located calls slow each other, and every start or finish
+    /// on the machine changes the others' finish times. A cold start's delay is not slowed; the instance
+    /// counts towards the demand from its placement.
+    Shared,
 }
 
 impl Default for ServerlessSettings {
@@ -138,6 +155,7 @@ impl Default for ServerlessSettings {
             cold_start: ColdStartSpec::default(),
             slo_slack_s: 1.0,
             horizon: None,
+            cpu_model: CpuModel::Reserved,
         }
     }
 }
@@ -243,6 +261,14 @@ struct Instance {
     ready: SimTime,
     placed: SimTime,
     cold: SimTime,
+    /// Shared CPU: execution left, seconds at the machine's full speed (as of `last_update`).
+    work_left_s: f64,
+    /// Shared CPU: the share of its speed it progresses at since `last_update`.
+    rate: f64,
+    /// Shared CPU: when `work_left_s` was last brought up to date.
+    last_update: SimTime,
+    /// Which Finish event is current (earlier ones were rescheduled).
+    finish_gen: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +276,7 @@ enum Ev {
     Arrival(Invocation),
     Finish {
         instance: u32,
+        generation: u32,
     },
     Expire {
         instance: u32,
@@ -386,6 +413,7 @@ impl<'a> ServerlessEnv<'a> {
                 .collect(),
             warm_idle: vec![0; nm * nf],
             function_edges: Vec::new(),
+            cpu_shared: settings.cpu_model == CpuModel::Shared,
         };
         let mut env = ServerlessEnv {
             machines: settings
@@ -494,11 +522,19 @@ impl<'a> ServerlessEnv<'a> {
             ready: SimTime::ZERO,
             placed: SimTime::ZERO,
             cold: SimTime::ZERO,
+            work_left_s: 0.0,
+            rate: 1.0,
+            last_update: SimTime::ZERO,
+            finish_gen: 0,
         };
         if let Some(id) = self.free_instances.pop() {
-            let g = self.instances[id as usize].generation.wrapping_add(1);
+            let old = &self.instances[id as usize];
+            // Both generations carry over: a Finish event of the instance's previous life (a shared
+            // CPU leaves rescheduled ones in the queue) must not match its next one.
+            let (g, fg) = (old.generation.wrapping_add(1), old.finish_gen);
             self.instances[id as usize] = Instance {
                 generation: g,
+                finish_gen: fg,
                 ..inst
             };
             id
@@ -565,8 +601,9 @@ impl<'a> ServerlessEnv<'a> {
             self.functions[f].cpu_millicores,
             self.functions[f].memory_mb,
         );
+        let shared = self.settings.cpu_model == CpuModel::Shared;
         let ms = &self.machines[m];
-        if ms.free_cpu < cpu {
+        if !shared && ms.free_cpu < cpu {
             return false;
         }
         let warm = ms.idle[f].last().copied();
@@ -611,6 +648,11 @@ impl<'a> ServerlessEnv<'a> {
         inst.ready = ready;
         inst.placed = now;
         inst.cold = cold;
+        inst.work_left_s = exec.as_secs_f64();
+        inst.rate = 1.0;
+        inst.last_update = now;
+        inst.finish_gen = inst.finish_gen.wrapping_add(1);
+        let finish_gen = inst.finish_gen;
         inst.running_slot = self.running_inst.len();
         self.running_inst.push(id);
         let fv = &self.functions[f];
@@ -625,9 +667,55 @@ impl<'a> ServerlessEnv<'a> {
         self.obs.functions[f].n_busy += 1;
         self.pending.remove(pidx);
         self.obs.pending.remove(pidx);
-        self.queue.schedule_at(finish, Ev::Finish { instance: id });
+        if shared {
+            self.share_cpu(m, now);
+        } else {
+            self.queue.schedule_at(
+                finish,
+                Ev::Finish {
+                    instance: id,
+                    generation: finish_gen,
+                },
+            );
+        }
         self.update_machine_view(m);
         true
+    }
+
+    /// Shared CPU: brings every running invocation on machine `m` up to date at `now` and, where its
+    /// share of the CPU changes (or it was just placed), schedules its finish again at the new share.
+    fn share_cpu(&mut self, m: usize, now: SimTime) {
+        let cap = self.settings.machines[m].cpu_millicores;
+        let demand = cap - self.machines[m].free_cpu;
+        let rate = if demand <= cap { 1.0 } else { cap / demand };
+        for k in 0..self.running_inst.len() {
+            let id = self.running_inst[k];
+            let inst = &mut self.instances[id as usize];
+            if inst.machine_idx as usize != m {
+                continue;
+            }
+            let exec_start = inst.placed + inst.cold;
+            let from = inst.last_update.max(exec_start);
+            if now > from {
+                inst.work_left_s =
+                    (inst.work_left_s - (now - from).as_secs_f64() * inst.rate).max(0.0);
+            }
+            let fresh = inst.last_update == now && inst.placed == now;
+            inst.last_update = now;
+            if inst.rate != rate || fresh {
+                inst.rate = rate;
+                inst.finish_gen = inst.finish_gen.wrapping_add(1);
+                let finish = now.max(exec_start) + SimTime::from_secs_f64(inst.work_left_s / rate);
+                let generation = inst.finish_gen;
+                self.queue.schedule_at(
+                    finish,
+                    Ev::Finish {
+                        instance: id,
+                        generation,
+                    },
+                );
+            }
+        }
     }
 
     fn on_finish(&mut self, id: u32, now: SimTime) {
@@ -636,7 +724,16 @@ impl<'a> ServerlessEnv<'a> {
         let fs = &self.functions[f];
         let (cpu, mem) = (fs.cpu_millicores, fs.memory_mb);
         let held_us = (now - inst.placed).as_us() as f64;
-        self.busy_cpu_ms += cpu * held_us / 1e3;
+        // CPU used: all of it while held, or under a shared CPU the work done (a slowed invocation
+        // holds its share longer, not more CPU-time).
+        let cpu_us = match self.settings.cpu_model {
+            CpuModel::Reserved => held_us,
+            CpuModel::Shared => {
+                inst.cold.as_us() as f64
+                    + inst.inv.duration.as_us() as f64 / self.settings.machines[m].speed
+            }
+        };
+        self.busy_cpu_ms += cpu * cpu_us / 1e3;
         self.busy_mem_ms += mem * held_us / 1e3;
         let billed_ms = (now - inst.placed).as_us().div_ceil(1_000) as f64;
         self.metrics.cost_usd += billed_ms / 1e3 * mem / 1024.0
@@ -660,6 +757,9 @@ impl<'a> ServerlessEnv<'a> {
         }
         self.obs.functions[f].n_busy -= 1;
         self.machines[m].free_cpu += cpu;
+        if self.settings.cpu_model == CpuModel::Shared {
+            self.share_cpu(m, now);
+        }
         let d = self.keep_alive.on_idle(f as u32, now);
         if d.pre_warm == SimTime::ZERO && d.keep_alive > SimTime::ZERO {
             self.make_idle(id, now, d.keep_alive);
@@ -755,7 +855,15 @@ impl<'a> ServerlessEnv<'a> {
             let Some(ev) = self.queue.pop() else { break };
             match ev.event {
                 Ev::Arrival(inv) => self.on_arrival(inv, t)?,
-                Ev::Finish { instance } => self.on_finish(instance, t),
+                Ev::Finish {
+                    instance,
+                    generation,
+                } => {
+                    let i = &self.instances[instance as usize];
+                    if i.state == InstState::Busy && i.finish_gen == generation {
+                        self.on_finish(instance, t);
+                    }
+                }
                 Ev::Expire {
                     instance,
                     generation,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use cluster::{DeepRmEnv, DeepRmSettings, ServerlessEnv, ServerlessSettings, run_episode};
+use cluster::{CpuModel, DeepRmEnv, DeepRmSettings, ServerlessEnv, ServerlessSettings, run_episode};
 use des::SimTime;
 use proptest::prelude::*;
 use workload::{DeepRmJobDist, DeepRmJobSet, Pattern, SyntheticSpec, SyntheticWorkload};
@@ -26,11 +26,12 @@ proptest! {
     }
 
     #[test]
-    fn serverless_accounts_for_every_invocation(seed in 0u64..1000, horizon_s in 20.0f64..200.0, p in 0usize..5, ka in 0usize..2) {
+    fn serverless_accounts_for_every_invocation(seed in 0u64..1000, horizon_s in 20.0f64..200.0, p in 0usize..5, ka in 0usize..2, shared in any::<bool>()) {
         let spec = SyntheticSpec { pattern: Pattern::Mixed, n_functions: 6, rate_per_s: 5.0, horizon_s: 200.0 };
         let w = SyntheticWorkload::generate(&spec, seed).unwrap();
         let n = w.invocations.len() as u64;
-        let settings = ServerlessSettings { horizon: Some(SimTime::from_secs_f64(horizon_s)), ..ServerlessSettings::default() };
+        let cpu_model = if shared { CpuModel::Shared } else { CpuModel::Reserved };
+        let settings = ServerlessSettings { horizon: Some(SimTime::from_secs_f64(horizon_s)), cpu_model, ..ServerlessSettings::default() };
         let fs = w.functions.iter().map(|f| settings.function_from_profile(f)).collect::<Vec<_>>();
         let keep = scheduler::keep_alive_by_name(scheduler::KEEP_ALIVE_NAMES[ka], fs.len()).unwrap();
         let mut env = ServerlessEnv::new(settings, fs, Box::new(w.invocations.into_iter()), &BTreeMap::new(), keep, seed).unwrap();

@@ -2,6 +2,7 @@
 //! determinism, workflow dependencies and input errors, run with the `scheduler` heuristics.
 
 mod conservation;
+mod cpu_share;
 mod determinism;
 mod earliest_start;
 mod env_fuzz;

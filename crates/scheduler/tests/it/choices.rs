@@ -44,6 +44,7 @@ fn deeprm_state(jobs: Vec<PendingView>) -> Observation {
         functions: vec![],
         warm_idle: vec![],
         function_edges: vec![],
+        cpu_shared: false,
     }
 }
 
@@ -152,6 +153,7 @@ fn serverless_prefers_warm_machines() {
         functions: vec![f],
         warm_idle: vec![0, 1],
         function_edges: vec![],
+        cpu_shared: false,
     };
     let warm = Action::Place {
         pending_idx: 0,

@@ -114,6 +114,24 @@ impl Moto {
             .expect("binary runs")
     }
 
+    /// `import` of the fixture's state machine to `wf` with the work model every test uses (0.3 s per
+    /// item, 4 items, SLO 6 s).
+    fn import_args<'a>(&'a self, wf: &'a str) -> [&'a str; 11] {
+        [
+            "import",
+            "--state-machine",
+            &self.machine,
+            "-o",
+            wf,
+            "--work-s",
+            "0.3",
+            "--items",
+            "4",
+            "--slo-s",
+            "6",
+        ]
+    }
+
     fn aws(&self, args: &[&str]) -> Output {
         self.run_as("testing", "testing", args)
     }
@@ -260,19 +278,7 @@ fn the_whole_loop_import_profile_fit_plan_deploy_runs_against_the_local_api_serv
 
     // 1. Import: the definition through the API, with each function's configuration.
     let wf = m.path("orders.yaml");
-    let out = m.aws(&[
-        "import",
-        "--state-machine",
-        &m.machine,
-        "-o",
-        &wf,
-        "--work-s",
-        "0.3",
-        "--items",
-        "4",
-        "--slo-s",
-        "6",
-    ]);
+    let out = m.aws(&m.import_args(&wf));
     assert!(
         out.status.success(),
         "{}",
@@ -779,19 +785,7 @@ fn deploy_dynamic_runs_stepconf_end_to_end_with_the_lambda_configurator() {
     };
     // The workflow the configurator serves: the state machine, imported.
     let wf = m.path("orders.yaml");
-    m.aws_ok(&[
-        "import",
-        "--state-machine",
-        &m.machine,
-        "-o",
-        &wf,
-        "--work-s",
-        "0.3",
-        "--items",
-        "4",
-        "--slo-s",
-        "6",
-    ]);
+    m.aws_ok(&m.import_args(&wf));
     let before = m.read_back();
     let deploy = [
         "deploy",

@@ -201,6 +201,16 @@ impl AllocEnv {
         }
     }
 
+    /// DeepRM mode: the Bernoulli arrival probability per step the load gives (`None` in serverless
+    /// mode).
+    #[getter]
+    fn arrival_rate(&self) -> Option<f64> {
+        match &self.mode {
+            ModeCfg::DeepRm { rate, .. } => Some(*rate),
+            ModeCfg::Serverless { .. } => None,
+        }
+    }
+
     /// Visible pending invocations (DeepRM: `n_visible`).
     #[getter]
     fn n_window(&self) -> usize {
@@ -304,11 +314,26 @@ impl AllocEnv {
     /// The flat observation as `f32` bytes (shape `flat_shape`).
     fn flat<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let obs = self.env_ref()?.observe();
-        let v = match &self.mode {
-            ModeCfg::DeepRm { settings, .. } => deeprm_image(settings, obs),
-            ModeCfg::Serverless { .. } => self.serverless_flat(obs),
-        };
-        Ok(PyBytes::new(py, &f32_bytes(&v)))
+        Ok(PyBytes::new(py, &self.flat_bytes(obs)))
+    }
+
+    /// [`AllocEnv::step`], then the flat observation and the action mask, in one call (the
+    /// Gymnasium wrapper's step): `(flat, reward, done, invalid, action_mask)`.
+    #[allow(clippy::type_complexity)]
+    fn step_flat<'py>(
+        &mut self,
+        py: Python<'py>,
+        action: i64,
+    ) -> PyResult<(Bound<'py, PyBytes>, f64, bool, bool, Bound<'py, PyBytes>)> {
+        let (reward, done, invalid) = self.step(action)?;
+        let obs = self.env_ref()?.observe();
+        Ok((
+            PyBytes::new(py, &self.flat_bytes(obs)),
+            reward,
+            done,
+            invalid,
+            PyBytes::new(py, &self.mask_of(obs)),
+        ))
     }
 
     /// The graph observation: a dict of bytes (`node_features` f32 `max_nodes x 8`, `node_type`,
@@ -364,16 +389,56 @@ impl AllocEnv {
         })
     }
 
-    /// Runs the rest of the episode in Rust (`cluster::run_episode`) under heuristic `name`; returns
-    /// the final metrics (the pure-Rust loop the Python loop is measured against).
-    fn run_heuristic(&mut self, py: Python<'_>, name: &str) -> PyResult<Py<PyDict>> {
+    /// Runs the rest of the episode in Rust under heuristic `name` (the loop of
+    /// `cluster::run_episode`); with `observe` (`flat` or `graph`) it also builds that observation and
+    /// the action mask at every step, as the Python loop does. Returns the final metrics: the pure-Rust
+    /// loop the Python loop is measured against.
+    #[pyo3(signature = (name, observe=None))]
+    fn run_heuristic(
+        &mut self,
+        py: Python<'_>,
+        name: &str,
+        observe: Option<&str>,
+    ) -> PyResult<Py<PyDict>> {
         let mut p = scheduler::policy_by_name(name)
             .map_err(|e| errors::other("environment", "policy", e))?;
         let mut rng =
             RngStreams::new(des::stream_seed(self.seed, "policy", self.episode)).stream("policy");
-        let env = self.env_mut()?;
-        let m = cluster::run_episode(env.as_mut(), p.as_mut(), &mut rng)
-            .map_err(|e| errors::other("environment", "run", e))?;
+        let (flat, graph) = match observe {
+            None => (false, false),
+            Some("flat") => (true, false),
+            Some("graph") => (false, true),
+            Some(other) => {
+                return Err(errors::option(
+                    "observe",
+                    format!("{other:?}: expected flat or graph"),
+                ));
+            }
+        };
+        let mut env = self.env.take().ok_or_else(not_reset)?;
+        p.reset();
+        let mut result = Ok(());
+        while !env.is_done() {
+            let obs = env.observe();
+            if flat {
+                std::hint::black_box((self.flat_bytes(obs), self.mask_of(obs)));
+            }
+            if graph {
+                std::hint::black_box((self.graph_of(obs).features, self.mask_of(obs)));
+            }
+            let action = if obs.pending.is_empty() {
+                Action::Wait
+            } else {
+                p.decide(obs, &mut rng)
+            };
+            if let Err(e) = env.step(action) {
+                result = Err(errors::other("environment", "run", e));
+                break;
+            }
+        }
+        let m = env.metrics();
+        self.env = Some(env);
+        result?;
         Ok(metrics_dict(py, &m)?.unbind())
     }
 
@@ -485,6 +550,14 @@ impl AllocEnv {
         }
         mask[self.n_window * self.n_machines] = 1;
         mask
+    }
+
+    /// The flat observation as little-endian `f32` bytes.
+    fn flat_bytes(&self, obs: &Observation) -> Vec<u8> {
+        match &self.mode {
+            ModeCfg::DeepRm { settings, .. } => deeprm_image(settings, obs),
+            ModeCfg::Serverless { .. } => f32_bytes(&self.serverless_flat(obs)),
+        }
     }
 
     fn serverless_flat(&self, obs: &Observation) -> Vec<f32> {
@@ -707,9 +780,17 @@ fn deeprm_image_size(settings: &DeepRmSettings) -> (usize, usize) {
 /// at each look-ahead step (1.0; DeepRM paints each job a colour, here occupancy is 1), then each
 /// visible job's demand for its length; then the backlog count as filled cells. DeepRM's last column
 /// (time since the last new job) is left out: the observation does not carry it.
-fn deeprm_image(settings: &DeepRmSettings, obs: &Observation) -> Vec<f32> {
+fn deeprm_image(settings: &DeepRmSettings, obs: &Observation) -> Vec<u8> {
+    const ONE: [u8; 4] = 1.0f32.to_le_bytes();
     let (h, w) = deeprm_image_size(settings);
-    let mut img = vec![0.0f32; h * w];
+    // Little-endian f32 cells written as bytes (no second pass to convert).
+    let mut img = vec![0u8; 4 * h * w];
+    let mut fill = |row: usize, col: usize, n: usize| {
+        let at = 4 * (row * w + col);
+        for cell in img[at..at + 4 * n].chunks_exact_mut(4) {
+            cell.copy_from_slice(&ONE);
+        }
+    };
     let slots = settings.dist.res_slots as usize;
     let n_res = settings.dist.n_resources;
     let mut col = 0;
@@ -717,9 +798,7 @@ fn deeprm_image(settings: &DeepRmSettings, obs: &Observation) -> Vec<f32> {
     for r in 0..n_res {
         for (t, free) in machine.free_profile.iter().enumerate().take(h) {
             let used = (machine.capacity.get(r) - free.get(r)).round().max(0.0) as usize;
-            for c in 0..used.min(slots) {
-                img[t * w + col + c] = 1.0;
-            }
+            fill(t, col, used.min(slots));
         }
         col += slots;
         for j in 0..settings.n_visible {
@@ -727,9 +806,7 @@ fn deeprm_image(settings: &DeepRmSettings, obs: &Observation) -> Vec<f32> {
                 let len = p.duration_estimate.as_us().div_ceil(1_000_000).max(1) as usize;
                 let d = p.demand.get(r).round().max(0.0) as usize;
                 for t in 0..len.min(h) {
-                    for c in 0..d.min(slots) {
-                        img[t * w + col + c] = 1.0;
-                    }
+                    fill(t, col, d.min(slots));
                 }
             }
             col += slots;
@@ -737,8 +814,8 @@ fn deeprm_image(settings: &DeepRmSettings, obs: &Observation) -> Vec<f32> {
     }
     let backlog_w = w - col;
     let n = obs.n_backlog.min(h * backlog_w);
-    for i in 0..n {
-        img[(i / backlog_w) * w + col + i % backlog_w] = 1.0;
+    for row in 0..n.div_ceil(backlog_w) {
+        fill(row, col, (n - row * backlog_w).min(backlog_w));
     }
     img
 }

@@ -6,7 +6,8 @@
   columns; serverless: a feature vector) or ``observation="graph"`` (a dict of padded arrays: nodes,
   typed edges, masks, the action mask). Actions: ``Discrete(n_window * n_machines + 1)``, ``k *
   n_machines + m`` places the k-th visible pending invocation on machine m, the last action waits.
-  ``info["action_mask"]`` marks placements that fit now (and wait).
+  ``info["action_mask"]`` marks placements that fit now (and wait). Observation arrays are read-only
+  views of the bytes the Rust side built (copy one to change it).
 - :class:`AutoscalingEnv`: the AutoFlow autoscaling environment (``platform::autoscale``): one memory
   and one provisioned-concurrency knob per function every control interval
   (``MultiDiscrete([3] * 2 * n_functions)``: 0 down, 1 keep, 2 up), the per-function features and
@@ -129,9 +130,16 @@ class AllocationEnv(gym.Env):
         return self._obs(), self._info()
 
     def step(self, action) -> Tuple[Any, float, bool, bool, Dict[str, Any]]:
-        reward, done, invalid = self.native.step(int(action))
-        info = self._info()
-        info["invalid"] = invalid
+        # Step info is lean (the action mask and whether the action was invalid; metrics at the end):
+        # ``native.info()`` has the counts on demand.
+        if self.observation == "flat":
+            flat, reward, done, invalid, mask = self.native.step_flat(int(action))
+            obs = np.frombuffer(flat, dtype=np.float32).reshape(self._flat_shape)
+            info = {"action_mask": np.frombuffer(mask, dtype=np.int8), "invalid": invalid}
+        else:
+            reward, done, invalid = self.native.step(int(action))
+            obs = self._obs()
+            info = {"action_mask": obs["action_mask"], "invalid": invalid}
         terminated = truncated = False
         if done:
             metrics = self.native.metrics()
@@ -139,7 +147,7 @@ class AllocationEnv(gym.Env):
             # Jobs still pending at the end: the episode hit its length limit.
             truncated = metrics["n_pending"] > 0
             terminated = not truncated
-        return self._obs(), float(reward), terminated, truncated, info
+        return obs, float(reward), terminated, truncated, info
 
     def heuristic_action(self, name: str = "tetris") -> int:
         """The action of the Rust heuristic ``name`` (``fcfs``, ``sjf``, ``packer``, ``tetris``,

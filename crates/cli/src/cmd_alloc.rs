@@ -73,6 +73,13 @@ pub struct AllocArgs {
     /// Tetris* knob: weight of the normalised packing term (1 = Packer, 0 = SJF).
     #[arg(long, default_value_t = scheduler::TETRIS_KNOB_DEFAULT)]
     pub tetris_knob: f64,
+    /// Also draw mean slowdown against load per policy (DeepRM Fig. 4; with one load, bars per
+    /// policy) to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Also draw each policy's slowdown CDF at the largest load to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot_cdf: Option<PathBuf>,
 }
 
 struct Row {
@@ -111,14 +118,136 @@ pub fn run(args: AllocArgs) -> anyhow::Result<()> {
         // Check every name before running anything.
         make_policy(p, &args)?;
     }
+    for p in [&args.plot, &args.plot_cdf].into_iter().flatten() {
+        crate::cmd_report::check_plot_path(p)?;
+    }
     let (rows, context) = match args.scenario {
         Scenario::Deeprm => run_deeprm(&args)?,
         Scenario::Serverless => run_serverless(&args)?,
     };
+    plot(&args, &rows)?;
     if args.json {
         print_json(&args, &rows, &context)?;
     } else {
         print_table(&args, &rows, &context)?;
+    }
+    Ok(())
+}
+
+/// `--plot` and `--plot-cdf`.
+fn plot(args: &AllocArgs, rows: &[Row]) -> anyhow::Result<()> {
+    let command = crate::cmd_report::command_line();
+    let scenario = match args.scenario {
+        Scenario::Deeprm => "DeepRM mode",
+        Scenario::Serverless => "serverless mode",
+    };
+    let mut policies: Vec<&str> = Vec::new();
+    for r in rows {
+        if !policies.contains(&r.policy.as_str()) {
+            policies.push(&r.policy);
+        }
+    }
+    if let Some(path) = &args.plot {
+        let mut loads: Vec<f64> = rows.iter().map(|r| r.load).collect();
+        loads.sort_by(f64::total_cmp);
+        loads.dedup();
+        let fig = if loads.len() > 1 {
+            let series: Vec<report::Series> = policies
+                .iter()
+                .map(|p| {
+                    report::Series::new(
+                        *p,
+                        rows.iter()
+                            .filter(|r| r.policy == *p)
+                            .filter_map(|r| Some((r.load, r.m.slowdown_mean()?)))
+                            .collect(),
+                    )
+                })
+                .collect();
+            report::lines(
+                &series,
+                "load (share of cluster capacity)",
+                "mean slowdown (finish − arrival) / duration",
+                None,
+                &report::Caption::new(
+                    format!("{scenario}: mean slowdown against load per policy"),
+                    command.clone(),
+                    Some(args.seed),
+                ),
+            )
+        } else {
+            report::bars(
+                &report::BarChart {
+                    value_label: "slowdown (finish − arrival) / duration".into(),
+                    categories: policies.iter().map(|p| p.to_string()).collect(),
+                    series: vec![
+                        (
+                            "mean".into(),
+                            policies
+                                .iter()
+                                .map(|p| {
+                                    rows.iter()
+                                        .find(|r| r.policy == *p)
+                                        .and_then(|r| r.m.slowdown_mean())
+                                })
+                                .collect(),
+                        ),
+                        (
+                            "p95".into(),
+                            policies
+                                .iter()
+                                .map(|p| {
+                                    rows.iter()
+                                        .find(|r| r.policy == *p)
+                                        .and_then(|r| r.m.slowdown_p95())
+                                })
+                                .collect(),
+                        ),
+                    ],
+                },
+                &report::Caption::new(
+                    format!("{scenario}: slowdown per policy at load {}", loads[0]),
+                    command.clone(),
+                    Some(args.seed),
+                ),
+            )
+        };
+        crate::cmd_report::write_plot(fig, path)?;
+    }
+    if let Some(path) = &args.plot_cdf {
+        let top = rows
+            .iter()
+            .map(|r| r.load)
+            .fold(f64::NEG_INFINITY, f64::max);
+        // The slowdown sketch keeps quantiles (within 0.05%), not every value: 1%..99%.
+        let qs: Vec<f64> = (1..=99).map(|i| f64::from(i) / 100.0).collect();
+        let dists: Vec<report::Distribution> = rows
+            .iter()
+            .filter(|r| r.load == top)
+            .map(|r| report::Distribution {
+                name: r.policy.clone(),
+                data: report::LatencyDist::Quantiles(
+                    qs.iter()
+                        .filter_map(|&q| Some((q, r.m.slowdown.quantile(q)?)))
+                        .collect(),
+                ),
+            })
+            .collect();
+        let caption = report::Caption::new(
+            format!("{scenario}: slowdown CDF per policy at load {top}"),
+            command,
+            Some(args.seed),
+        )
+        .with_note("Percentiles 1..99 of each policy's slowdown (a sketch within 0.05%).");
+        crate::cmd_report::write_plot(
+            report::cdf(
+                &dists,
+                "slowdown (finish − arrival) / duration",
+                None,
+                &caption,
+            ),
+            path,
+        )?;
     }
     Ok(())
 }

@@ -400,6 +400,10 @@ pub struct AutoflowArgs {
     /// Write the agent's monitoring stream (CSV, or Parquet with the `parquet` feature) here.
     #[arg(long)]
     pub metrics: Option<PathBuf>,
+    /// Also draw per-policy time series (arrivals, concurrency, throttles, cost and p95 latency per
+    /// control interval) to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Directory of the Azure Functions 2019 sample for `load:diurnal`.
     #[arg(long)]
     pub azure_dir: Option<PathBuf>,
@@ -475,6 +479,9 @@ pub fn run(args: AutoflowArgs) -> anyhow::Result<()> {
     check_f64("--minutes", args.minutes, 1.0, MINUTES_MAX)?;
     check_f64("--rate", args.rate, 1e-3, 1e5)?;
     let horizon_s = args.minutes * 60.0;
+    if let Some(p) = &args.plot {
+        crate::cmd_report::check_plot_path(p)?;
+    }
     let platform = load_platform(args.platform.as_deref())?;
     let mut agent = match &args.agent {
         Some(path) => Some(
@@ -531,6 +538,7 @@ pub fn run(args: AutoflowArgs) -> anyhow::Result<()> {
     };
     let mut runs = Vec::new();
     let mut switches = Vec::new();
+    let mut series: Vec<(String, Vec<platform::MonitorWindow>)> = Vec::new();
     for name in &policies {
         let report = if name == "agent" {
             let Some(a) = agent.as_mut() else {
@@ -566,6 +574,19 @@ pub fn run(args: AutoflowArgs) -> anyhow::Result<()> {
             spec.baseline(name)?
         };
         runs.push(PolicyRun::of(name, &report));
+        series.push((name.clone(), report.metrics.clone()));
+    }
+    if let Some(path) = &args.plot {
+        let caption = report::Caption::new(
+            format!(
+                "{}: per-interval time series per policy ({})",
+                prepared.wf.name,
+                arrivals.describe()
+            ),
+            crate::cmd_report::command_line(),
+            Some(args.seed),
+        );
+        crate::cmd_report::write_plot(time_series_figure(&series, &caption), path)?;
     }
     let report = AutoflowReport {
         workflow: prepared.wf.name.clone(),
@@ -1128,4 +1149,44 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Per-policy time series over the monitoring windows: arrivals, mean concurrency, throttles, cost
+/// and p95 latency, one panel each, x in minutes (window ends).
+fn time_series_figure(
+    runs: &[(String, Vec<platform::MonitorWindow>)],
+    caption: &report::Caption,
+) -> Result<report::Figure, report::Error> {
+    type Metric = fn(&platform::MonitorWindow) -> Option<f64>;
+    let metrics: [(&str, Metric); 5] = [
+        ("executions started per s", |w| {
+            Some(w.workflow.started as f64 / w.length_s().max(1e-9))
+        }),
+        ("concurrent executions (mean)", |w| {
+            Some(w.workflow.concurrent_executions_mean)
+        }),
+        ("throttles per window", |w| {
+            Some(w.functions.iter().map(|f| f.throttles).sum::<u64>() as f64)
+        }),
+        ("cost per window (USD)", |w| Some(w.workflow.cost_usd)),
+        ("latency p95 (s)", |w| w.workflow.latency_s.p95),
+    ];
+    let panels: Vec<report::Panel> = metrics
+        .iter()
+        .map(|(label, f)| report::Panel {
+            y_label: (*label).to_owned(),
+            series: runs
+                .iter()
+                .map(|(name, ws)| {
+                    report::Series::new(
+                        name.clone(),
+                        ws.iter()
+                            .filter_map(|w| Some((w.end_s / 60.0, f(w)?)))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    report::panels(&panels, "time (min)", caption)
 }

@@ -49,6 +49,9 @@ pub struct CompareArgs {
     /// without this flag the output is byte-identical for the same seed.
     #[arg(long)]
     pub timings: bool,
+    /// Also draw each policy's latency CDF (every request) with the SLO line to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 /// One policy's row.
@@ -142,6 +145,9 @@ pub fn run_policy(
 
 /// Runs `faastune compare`.
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
+    if let Some(p) = &args.plot {
+        crate::cmd_report::check_plot_path(p)?;
+    }
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let slo_s = resolve_slo(args.slo, &wf)?;
@@ -155,23 +161,49 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         arrivals: args.arrivals.with_rate(args.rate),
         seed: args.model.seed,
         slo_s: Some(slo_s),
-        keep_records: false,
+        // Per-request records only for the figure; they change no metric.
+        keep_records: args.plot.is_some(),
         ..SimOptions::default()
     };
     let mut rows = Vec::new();
+    let mut dists = Vec::new();
     for name in &names {
-        rows.push(
-            run_policy(
-                name,
-                wf,
-                &platform,
-                predictor.as_ref(),
-                slo_s,
-                &opts,
-                args.timings,
-            )?
-            .0,
+        let (row, rep) = run_policy(
+            name,
+            wf,
+            &platform,
+            predictor.as_ref(),
+            slo_s,
+            &opts,
+            args.timings,
+        )?;
+        rows.push(row);
+        if args.plot.is_some() {
+            dists.push(report::Distribution {
+                name: name.clone(),
+                data: report::LatencyDist::Samples(
+                    rep.request_records
+                        .iter()
+                        .filter(|r| !r.failed)
+                        .map(|r| r.latency_s)
+                        .collect(),
+                ),
+            });
+        }
+    }
+    if let Some(path) = &args.plot {
+        let caption = report::Caption::new(
+            format!(
+                "{}: latency CDF per policy at SLO {slo_s} s ({} requests at {}/s, model {})",
+                wf.name,
+                args.requests,
+                args.rate,
+                args.model.label()
+            ),
+            crate::cmd_report::command_line(),
+            Some(args.model.seed),
         );
+        crate::cmd_report::write_plot(report::latency_cdf(&dists, Some(slo_s), &caption), path)?;
     }
     if args.json {
         let out = CompareOutput {

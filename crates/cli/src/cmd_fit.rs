@@ -90,6 +90,10 @@ pub struct FitArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also draw predicted against measured duration on the held-out configurations and the error
+    /// distribution to FILE.svg or FILE.png (with --workflow).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -125,6 +129,14 @@ struct Output {
 
 /// Runs `faastune fit`.
 pub fn run(args: FitArgs) -> anyhow::Result<()> {
+    if let Some(p) = &args.plot {
+        crate::cmd_report::check_plot_path(p)?;
+        if args.workflow.is_none() {
+            bail!(
+                "--plot draws held-out configurations simulated from --workflow; with --samples or --dot there are none to draw"
+            );
+        }
+    }
     let platform = match &args.platform {
         Some(p) => platform::Platform::load(p)
             .with_context(|| format!("reading platform {}", p.display()))?,
@@ -154,6 +166,16 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
             .with_context(|| format!("fitting workflow {}", path.display()))?;
         let evals = evaluate(&platform, &wf, &model, &opts)
             .context("evaluating on held-out configurations")?;
+        if let Some(plot) = &args.plot {
+            let caption = fit_caption(
+                &wf.name,
+                model_name,
+                args.seed,
+                crate::cmd_report::command_line(),
+            );
+            let points = heldout_points(&platform, &wf, &model, &opts);
+            crate::cmd_report::write_plot(report::fit_accuracy(&points, &caption), plot)?;
+        }
         let functions = evals
             .into_iter()
             .map(|e| {
@@ -366,4 +388,84 @@ fn print_table(out: &Output) -> anyhow::Result<()> {
         100.0 * out.mean_rel_error
     )?;
     Ok(())
+}
+
+fn fit_caption(wf: &str, model: &str, seed: u64, command: String) -> report::Caption {
+    report::Caption::new(
+        format!("{wf}: {model} model on held-out configurations"),
+        command,
+        Some(seed),
+    )
+    .with_note(
+        "Held-out: feasible configurations of StepConf's grid not in the training grid; measured = simulated mean.",
+    )
+}
+
+/// Predicted and measured duration of every held-out configuration of every task step (the pairs
+/// `perfmodel::profile::evaluate` summarises), measured the same way.
+fn heldout_points(
+    platform: &platform::Platform,
+    wf: &workflow::Workflow,
+    model: &PerfModel,
+    opts: &ProfileOptions,
+) -> Vec<report::FitPoint> {
+    let mut out = Vec::new();
+    for id in wf.step_ids() {
+        let step = wf.step(id);
+        if step.kind != workflow::StepKind::Task {
+            continue;
+        }
+        let train = opts.train.feasible(platform, step);
+        for cfg in opts.heldout.feasible(platform, step) {
+            if train.contains(&cfg) {
+                continue;
+            }
+            let truth = perfmodel::profile::measure(
+                platform,
+                step,
+                cfg,
+                opts.reps_truth,
+                opts.seed,
+                "perfmodel/truth",
+            );
+            out.push(report::FitPoint {
+                step: step.name.clone(),
+                measured_s: truth.duration_s,
+                predicted_s: model.predict_duration_s(id, cfg),
+            });
+        }
+    }
+    out
+}
+
+/// `fit --workflow PATH --seed SEED --plot`'s figure (the auto model), for `faastune report`.
+pub fn workflow_fit_figure(
+    path: &std::path::Path,
+    seed: u64,
+    reps: u32,
+    reps_truth: u32,
+    command: Option<String>,
+) -> anyhow::Result<report::Figure> {
+    let platform = platform::Platform::lambda();
+    let wf = workflow::Workflow::load(path)
+        .with_context(|| format!("reading workflow {}", path.display()))?;
+    let opts = ProfileOptions {
+        seed,
+        reps_train: reps,
+        reps_truth,
+        ..ProfileOptions::default()
+    };
+    let fit = ModelArg::Auto.options();
+    let model = fit_workflow(&platform, &wf, &opts, fit)
+        .with_context(|| format!("fitting workflow {}", path.display()))?;
+    let command = command.unwrap_or_else(|| {
+        format!(
+            "faastune fit --workflow {} --seed {seed} --reps {reps} --reps-truth {reps_truth} --plot FILE",
+            path.display()
+        )
+    });
+    let caption = fit_caption(&wf.name, "auto", seed, command);
+    let points = heldout_points(&platform, &wf, &model, &opts);
+    report::fit_accuracy(&points, &caption)
+        .with_context(|| format!("drawing the fit of {}", path.display()))
 }

@@ -52,6 +52,10 @@ pub struct ReshapeArgs {
     /// Write the chosen topology as workflow YAML.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Also draw the original and the shown topologies as graphs (steps a transform made in orange)
+    /// to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// What is optimised subject to the SLO: cost, latency or throughput.
     #[arg(long, default_value = "cost")]
     pub goal: String,
@@ -146,6 +150,9 @@ fn gnn_scorer(path: &str, _opts: &EvalOptions) -> anyhow::Result<Box<dyn Scorer>
 /// Runs `faastune reshape`.
 pub fn run(args: ReshapeArgs) -> anyhow::Result<()> {
     use crate::bounds::{check_count, check_f64};
+    if let Some(p) = &args.plot {
+        crate::cmd_report::check_plot_path(p)?;
+    }
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let slo_s = resolve_slo(args.slo, &wf)?;
@@ -254,6 +261,39 @@ pub fn run(args: ReshapeArgs) -> anyhow::Result<()> {
         ),
     };
     let chosen = &ranked[chosen_idx];
+    if let Some(path) = &args.plot {
+        let mut graphs = vec![topology_graph(
+            &wf,
+            &wf,
+            format!("original (rank {})", original_rank + 1),
+        )];
+        for (i, r) in ranked.iter().take(args.top).enumerate() {
+            if r.transforms.is_empty() {
+                continue;
+            }
+            let mut title = format!("{}. {}", i + 1, describe(&r.transforms));
+            if let Some(m) = &rows[i].measured {
+                title.push_str(&format!(" · {} USD/request", usd(m.cost_usd_per_request)));
+            }
+            if i == chosen_idx {
+                title.push_str(" · chosen");
+            }
+            graphs.push(topology_graph(&wf, &r.workflow, title));
+        }
+        let caption = report::Caption::new(
+            format!(
+                "{}: ranked topologies ({} scorer, SLO {slo_s} s)",
+                wf.name,
+                scorer.name()
+            ),
+            crate::cmd_report::command_line(),
+            Some(args.seed),
+        )
+        .with_note(
+            "Steps in orange were made by a transform (fused, parallelised, batched or sharded).",
+        );
+        crate::cmd_report::write_plot(report::topologies(&graphs, &caption), path)?;
+    }
     if let Some(path) = &args.out {
         std::fs::write(path, chosen.workflow.to_spec().to_yaml())
             .with_context(|| format!("writing {}", path.display()))?;
@@ -369,4 +409,27 @@ fn row(rank: usize, r: &Ranked, v: Option<(Measured, f64)>) -> Row {
 
 fn steps_of(w: &Workflow) -> usize {
     w.n_steps()
+}
+
+/// A topology as a graph for the figure: its steps, its dependency edges, and the steps whose names
+/// the original does not have (made by a transform) highlighted.
+fn topology_graph(original: &Workflow, w: &Workflow, title: String) -> report::Topology {
+    let names: Vec<String> = w.steps().iter().map(|s| s.name.clone()).collect();
+    let mut edges = Vec::new();
+    for id in w.step_ids() {
+        for p in w.preds(id) {
+            edges.push((p.idx(), id.idx()));
+        }
+    }
+    let highlight = w
+        .step_ids()
+        .filter(|&id| original.find(&w.step(id).name).is_none())
+        .map(|id| id.idx())
+        .collect();
+    report::Topology {
+        title,
+        nodes: names,
+        edges,
+        highlight,
+    }
 }

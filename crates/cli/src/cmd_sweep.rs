@@ -54,6 +54,9 @@ pub struct SweepArgs {
     /// output is byte-identical for the same seed.
     #[arg(long)]
     pub timings: bool,
+    /// Also draw cost and SLO attainment against SLO per policy to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -149,6 +152,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         args.slo_to
     );
     check_f64("--min-attainment", args.min_attainment, 0.0, 1.0)?;
+    if let Some(p) = &args.plot {
+        crate::cmd_report::check_plot_path(p)?;
+    }
     let wf = load_workflow(&args.workflow)?;
     let platform = load_platform(args.platform.as_deref())?;
     let prepared = prepare_simulation(&args.model, &wf, &platform)?;
@@ -182,6 +188,37 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         }
     }
     let versus = summarise(&points, &names, args.min_attainment);
+    if let Some(path) = &args.plot {
+        let curves: Vec<report::SloCurve> = names
+            .iter()
+            .map(|n| report::SloCurve {
+                policy: n.clone(),
+                points: points
+                    .iter()
+                    .filter(|p| &p.row.name == n)
+                    .map(|p| report::SloPoint {
+                        slo_s: p.slo_s,
+                        cost_usd_mean: p.row.cost_usd_mean,
+                        slo_attainment: p.row.slo_attainment,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let caption = report::Caption::new(
+            format!(
+                "{}: cost against SLO per policy ({} requests per point, model {})",
+                wf.name,
+                args.requests,
+                args.model.label()
+            ),
+            crate::cmd_report::command_line(),
+            Some(args.model.seed),
+        );
+        crate::cmd_report::write_plot(
+            report::cost_vs_slo(&curves, Some(args.min_attainment), &caption),
+            path,
+        )?;
+    }
     if args.json {
         let out = SweepOutput {
             workflow: wf.name.clone(),

@@ -97,6 +97,10 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also draw the training curve (the `.csv` beside the checkpoint: one panel per changing
+    /// column) to FILE.svg or FILE.png (allocation and autoscale scenarios).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
     /// Topology: workflows generated for the dataset (each with its candidate set).
     #[arg(long, default_value_t = 200)]
     pub workflows: usize,
@@ -214,6 +218,29 @@ fn build_config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
 
 /// Runs `faastune train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let Some(plot) = args.plot.clone() else {
+        return train(args);
+    };
+    crate::cmd_report::check_plot_path(&plot)?;
+    if args.scenario == Some(TrainScenario::Topology) {
+        bail!(
+            "--plot draws allocation and autoscale training curves; --scenario topology has none"
+        );
+    }
+    let curve = learn::checkpoint::sidecar(&args.out, "csv");
+    let (command, seed) = (crate::cmd_report::command_line(), args.seed);
+    train(args)?;
+    let fig = crate::cmd_report::training_curve_figure(
+        &curve,
+        &format!("training curve ({})", curve.display()),
+        &command,
+        Some(seed),
+    )?;
+    fig.write(&plot)
+        .with_context(|| format!("writing figure {}", plot.display()))
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<()> {
     if args.scenario == Some(TrainScenario::Topology) {
         return crate::cmd_train_topology::run(&args);
     }

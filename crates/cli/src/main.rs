@@ -37,6 +37,7 @@ mod cmd_demo;
 mod cmd_fit;
 mod cmd_import;
 mod cmd_plan;
+mod cmd_report;
 mod cmd_reshape;
 #[cfg(feature = "serve")]
 mod cmd_serve;
@@ -95,6 +96,9 @@ enum Command {
     /// AutoFlow's feedback loop: the resource agent on the monitoring stream, beside the baselines.
     #[cfg(feature = "gnn")]
     Autoflow(cmd_autoflow::AutoflowArgs),
+    /// Every figure of the evaluation: one self-contained HTML page (--out) and the docs' figures
+    /// in place (--all), from the stored raw data.
+    Report(cmd_report::ReportArgs),
     /// Benchmarks that write results (see bench/).
     #[command(subcommand)]
     Bench(cmd_bench::BenchCommand),
@@ -135,6 +139,7 @@ fn main() -> std::process::ExitCode {
         Command::Sweep(a) => cmd_sweep::run(a),
         Command::Alloc(a) => cmd_alloc::run(a),
         Command::Reshape(a) => cmd_reshape::run(a),
+        Command::Report(a) => cmd_report::run(a),
         Command::Bench(a) => cmd_bench::run(a),
         #[cfg(feature = "serve")]
         Command::Serve(a) => cmd_serve::run(*a),

@@ -261,6 +261,11 @@ fn map_points(points: &[(f64, f64)], x_log: bool, y_log: bool) -> Vec<Option<(f6
 
 /// Whether values spanning `[lo, hi]` (positive) read better on a log axis.
 fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
+    wants_log_at(values, 30.0)
+}
+
+/// Whether positive values span more than `ratio` times.
+fn wants_log_at(values: impl IntoIterator<Item = f64>, ratio: f64) -> bool {
     let mut lo = f64::INFINITY;
     let mut hi = 0.0f64;
     for v in values {
@@ -269,7 +274,7 @@ fn wants_log(values: impl IntoIterator<Item = f64>) -> bool {
             hi = hi.max(v);
         }
     }
-    lo.is_finite() && hi / lo > 30.0
+    lo.is_finite() && hi / lo > ratio
 }
 
 fn draw_xy(area: &Area<'_>, p: &XyPanel) -> Result<(), Error> {
@@ -391,10 +396,11 @@ fn draw_xy(area: &Area<'_>, p: &XyPanel) -> Result<(), Error> {
                     let filled = !s.hollow.get(i).copied().unwrap_or(false);
                     Some((
                         q,
+                        // Not filled: outlined and faded (triangles and crosses have no inside).
                         if filled {
                             c.filled()
                         } else {
-                            c.stroke_width(2)
+                            c.mix(0.45).stroke_width(2)
                         },
                     ))
                 })
@@ -410,8 +416,8 @@ fn draw_xy(area: &Area<'_>, p: &XyPanel) -> Result<(), Error> {
                 Marker::Square => chart.draw_series(it.map(|(q, st)| {
                     EmptyElement::at(q) + Rectangle::new([(-size, -size), (size, size)], st)
                 })),
-                Marker::Cross => chart.draw_series(it.map(|(q, _)| {
-                    EmptyElement::at(q) + Cross::new((0, 0), size, c.stroke_width(2))
+                Marker::Cross => chart.draw_series(it.map(|(q, st)| {
+                    EmptyElement::at(q) + Cross::new((0, 0), size, st.stroke_width(2))
                 })),
             }
             .map_err(draw_err)?;
@@ -467,6 +473,47 @@ fn draw_xy(area: &Area<'_>, p: &XyPanel) -> Result<(), Error> {
             .label_font((FONT, TICK_FONT))
             .draw()
             .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+const STRIP_ENTRY_PX: i32 = 190;
+
+/// Height in pixels of a legend strip of `entries` across `width` pixels.
+fn legend_strip_height(entries: &[(String, RGBColor, Marker)], width: u32) -> u32 {
+    let per_row = ((width as i32 - 80) / STRIP_ENTRY_PX).max(1) as usize;
+    8 + 22 * entries.len().div_ceil(per_row) as u32
+}
+
+/// A legend as rows of entries (line and marker, then the name) under a figure's panels.
+fn draw_legend_strip(area: &Area<'_>, entries: &[(String, RGBColor, Marker)]) -> Result<(), Error> {
+    let (w, _) = area.dim_in_pixel();
+    let per_row = ((w as i32 - 80) / STRIP_ENTRY_PX).max(1) as usize;
+    for (i, (name, c, m)) in entries.iter().enumerate() {
+        let x = 80 + STRIP_ENTRY_PX * (i % per_row) as i32;
+        let y = 12 + 22 * (i / per_row) as i32;
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 22, y)],
+            c.stroke_width(2),
+        ))
+        .map_err(draw_err)?;
+        let at = (x + 11, y);
+        match m {
+            Marker::Circle => area.draw(&Circle::new(at, 4, c.filled())),
+            Marker::Triangle => area.draw(&TriangleMarker::new(at, 5, c.filled())),
+            Marker::Square => area.draw(&Rectangle::new(
+                [(x + 7, y - 4), (x + 15, y + 4)],
+                c.filled(),
+            )),
+            Marker::Cross => area.draw(&Cross::new(at, 4, c.stroke_width(2))),
+        }
+        .map_err(draw_err)?;
+        area.draw_text(
+            name,
+            &text(TICK_FONT, BLACK, HPos::Left, VPos::Center),
+            (x + 30, y),
+        )
+        .map_err(draw_err)?;
     }
     Ok(())
 }
@@ -619,7 +666,9 @@ pub fn cost_vs_slo(
     cost.title = Some("cost".into());
     let mut att = XyPanel::new("SLO (s)", "SLO attainment (share of requests)");
     att.title = Some("SLO attainment".into());
-    att.legend = Some(LegendAt::LowerRight);
+    // One legend for both panels, in a strip under them: inside either it would cover data.
+    cost.legend = None;
+    att.legend = None;
     cost.y_log = wants_log(
         curves
             .iter()
@@ -666,7 +715,7 @@ pub fn cost_vs_slo(
     let mut caption_drawn = caption.clone();
     if let Some(m) = min_attainment {
         let hollow = format!(
-            "Hollow markers: SLO attainment below {:.0}% (the SLO was not met there).",
+            "Hollow, faded markers: SLO attainment below {:.0}% (the SLO was not met there).",
             m * 100.0
         );
         caption_drawn.note = Some(match &caption.note {
@@ -674,10 +723,16 @@ pub fn cost_vs_slo(
             None => hollow,
         });
     }
-    let svg = frame(1100, 470, &caption_drawn, |area| {
-        let (l, r) = area.split_horizontally(550);
+    let entries: Vec<(String, RGBColor, Marker)> = (0..curves.len())
+        .map(|i| (curves[i].policy.clone(), color(i), marker(i)))
+        .collect();
+    let strip = legend_strip_height(&entries, 1100);
+    let svg = frame(1100, 470 + strip, &caption_drawn, |area| {
+        let (panels, legend) = area.split_vertically(470 - 34);
+        let (l, r) = panels.split_horizontally(550);
         draw_xy(&l, &cost)?;
-        draw_xy(&r, &att)
+        draw_xy(&r, &att)?;
+        draw_legend_strip(&legend, &entries)
     })?;
     Ok(Figure {
         caption: caption_drawn,
@@ -783,7 +838,7 @@ pub fn cdf(
     if let Some((x, _)) = &vline {
         all_values.push(*x);
     }
-    p.x_log = wants_log(all_values.iter().copied());
+    p.x_log = wants_log_at(all_values.iter().copied(), 10.0);
     p.y_range = Some((0.0, 1.02));
     p.vlines.extend(vline);
     let svg = frame(900, 500, caption, |area| draw_xy(area, &p))?;
@@ -819,6 +874,20 @@ pub fn fit_accuracy(points: &[FitPoint], caption: &Caption) -> Result<Figure, Er
     ]);
     let mut sc = XyPanel::new("measured duration (s)", "predicted duration (s)");
     sc.title = Some("predicted against measured".into());
+    let n_steps = {
+        let mut seen: Vec<&str> = Vec::new();
+        for p in &good {
+            if !seen.contains(&p.step.as_str()) {
+                seen.push(&p.step);
+            }
+        }
+        seen.len()
+    };
+    if n_steps > 8 {
+        sc.title = Some(format!(
+            "predicted against measured ({n_steps} steps, the first 8 named)"
+        ));
+    }
     sc.legend = Some(LegendAt::UpperLeft);
     let lo = good
         .iter()
@@ -943,8 +1012,8 @@ fn draw_row_names(
     let base = area.get_base_pixel();
     for (i, name) in names.iter().enumerate() {
         let (x, y) = at(i as f64 + 0.5);
-        let short: String = if name.chars().count() > 22 {
-            name.chars().take(21).chain(['…']).collect()
+        let short: String = if name.chars().count() > 30 {
+            name.chars().take(29).chain(['…']).collect()
         } else {
             name.clone()
         };
@@ -1233,17 +1302,28 @@ pub fn bars(chart_data: &BarChart, caption: &Caption) -> Result<Figure, Error> {
     let k = chart_data.series.len().max(1);
     let span = (hi - lo).max(f64::MIN_POSITIVE);
     let (x0, x1) = (
-        if lo < 0.0 { lo - span * 0.05 } else { 0.0 },
-        hi + span * 0.18,
+        if lo < 0.0 { lo - span * 0.15 } else { 0.0 },
+        if hi > 0.0 {
+            hi + span * 0.18
+        } else {
+            span * 0.05
+        },
     );
     let row_px = (10 + 14 * k as u32).max(28);
-    let height = 34 + 110 + row_px * n as u32;
+    // Empty rows under the categories hold the legend (one line per series).
+    let legend_rows = if k > 1 {
+        ((22 * k as u32 + 16).div_ceil(row_px)) as usize
+    } else {
+        0
+    };
+    let n_rows = n + legend_rows;
+    let height = 34 + 110 + row_px * n_rows as u32;
     let svg = frame(1000, height, caption, |area| {
         let mut chart = ChartBuilder::on(area)
             .margin(12)
             .x_label_area_size(44)
-            .y_label_area_size(170)
-            .build_cartesian_2d(x0..x1, n as f64..0.0)
+            .y_label_area_size(230)
+            .build_cartesian_2d(x0..x1, n_rows as f64..0.0)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
@@ -1271,10 +1351,16 @@ pub fn bars(chart_data: &BarChart, caption: &Caption) -> Result<Figure, Error> {
                     [(0.0f64.max(x0), top + band * 0.1), (v, top + band * 0.9)],
                     c.filled(),
                 ));
+                // The value after the bar's end: right of a positive bar, left of a negative one.
+                let (label, h) = if v < 0.0 {
+                    (format!("{} ", num(v)), HPos::Right)
+                } else {
+                    (format!(" {}", num(v)), HPos::Left)
+                };
                 labels.push(Text::new(
-                    format!(" {}", num(v)),
-                    (v.max(0.0), top + band * 0.5),
-                    text(TICK_FONT - 1, DARK_GREY, HPos::Left, VPos::Center),
+                    label,
+                    (v, top + band * 0.5),
+                    text(TICK_FONT - 1, DARK_GREY, h, VPos::Center),
                 ));
             }
             chart

@@ -30,7 +30,7 @@ pub use charts::{
     Series, SloCurve, SloPoint, StepSpace, Topology, bars, cdf, config_space, cost_vs_slo,
     fit_accuracy, latency_cdf, lines, panels, plan_gantt, topologies,
 };
-pub use png::svg_to_png;
+pub use png::{png_ink, svg_to_png};
 
 /// Errors of figure drawing and writing.
 #[derive(Debug, thiserror::Error)]

@@ -48,3 +48,16 @@ pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, Error> {
     );
     pixmap.encode_png().map_err(|e| Error::Png(e.to_string()))
 }
+
+/// Width, height and the share of inked pixels (opaque and not near white) of a PNG image: the
+/// browser check's "the screenshot is not blank".
+pub fn png_ink(png: &[u8]) -> Result<(u32, u32, f64), Error> {
+    let p = tiny_skia::Pixmap::decode_png(png).map_err(|e| Error::Png(e.to_string()))?;
+    let n_ink = p
+        .pixels()
+        .iter()
+        .filter(|c| c.alpha() > 0 && (c.red() < 240 || c.green() < 240 || c.blue() < 240))
+        .count();
+    let n = (p.width() as usize * p.height() as usize).max(1);
+    Ok((p.width(), p.height(), n_ink as f64 / n as f64))
+}

@@ -11,7 +11,7 @@ use crate::{Caption, Error};
 pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Okabe & Ito's colour-blind-safe palette, ordered so that the first colours differ most on white
-/// (yellow, the weakest on white, comes last but one).
+/// (yellow, the weakest on white, comes last).
 pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0x00, 0x72, 0xB2), // blue
     RGBColor(0xE6, 0x9F, 0x00), // orange
@@ -19,8 +19,8 @@ pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(0xD5, 0x5E, 0x00), // vermillion
     RGBColor(0xCC, 0x79, 0xA7), // reddish purple
     RGBColor(0x56, 0xB4, 0xE9), // sky blue
-    RGBColor(0xF0, 0xE4, 0x42), // yellow
     RGBColor(0x00, 0x00, 0x00), // black
+    RGBColor(0xF0, 0xE4, 0x42), // yellow
 ];
 
 /// Light grey for dominated points and grid lines.
@@ -128,14 +128,22 @@ pub(crate) fn wrap(s: &str, width: usize) -> Vec<String> {
     let width = width.max(20);
     let mut lines = Vec::new();
     let mut cur = String::new();
-    for word in s.split(' ') {
+    // A word longer than a line (a long list of paths) is cut into line-long pieces.
+    let pieces = s.split(' ').flat_map(|word| {
+        let chars: Vec<char> = word.chars().collect();
+        chars
+            .chunks(width)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+    });
+    for word in pieces {
         if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
             lines.push(std::mem::take(&mut cur));
         }
         if !cur.is_empty() {
             cur.push(' ');
         }
-        cur.push_str(word);
+        cur.push_str(&word);
     }
     if !cur.is_empty() {
         lines.push(cur);
@@ -211,6 +219,20 @@ mod tests {
         assert_eq!(num(1.5e-5), "1.5e-5");
         assert_eq!(num(250.0), "250");
         assert_eq!(num(f64::NAN), "-");
+    }
+
+    #[test]
+    fn wrap_cuts_long_words() {
+        let long = "x".repeat(45);
+        assert_eq!(
+            wrap(&format!("a {long}"), 20),
+            vec![
+                "a".to_owned(),
+                "x".repeat(20),
+                "x".repeat(20),
+                "x".repeat(5)
+            ]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod fit_few_samples;
 mod huge_numbers;
 mod load;
 mod model_file;
+mod report;
 mod reshape;
 mod same_seed_same_bytes;
 #[cfg(feature = "serve")]

@@ -128,7 +128,7 @@ fn cost_vs_slo_has_both_panels_and_hollow_misses() {
             "stepconf",
             "static",
             "target 95%",
-            "Hollow markers",
+            "Hollow, faded markers",
         ],
     );
     assert_eq!(fig.table.rows.len(), 6);
@@ -387,4 +387,21 @@ fn text_is_escaped() {
     .unwrap();
     assert!(!fig.svg.contains("a<b&c"));
     report::svg_to_png(&fig.svg, 1.0).unwrap();
+}
+
+#[test]
+fn png_ink_counts_drawn_pixels() {
+    let fig = report::plan_gantt(&gantt(), &cap("ink")).unwrap();
+    let png = report::svg_to_png(&fig.svg, 1.0).unwrap();
+    let (w, h, ink) = report::png_ink(&png).unwrap();
+    assert_eq!(w, 1000);
+    assert!(h > 200);
+    assert!(ink > 0.01 && ink < 0.5, "{ink}");
+    let blank = report::svg_to_png(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"></svg>",
+        1.0,
+    )
+    .unwrap();
+    assert_eq!(report::png_ink(&blank).unwrap().2, 0.0);
+    assert!(report::png_ink(b"not a png").is_err());
 }

@@ -435,8 +435,10 @@ pub fn compare<'py>(
 }
 
 /// Profiles every task step in the simulator and fits the performance model the planner uses
-/// (`fitted`: StepConf Eq. 1 with our refinements; `paper`: Eq. 1 as published); returns the model
-/// file's content (what `faastune fit --workflow ... --save` writes; `plan(model_file=...)` reads it).
+/// (`fitted`: StepConf Eq. 1 with our refinements; `paper`: Eq. 1 as published): the model `faastune
+/// plan --seed SEED` plans with (`perfmodel::source`, profiling on the seed's `profiling` stream).
+/// Returns it in the model file format (`plan(model_file=...)` reads it back; `faastune fit
+/// --workflow` profiles with its own repetitions and seed, so its file differs).
 #[pyfunction]
 #[pyo3(signature = (workflow, *, platform=None, model="fitted", seed=0))]
 pub fn fit<'py>(

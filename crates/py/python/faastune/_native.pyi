@@ -93,7 +93,8 @@ def fit(
     model: str = "fitted",
     seed: int = 0,
 ) -> Dict[str, Any]:
-    """The fitted performance model (the model file ``plan(model_file=...)`` reads)."""
+    """The performance model ``plan(seed=seed)`` plans with, in the model file format (``plan(model_file=...)``
+    reads it back)."""
 
 def policies() -> List[str]:
     """The configuration policies' names."""

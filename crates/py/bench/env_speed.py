@@ -3,13 +3,18 @@ stepped from Python (the Gymnasium wrapper with DeepRM's image observation, and 
 object), and DeepRM's original Python environment (hongzimao/deeprm, ``environment.py``) on the
 same settings. Results: bench/python.md.
 
-    python crates/py/bench/env_speed.py [--deeprm DIR_OR_GIT_DIR] [--episodes 20] [--repeats 3]
+    python crates/py/bench/env_speed.py [--deeprm DIR_OR_GIT_DIR] [--python2 PY2 [--python2-path DIR]]
+        [--episodes 20] [--repeats 3]
 
 DeepRM's code is Python 2; it is read from ``--deeprm`` (a checkout, or a bare git directory read
 with ``git show HEAD:FILE``), translated in memory only (lib2to3's default fixers: print, xrange,
 ...; integer ``/`` as ``//`` where Python 2 divided integers: the job distribution's bounds and the
 backlog rows of the image) and imported with stub ``theano`` and ``matplotlib`` modules (unused on
-these paths). Nothing of it is written to disk.
+these paths). Nothing of it is written into the repository.
+
+With ``--python2`` (a Python 2.7 interpreter; ``--python2-path`` a directory with numpy for it, e.g.
+``pip install --target DIR numpy==1.16.6``), DeepRM's files are also run unchanged under Python 2
+(exported to a temporary directory, theano and matplotlib stubbed), the way they were written.
 """
 
 from __future__ import annotations
@@ -218,9 +223,73 @@ def deeprm_loop(mods, policy, episodes, rate):
     return run
 
 
+PY2_RUNNER = r"""
+import sys, time, types, json, contextlib
+theano = types.ModuleType("theano"); theano.config = types.ModuleType("config"); theano.config.floatX = "float32"
+mpl = types.ModuleType("matplotlib"); plt = types.ModuleType("matplotlib.pyplot"); mpl.pyplot = plt
+sys.modules.update({"theano": theano, "matplotlib": mpl, "matplotlib.pyplot": plt})
+import numpy as np
+import parameters, environment, other_agents
+episodes, repeats, rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+pa = parameters.Parameters()
+pa.num_nw = 10; pa.simu_len = 200; pa.num_ex = episodes; pa.episode_max_length = 800; pa.new_job_rate = rate
+pa.compute_dependent_parameters()
+import os
+devnull = open(os.devnull, "w"); old = sys.stdout; sys.stdout = devnull
+env = environment.Env(pa, render=False, repre="image", end="all_done")
+sys.stdout = old
+out = []
+for policy in ("sjf", "random-valid"):
+    best = None
+    for _ in range(repeats):
+        rng = np.random.RandomState(0)
+        steps, dt = 0, 0.0
+        sys.stdout = devnull
+        for ex in range(episodes):
+            env.seq_no = ex
+            env.reset()
+            t0 = time.time()
+            done = False
+            while not done:
+                if policy == "sjf":
+                    a = other_agents.get_sjf_action(env.machine, env.job_slot)
+                else:
+                    valid = [i for i, j in enumerate(env.job_slot.slot) if j is not None] + [pa.num_nw]
+                    a = valid[rng.randint(len(valid))]
+                _, _, done, _ = env.step(a, repeat=True)
+                steps += 1
+            dt += time.time() - t0
+        sys.stdout = old
+        if best is None or dt < best[1]:
+            best = (steps, dt)
+    out.append({"policy": policy, "steps": best[0], "steps_per_s": best[0] / best[1]})
+print(json.dumps(out))
+"""
+
+
+def deeprm_python2(src, python2, numpy_dir, episodes, repeats, rate):
+    """DeepRM's files unchanged under Python 2: [(policy, steps, steps/s)]."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("job_distribution.py", "parameters.py", "environment.py", "other_agents.py"):
+            with open(os.path.join(tmp, name), "w") as f:
+                f.write(read_deeprm(src, name))
+        with open(os.path.join(tmp, "runner.py"), "w") as f:
+            f.write(PY2_RUNNER)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (tmp, numpy_dir) if p))
+        out = subprocess.run(
+            [python2, os.path.join(tmp, "runner.py"), str(episodes), str(repeats), repr(rate)],
+            check=True, capture_output=True, text=True, env=env, cwd=tmp,
+        ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--deeprm", help="DeepRM checkout or bare git directory (hongzimao/deeprm)")
+    ap.add_argument("--python2", help="a Python 2.7 interpreter to run DeepRM's files unchanged")
+    ap.add_argument("--python2-path", default="", help="a directory with numpy for --python2")
     ap.add_argument("--episodes", type=int, default=EPISODES)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", action="store_true")
@@ -247,6 +316,11 @@ def main():
         rate = AllocationEnv("deeprm", load=0.7).native.arrival_rate
         for policy in ("sjf", "random-valid"):
             add(f"DeepRM environment.py image ({policy})", deeprm_loop(mods, policy, n, rate))
+        if args.python2:
+            for row in deeprm_python2(args.deeprm, args.python2, args.python2_path, n, r, rate):
+                name = f"DeepRM environment.py image, Python 2 unchanged ({row['policy']})"
+                rows.append({"loop": name, "steps": row["steps"], "steps_per_s": row["steps_per_s"]})
+                print(f"{name:58s} {row['steps']:7d} steps {row['steps_per_s']:12,.0f} steps/s", flush=True)
     if args.json:
         print(json.dumps(rows, indent=1))
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use cluster::{
-    DeepRmEnv, DeepRmSettings, RunMetrics, ServerlessEnv, ServerlessSettings, run_episode,
+    CpuModel, DeepRmEnv, DeepRmSettings, RunMetrics, ServerlessEnv, ServerlessSettings, run_episode,
 };
 use des::RngStreams;
 use workload::{
@@ -22,6 +22,15 @@ pub enum Scenario {
     Deeprm,
     /// The event-driven serverless platform (heterogeneous machines, cold starts, keep-alive, cost).
     Serverless,
+}
+
+/// How running serverless invocations use a machine's CPU (`cluster::CpuModel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuModelArg {
+    /// Each running invocation holds its CPU (memory / 1,769 MB vCPU); a placement needs it free.
+    Reserved,
+    /// Processor sharing: only memory limits placement, co-located invocations slow each other.
+    Shared,
 }
 
 /// Arguments of `faastune alloc`.
@@ -49,6 +58,10 @@ pub struct AllocArgs {
     /// Keep-alive policy (serverless): fixed (10-minute TTL) or histogram (Shahrad et al.).
     #[arg(long, default_value = "fixed")]
     pub keep_alive: String,
+    /// CPU model (serverless): reserved (CPU held per invocation, no slowdown) or shared (processor
+    /// sharing: co-located invocations slow each other).
+    #[arg(long, value_enum, default_value = "reserved")]
+    pub cpu_model: CpuModelArg,
     /// Root seed; every random draw comes from a named sub-stream of it.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -423,7 +436,13 @@ fn load_source(args: &AllocArgs) -> anyhow::Result<(Source, String)> {
 fn run_serverless(
     args: &AllocArgs,
 ) -> anyhow::Result<(Vec<Row>, BTreeMap<String, serde_json::Value>)> {
-    let settings = ServerlessSettings::default();
+    let settings = ServerlessSettings {
+        cpu_model: match args.cpu_model {
+            CpuModelArg::Reserved => CpuModel::Reserved,
+            CpuModelArg::Shared => CpuModel::Shared,
+        },
+        ..ServerlessSettings::default()
+    };
     let (source, desc) = load_source(args)?;
     let profiles = match &source {
         Source::Azure2019(t) => &t.functions,
@@ -493,6 +512,10 @@ fn run_serverless(
         settings.cold_start.median_s.into(),
     );
     ctx.insert("slo_slack_s".into(), settings.slo_slack_s.into());
+    if args.cpu_model == CpuModelArg::Shared {
+        // Only when not the default, so the default output stays as it was.
+        ctx.insert("cpu_model".into(), "shared".into());
+    }
     if let Some(m) = args.minutes {
         ctx.insert("minutes".into(), m.into());
     }

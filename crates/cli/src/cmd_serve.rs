@@ -59,6 +59,13 @@ pub struct ServeArgs {
     /// Log lines as JSON objects.
     #[arg(long)]
     pub log_json: bool,
+    /// Require this API key (the file's content, 16 to 4096 visible characters) on every request but
+    /// /healthz and /openapi.json; an EventBridge connection of type API_KEY sends it.
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+    /// The header that carries the API key (with `authorization`, the file holds `Bearer <token>`).
+    #[arg(long, default_value = "x-api-key", requires = "api_key_file")]
+    pub api_key_header: String,
 }
 
 /// Runs `faastune serve`.
@@ -98,11 +105,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => Source::Single(config),
     };
+    let api_key = match &args.api_key_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--api-key-file {}", path.display()))?;
+            Some(
+                serve::ApiKey::new(&args.api_key_header, &text)
+                    .with_context(|| format!("--api-key-file {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let options = serve::RunOptions {
         listen: args.listen.clone(),
         store: args.store.clone(),
         redis_prefix: args.redis_prefix.clone(),
         ttl: Duration::from_secs(args.ttl_s),
+        api_key,
     };
     let mut printed = Ok(());
     let r = serve::run(

@@ -40,8 +40,8 @@ pub fn policy_by_name(name: &str) -> Result<Box<dyn Policy>, Error> {
 
 /// A machine for pending invocation `p`: one with an idle warm instance of its function that fits, else the
 /// first with enough free memory, else the first where it fits by evicting idle instances (an eviction
-/// costs another function a cold start, so a machine with free memory comes first, as OpenWhisk's and
-/// dslab-faas's placement do).
+/// costs another function a cold start, so a machine with free memory comes first; dslab-faas never
+/// evicts, it queues the invocation on a host instead: docs/evaluation/dslab-faas.md).
 fn warm_first_machine(obs: &Observation, p: usize) -> Option<usize> {
     let f = obs.pending[p].function_idx;
     let fits = |m: &usize| obs.fits_now(p, *m);

@@ -40,6 +40,69 @@ pub struct App {
     source: Source,
     predictors: Arc<dyn Predictors>,
     reload_lock: tokio::sync::Mutex<()>,
+    /// The API key every request but `/healthz` and `/openapi.json` must carry, if any.
+    pub api_key: Option<ApiKey>,
+}
+
+/// A shared secret a request carries in a header (what an EventBridge connection of type `API_KEY`
+/// sends: its `ApiKeyName` header with its `ApiKeyValue`). Equal keys compare equal (for settings
+/// structs); requests are checked with [`ApiKey::matches`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The header, lower case (`x-api-key`, or `authorization` with the value `Bearer ...`).
+    pub header: String,
+    value: Vec<u8>,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ApiKey {{ header: {:?}, value: <{} bytes> }}",
+            self.header,
+            self.value.len()
+        )
+    }
+}
+
+impl ApiKey {
+    /// A key: `header` an HTTP header name (letters, digits, `-`, `_`), `value` 16 to 4096 visible
+    /// ASCII characters (spaces inside allowed, as in `Bearer <token>`). The error says which rule failed.
+    pub fn new(header: &str, value: &str) -> Result<ApiKey, Error> {
+        let h = header.trim().to_ascii_lowercase();
+        if h.is_empty()
+            || !h
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::Config(format!(
+                "API key header {header:?}: use letters, digits, '-' or '_'"
+            )));
+        }
+        let v = value.trim_matches(|c| c == '\n' || c == '\r');
+        if v.len() < 16 || v.len() > 4096 || !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(Error::Config(format!(
+                "API key: {} characters; use 16 to 4096 visible ASCII characters",
+                v.len()
+            )));
+        }
+        Ok(ApiKey {
+            header: h,
+            value: v.as_bytes().to_vec(),
+        })
+    }
+
+    /// Whether `given` is the key, in time independent of where they differ.
+    pub fn matches(&self, given: &[u8]) -> bool {
+        if given.len() != self.value.len() {
+            return false;
+        }
+        given
+            .iter()
+            .zip(&self.value)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
 }
 
 impl App {
@@ -61,7 +124,14 @@ impl App {
             source,
             predictors,
             reload_lock: tokio::sync::Mutex::new(()),
+            api_key: None,
         })
+    }
+
+    /// The same service, requiring `key` on every request but `/healthz` and `/openapi.json`.
+    pub fn with_api_key(mut self, key: ApiKey) -> Self {
+        self.api_key = Some(key);
+        self
     }
 
     /// The served workflows now.

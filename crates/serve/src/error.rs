@@ -20,6 +20,9 @@ pub enum Error {
     /// The route exists, the method does not (HTTP 405).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The service requires an API key and the request has none or another (HTTP 401).
+    #[error("{0}")]
+    Unauthorized(String),
     /// The state store failed or is unreachable (HTTP 503); the request may be retried.
     #[error("state store: {0}")]
     Store(String),
@@ -41,6 +44,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::BadRequest(_) | Error::Config(_) => 400,
+            Error::Unauthorized(_) => 401,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed(_) => 405,
             Error::Conflict(_) => 409,
@@ -58,6 +62,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::Unauthorized(_) => "unauthorized",
             Error::Store(_) => "store",
             Error::Contention(_) => "contention",
             Error::Config(_) => "config",
@@ -67,12 +72,13 @@ impl Error {
 }
 
 /// Every error kind, in the order the metric lists them.
-pub const ERROR_KINDS: [&str; 9] = [
+pub const ERROR_KINDS: [&str; 10] = [
     "bad_request",
     "not_found",
     "conflict",
     "payload_too_large",
     "method_not_allowed",
+    "unauthorized",
     "store",
     "contention",
     "config",

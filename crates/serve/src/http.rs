@@ -87,9 +87,40 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            require_key,
+        ))
         .with_state(app)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(on_panic))
+}
+
+/// Refuses a request without the service's API key (when it has one); `/healthz` and `/openapi.json`
+/// are open, for load balancers and clients.
+async fn require_key(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(key) = &app.api_key {
+        let path = req.uri().path();
+        if path != "/healthz" && path != "/openapi.json" {
+            let given = req.headers().get(key.header.as_str());
+            if !given.is_some_and(|v| key.matches(v.as_bytes())) {
+                let why = if given.is_some() {
+                    "is not the service's key"
+                } else {
+                    "is missing"
+                };
+                return fail(
+                    &app,
+                    Error::Unauthorized(format!("header {} {why}", key.header)),
+                );
+            }
+        }
+    }
+    next.run(req).await
 }
 
 fn on_panic(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -29,7 +29,7 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use app::App;
+pub use app::{ApiKey, App};
 pub use error::{ERROR_KINDS, Error};
 
 /// The alias `faastune aws deploy` publishes for a configuration: `faastune-<memory>mb-w<workers>`.
@@ -121,6 +121,8 @@ pub struct RunOptions {
     pub redis_prefix: String,
     /// An execution with no call for this long is forgotten.
     pub ttl: Duration,
+    /// The API key requests must carry (`None`: no authentication).
+    pub api_key: Option<ApiKey>,
 }
 
 /// What [`run`] tells its caller once it listens.
@@ -166,9 +168,14 @@ pub fn run(
         .map_err(|e| Error::Internal(format!("tokio runtime: {e}")))?;
     rt.block_on(async move {
         let store = open_store(&options.store, &options.redis_prefix, options.ttl).await?;
+        let api_key = options.api_key.clone();
         let app = tokio::task::spawn_blocking(move || App::new(source, predictors, store))
             .await
             .map_err(|e| Error::Internal(format!("loading workflows: {e}")))??;
+        let app = match api_key {
+            Some(k) => app.with_api_key(k),
+            None => app,
+        };
         let app = Arc::new(app);
         let listener = tokio::net::TcpListener::bind(&options.listen)
             .await

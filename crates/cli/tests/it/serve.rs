@@ -367,6 +367,28 @@ fn bad_flags_are_errors_that_name_them() {
         "==",
     ]);
     assert!(e.contains("--log"), "{e}");
+    let e = err_stderr(&[
+        "serve",
+        "--workflow",
+        "examples/synthetic16.yaml",
+        "--model",
+        "oracle",
+        "--api-key-file",
+        "no/such/api-key",
+    ]);
+    assert!(e.contains("--api-key-file no/such/api-key"), "{e}");
+    let short = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("short-api-key");
+    std::fs::write(&short, "abc\n").unwrap();
+    let e = err_stderr(&[
+        "serve",
+        "--workflow",
+        "examples/synthetic16.yaml",
+        "--model",
+        "oracle",
+        "--api-key-file",
+        short.to_str().unwrap(),
+    ]);
+    assert!(e.contains("16 to 4096"), "{e}");
 }
 
 #[cfg(feature = "aws")]

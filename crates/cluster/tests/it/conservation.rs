@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use cluster::{CpuModel, DeepRmEnv, DeepRmSettings, ServerlessEnv, ServerlessSettings, run_episode};
+use cluster::{
+    CpuModel, DeepRmEnv, DeepRmSettings, ServerlessEnv, ServerlessSettings, run_episode,
+};
 use des::SimTime;
 use proptest::prelude::*;
 use workload::{DeepRmJobDist, DeepRmJobSet, Pattern, SyntheticSpec, SyntheticWorkload};

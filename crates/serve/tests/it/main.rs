@@ -4,6 +4,7 @@
 //! that must never reach the panic backstop.
 
 mod api;
+mod auth;
 mod identity;
 mod redis_state;
 mod reload;
@@ -75,12 +76,25 @@ impl Resp {
 
 /// One request through the router.
 pub async fn call(app: &Arc<App>, method: &str, uri: &str, body: impl Into<Body>) -> Resp {
-    let req = Request::builder()
+    call_with(app, method, uri, &[], body).await
+}
+
+/// One request through the router with extra `headers`.
+pub async fn call_with(
+    app: &Arc<App>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> Resp {
+    let mut req = Request::builder()
         .method(method)
         .uri(uri)
-        .header("content-type", "application/json")
-        .body(body.into())
-        .expect("request builds");
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body.into()).expect("request builds");
     let resp = serve::http::router(app.clone())
         .oneshot(req)
         .await

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `faastune` binary: outputs, JSON shape, determinism and error messages.
 
+mod alloc;
 mod autoflow;
 #[cfg(feature = "aws")]
 mod aws;

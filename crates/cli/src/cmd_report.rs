@@ -130,6 +130,17 @@ fn seed_of(v: &Value) -> Option<u64> {
     v.get("seed").and_then(Value::as_u64)
 }
 
+/// A policy name for a legend: `rl:DIR/NAME.safetensors` -> `rl:NAME` (the data file keeps the path).
+fn short_policy(name: &str) -> String {
+    match name.split_once(':') {
+        Some((kind, path)) => {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            format!("{kind}:{}", file.trim_end_matches(".safetensors"))
+        }
+        None => name.to_owned(),
+    }
+}
+
 /// Names in first-seen order.
 fn push_unique(names: &mut Vec<String>, name: &str) {
     if !names.iter().any(|n| n == name) {
@@ -247,7 +258,7 @@ pub fn alloc_load_figure(path: &Path, title: &str) -> anyhow::Result<Figure> {
     let v = read_json(path)?;
     let mut series: Vec<Series> = Vec::new();
     for r in array(&v, "runs", path)? {
-        let name = str_field(r, "policy", path)?;
+        let name = short_policy(str_field(r, "policy", path)?);
         let load = f64_field(r, "load", path)?;
         let Some(sd) = r.get("slowdown_mean").and_then(Value::as_f64) else {
             continue;
@@ -291,27 +302,42 @@ pub fn alloc_bars_figure(
         seed = seed.or(seed_of(&v));
         commands.push(path.display().to_string());
         for r in array(&v, "runs", path)? {
-            let name = str_field(r, "policy", path)?;
-            push_unique(&mut policies, name);
+            let name = short_policy(str_field(r, "policy", path)?);
+            push_unique(&mut policies, &name);
             if let Some(x) = r.get(metric).and_then(Value::as_f64) {
-                values.insert((ci, name.to_owned()), x);
+                values.insert((ci, name), x);
             }
         }
     }
-    let chart = BarChart {
-        value_label: value_label.to_owned(),
-        categories: files.iter().map(|(c, _)| c.clone()).collect(),
-        series: policies
-            .iter()
-            .map(|p| {
-                (
-                    p.clone(),
-                    (0..files.len())
-                        .map(|ci| values.get(&(ci, p.clone())).copied())
-                        .collect(),
-                )
-            })
-            .collect(),
+    // One file: one bar per policy (as many colours as policies would repeat the palette).
+    let chart = if files.len() == 1 {
+        BarChart {
+            value_label: value_label.to_owned(),
+            categories: policies.clone(),
+            series: vec![(
+                files[0].0.clone(),
+                policies
+                    .iter()
+                    .map(|p| values.get(&(0, p.clone())).copied())
+                    .collect(),
+            )],
+        }
+    } else {
+        BarChart {
+            value_label: value_label.to_owned(),
+            categories: files.iter().map(|(c, _)| c.clone()).collect(),
+            series: policies
+                .iter()
+                .map(|p| {
+                    (
+                        p.clone(),
+                        (0..files.len())
+                            .map(|ci| values.get(&(ci, p.clone())).copied())
+                            .collect(),
+                    )
+                })
+                .collect(),
+        }
     };
     let caption = Caption::new(
         title,
@@ -924,6 +950,19 @@ mod tests {
     fn links_found() {
         let md = "x ![a](figures/a.svg) y [b](figures/b.png) ![c](other/c.svg) ![d](figures/d.txt)";
         assert_eq!(figure_links(md), vec!["figures/a.svg", "figures/b.png"]);
+    }
+
+    #[test]
+    fn short_policies() {
+        assert_eq!(
+            short_policy("rl:/tmp/rl/c-ppo500.safetensors"),
+            "rl:c-ppo500"
+        );
+        assert_eq!(
+            short_policy("rl-sample:models/a.safetensors"),
+            "rl-sample:a"
+        );
+        assert_eq!(short_policy("fcfs"), "fcfs");
     }
 
     #[test]

@@ -1300,15 +1300,36 @@ pub fn bars(chart_data: &BarChart, caption: &Caption) -> Result<Figure, Error> {
     }
     let n = chart_data.categories.len();
     let k = chart_data.series.len().max(1);
-    let span = (hi - lo).max(f64::MIN_POSITIVE);
-    let (x0, x1) = (
-        if lo < 0.0 { lo - span * 0.15 } else { 0.0 },
-        if hi > 0.0 {
-            hi + span * 0.18
-        } else {
-            span * 0.05
-        },
-    );
+    // Positive values spanning more than 30x: a log axis (bars start at its left edge).
+    let all = || {
+        chart_data
+            .series
+            .iter()
+            .flat_map(|(_, v)| v.iter().flatten().copied())
+            .filter(|v| v.is_finite())
+    };
+    let log = all().all(|v| v > 0.0) && wants_log(all());
+    let tx = move |v: f64| if log { v.log10() } else { v };
+    let (x0, x1) = if log {
+        let (l0, l1) = (all().fold(f64::INFINITY, f64::min).log10(), hi.log10());
+        let span = (l1 - l0).max(0.5);
+        (l0 - span * 0.1, l1 + span * 0.18)
+    } else {
+        let span = (hi - lo).max(f64::MIN_POSITIVE);
+        (
+            if lo < 0.0 { lo - span * 0.15 } else { 0.0 },
+            if hi > 0.0 {
+                hi + span * 0.18
+            } else {
+                span * 0.05
+            },
+        )
+    };
+    let value_label = if log {
+        format!("{} (log scale)", chart_data.value_label)
+    } else {
+        chart_data.value_label.clone()
+    };
     let row_px = (10 + 14 * k as u32).max(28);
     // Empty rows under the categories hold the legend (one line per series).
     let legend_rows = if k > 1 {
@@ -1327,10 +1348,10 @@ pub fn bars(chart_data: &BarChart, caption: &Caption) -> Result<Figure, Error> {
             .map_err(draw_err)?;
         chart
             .configure_mesh()
-            .x_desc(chart_data.value_label.as_str())
+            .x_desc(value_label.as_str())
             .axis_desc_style((FONT, AXIS_FONT))
             .label_style((FONT, TICK_FONT))
-            .x_label_formatter(&|v| num(*v))
+            .x_label_formatter(&|v| num(if log { 10f64.powf(*v) } else { *v }))
             .y_labels(0)
             .disable_y_mesh()
             .bold_line_style(RGBColor(0xE4, 0xE4, 0xE4))
@@ -1348,7 +1369,10 @@ pub fn bars(chart_data: &BarChart, caption: &Caption) -> Result<Figure, Error> {
                 };
                 let top = ci as f64 + 0.1 + band * si as f64;
                 rects.push(Rectangle::new(
-                    [(0.0f64.max(x0), top + band * 0.1), (v, top + band * 0.9)],
+                    [
+                        (if log { x0 } else { 0.0f64.max(x0) }, top + band * 0.1),
+                        (tx(v), top + band * 0.9),
+                    ],
                     c.filled(),
                 ));
                 // The value after the bar's end: right of a positive bar, left of a negative one.
@@ -1359,7 +1383,7 @@ pub fn bars(chart_data: &BarChart, caption: &Caption) -> Result<Figure, Error> {
                 };
                 labels.push(Text::new(
                     label,
-                    (v, top + band * 0.5),
+                    (tx(v), top + band * 0.5),
                     text(TICK_FONT - 1, DARK_GREY, h, VPos::Center),
                 ));
             }

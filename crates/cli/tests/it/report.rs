@@ -491,3 +491,115 @@ fn unknown_data_dir_fails_before_drawing() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("/nonexistent/docs"), "{e}");
 }
+
+#[test]
+fn reshape_plot_draws_the_ranked_topologies() {
+    let dir = tmp("reshape");
+    let fig = dir.join("topologies.svg").display().to_string();
+    let base = [
+        "reshape",
+        "--workflow",
+        "examples/pipeline5.yaml",
+        "--rate",
+        "2",
+        "--requests",
+        "40",
+        "--depth",
+        "1",
+        "--width",
+        "2",
+        "--top",
+        "3",
+        "--json",
+    ];
+    let plain = ok_stdout(&base);
+    let mut with = base.to_vec();
+    with.extend(["--plot", &fig]);
+    assert_eq!(ok_stdout(&with), plain);
+    let svg = read(Path::new(&fig));
+    assert!(
+        svg.contains("original (rank") && svg.contains("ranked topologies"),
+        "{svg}"
+    );
+    // Every step of pipeline5 is drawn in the original's panel.
+    let wf = read(&root().join("examples/pipeline5.yaml"));
+    for name in ["transform", "enrich", "score", "store"] {
+        assert!(wf.contains(name) && svg.contains(name), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "gnn")]
+#[test]
+fn train_and_autoflow_plot_curves_and_time_series() {
+    let dir = tmp("train");
+    let out = dir.join("agent.safetensors").display().to_string();
+    let curve = dir.join("curve.png").display().to_string();
+    ok_stdout(&[
+        "train",
+        "--scenario",
+        "autoscale",
+        "--workflow",
+        "examples/pipeline5.yaml",
+        "--patterns",
+        "steady",
+        "--rates",
+        "4",
+        "--minutes",
+        "10",
+        "--algo",
+        "a3c",
+        "--hidden",
+        "16",
+        "--iterations",
+        "3",
+        "--episodes",
+        "2",
+        "--seed",
+        "3",
+        "--quiet",
+        "--out",
+        &out,
+        "--plot",
+        &curve,
+    ]);
+    assert_png(Path::new(&curve));
+    let series = dir.join("series.svg").display().to_string();
+    ok_stdout(&[
+        "autoflow",
+        "--workflow",
+        "examples/pipeline5.yaml",
+        "--rate",
+        "4",
+        "--minutes",
+        "10",
+        "--policies",
+        "static-mean,kpa",
+        "--plot",
+        &series,
+    ]);
+    let svg = read(Path::new(&series));
+    for label in [
+        "time (min)",
+        "executions started per s",
+        "concurrent executions (mean)",
+        "throttles per window",
+        "cost per window (USD)",
+        "latency p95 (s)",
+        "static-mean",
+        "kpa",
+    ] {
+        assert!(svg.contains(label), "time series lack {label:?}");
+    }
+    let e = err_stderr(&[
+        "train",
+        "--scenario",
+        "topology",
+        "--out",
+        &out,
+        "--plot",
+        &curve,
+    ]);
+    assert!(e.contains("--plot"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -405,3 +405,34 @@ fn png_ink_counts_drawn_pixels() {
     assert_eq!(report::png_ink(&blank).unwrap().2, 0.0);
     assert!(report::png_ink(b"not a png").is_err());
 }
+
+#[test]
+fn bars_on_a_log_axis_start_at_its_left_edge() {
+    let b = BarChart {
+        value_label: "cost (USD)".into(),
+        categories: vec!["a".into(), "b".into()],
+        series: vec![("x".into(), vec![Some(1e-4), Some(0.04)])],
+    };
+    let fig = report::bars(&b, &cap("log bars")).unwrap();
+    check(&fig, &["cost (USD) (log scale)"]);
+    // Both bars start at the same pixel (the axis's left edge), and the smaller one is shorter.
+    let rects: Vec<(i32, i32)> = fig
+        .svg
+        .match_indices("<rect")
+        .filter_map(|(i, _)| {
+            let r = &fig.svg[i..i + fig.svg[i..].find("/>")?];
+            let get = |k: &str| -> Option<i32> {
+                let at = r.find(&format!(" {k}=\""))? + k.len() + 3;
+                r[at..].split('"').next()?.parse().ok()
+            };
+            if r.contains("fill=\"#0072B2\"") {
+                Some((get("x")?, get("width")?))
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(rects.len(), 2, "{rects:?}");
+    assert_eq!(rects[0].0, rects[1].0);
+    assert!(rects[0].1 < rects[1].1, "{rects:?}");
+}

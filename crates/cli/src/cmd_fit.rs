@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use perfmodel::fit::{ErrorReport, by_function, cross_validate, fit_function};
-use perfmodel::profile::{ProfileOptions, evaluate, fit_workflow};
+use perfmodel::profile::{ProfileOptions, fit_workflow};
 use perfmodel::{FitOptions, ModelChoice, PerfModel, PlatformFacts, StepModel};
 use serde::Serialize;
 
@@ -164,8 +164,9 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
         };
         let model = fit_workflow(&platform, &wf, &opts, fit)
             .with_context(|| format!("fitting workflow {}", path.display()))?;
-        let evals = evaluate(&platform, &wf, &model, &opts)
+        let held = perfmodel::profile::held_out(&platform, &wf, &model, &opts)
             .context("evaluating on held-out configurations")?;
+        let evals = perfmodel::profile::summarise(&platform, &wf, &opts, &held);
         if let Some(plot) = &args.plot {
             let caption = fit_caption(
                 &wf.name,
@@ -173,7 +174,7 @@ pub fn run(args: FitArgs) -> anyhow::Result<()> {
                 args.seed,
                 crate::cmd_report::command_line(),
             );
-            let points = heldout_points(&platform, &wf, &model, &opts);
+            let points = fit_points(&wf, &held);
             crate::cmd_report::write_plot(report::fit_accuracy(&points, &caption), plot)?;
         }
         let functions = evals
@@ -401,41 +402,18 @@ fn fit_caption(wf: &str, model: &str, seed: u64, command: String) -> report::Cap
     )
 }
 
-/// Predicted and measured duration of every held-out configuration of every task step (the pairs
-/// `perfmodel::profile::evaluate` summarises), measured the same way.
-fn heldout_points(
-    platform: &platform::Platform,
+/// The figure's points: predicted and measured duration of every held-out configuration.
+fn fit_points(
     wf: &workflow::Workflow,
-    model: &PerfModel,
-    opts: &ProfileOptions,
+    held: &[perfmodel::profile::HeldOut],
 ) -> Vec<report::FitPoint> {
-    let mut out = Vec::new();
-    for id in wf.step_ids() {
-        let step = wf.step(id);
-        if step.kind != workflow::StepKind::Task {
-            continue;
-        }
-        let train = opts.train.feasible(platform, step);
-        for cfg in opts.heldout.feasible(platform, step) {
-            if train.contains(&cfg) {
-                continue;
-            }
-            let truth = perfmodel::profile::measure(
-                platform,
-                step,
-                cfg,
-                opts.reps_truth,
-                opts.seed,
-                "perfmodel/truth",
-            );
-            out.push(report::FitPoint {
-                step: step.name.clone(),
-                measured_s: truth.duration_s,
-                predicted_s: model.predict_duration_s(id, cfg),
-            });
-        }
-    }
-    out
+    held.iter()
+        .map(|h| report::FitPoint {
+            step: wf.step(h.step).name.clone(),
+            measured_s: h.measured.duration_s,
+            predicted_s: h.predicted_duration_s,
+        })
+        .collect()
 }
 
 /// `fit --workflow PATH --seed SEED --plot`'s figure (the auto model), for `faastune report`.
@@ -465,7 +443,8 @@ pub fn workflow_fit_figure(
         )
     });
     let caption = fit_caption(&wf.name, "auto", seed, command);
-    let points = heldout_points(&platform, &wf, &model, &opts);
-    report::fit_accuracy(&points, &caption)
+    let held = perfmodel::profile::held_out(&platform, &wf, &model, &opts)
+        .with_context(|| format!("evaluating the fit of {}", path.display()))?;
+    report::fit_accuracy(&fit_points(&wf, &held), &caption)
         .with_context(|| format!("drawing the fit of {}", path.display()))
 }

@@ -22,7 +22,7 @@ use des::{RngStreams, SimTime};
 use platform::exec::{AlwaysWarm, run_step};
 use platform::{Platform, StepConfig};
 use serde::{Deserialize, Serialize};
-use workflow::{Step, StepKind, Workflow};
+use workflow::{Step, StepId, StepKind, Workflow};
 
 use crate::fit::{ErrorReport, FitOptions, fit_function};
 use crate::model::{DurationModel, MappingDelay, PerfModel, PlatformFacts, StepModel};
@@ -334,14 +334,30 @@ pub struct StepEvaluation {
     pub worst: Option<(StepConfig, f64, f64)>,
 }
 
-/// Evaluates `model` on the held-out configurations of `opts` for every task step: feasible
-/// configurations of `opts.heldout` not in `opts.train`, simulated `opts.reps_truth` times.
-pub fn evaluate(
+/// One held-out configuration of a task step: the model's prediction and the simulated mean.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldOut {
+    /// The step.
+    pub step: StepId,
+    /// The configuration.
+    pub config: StepConfig,
+    /// Predicted duration, seconds.
+    pub predicted_duration_s: f64,
+    /// Predicted cost, USD.
+    pub predicted_cost_usd: f64,
+    /// Simulated mean of `opts.reps_truth` runs.
+    pub measured: Measurement,
+}
+
+/// Every held-out configuration of every task step with `model`'s prediction and the simulated mean:
+/// feasible configurations of `opts.heldout` not in `opts.train`, simulated `opts.reps_truth` times, in
+/// step then grid order. [`evaluate`] summarises them; `faastune fit --plot` draws them.
+pub fn held_out(
     platform: &Platform,
     workflow: &Workflow,
     model: &PerfModel,
     opts: &ProfileOptions,
-) -> Result<Vec<StepEvaluation>, Error> {
+) -> Result<Vec<HeldOut>, Error> {
     check_options(opts)?;
     model.check_fits(workflow)?;
     let mut out = Vec::new();
@@ -351,41 +367,80 @@ pub fn evaluate(
             continue;
         }
         let train = opts.train.feasible(platform, step);
-        let mut pairs_t = Vec::new();
-        let mut pairs_c = Vec::new();
-        let mut worst: Option<(StepConfig, f64, f64)> = None;
-        let mut worst_e = -1.0;
         for cfg in opts.heldout.feasible(platform, step) {
             if train.contains(&cfg) {
                 continue;
             }
-            let truth = measure(
-                platform,
-                step,
-                cfg,
-                opts.reps_truth,
-                opts.seed,
-                "perfmodel/truth",
-            );
-            let t = model.predict_duration_s(id, cfg);
-            let c = model.predict_cost_usd(id, cfg);
-            let e = (t - truth.duration_s).abs() / truth.duration_s;
+            out.push(HeldOut {
+                step: id,
+                config: cfg,
+                predicted_duration_s: model.predict_duration_s(id, cfg),
+                predicted_cost_usd: model.predict_cost_usd(id, cfg),
+                measured: measure(
+                    platform,
+                    step,
+                    cfg,
+                    opts.reps_truth,
+                    opts.seed,
+                    "perfmodel/truth",
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Evaluates `model` on the held-out configurations of `opts` for every task step ([`held_out`]).
+pub fn evaluate(
+    platform: &Platform,
+    workflow: &Workflow,
+    model: &PerfModel,
+    opts: &ProfileOptions,
+) -> Result<Vec<StepEvaluation>, Error> {
+    Ok(summarise(
+        platform,
+        workflow,
+        opts,
+        &held_out(platform, workflow, model, opts)?,
+    ))
+}
+
+/// The per-step summary of held-out points (as [`evaluate`] returns it).
+pub fn summarise(
+    platform: &Platform,
+    workflow: &Workflow,
+    opts: &ProfileOptions,
+    points: &[HeldOut],
+) -> Vec<StepEvaluation> {
+    let mut out = Vec::new();
+    for id in workflow.step_ids() {
+        let step = workflow.step(id);
+        if step.kind != StepKind::Task {
+            continue;
+        }
+        let mut pairs_t = Vec::new();
+        let mut pairs_c = Vec::new();
+        let mut worst: Option<(StepConfig, f64, f64)> = None;
+        let mut worst_e = -1.0;
+        for h in points.iter().filter(|h| h.step == id) {
+            let truth = h.measured.duration_s;
+            let e = (h.predicted_duration_s - truth).abs() / truth;
             if e > worst_e {
                 worst_e = e;
-                worst = Some((cfg, t, truth.duration_s));
+                worst = Some((h.config, h.predicted_duration_s, truth));
             }
-            pairs_t.push((t, truth.duration_s));
-            pairs_c.push((c, truth.cost_usd));
+            pairs_t.push((h.predicted_duration_s, truth));
+            pairs_c.push((h.predicted_cost_usd, h.measured.cost_usd));
         }
         out.push(StepEvaluation {
             step: step.name.clone(),
-            n_train: train.len(),
+            n_train: opts.train.feasible(platform, step).len(),
             duration: ErrorReport::from_pairs(pairs_t),
             cost: ErrorReport::from_pairs(pairs_c),
             worst,
         });
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -229,6 +229,22 @@ print(json.dumps([d["status"], d.get("output") or d.get("error", "") + " " + d.g
         serde_json::from_value(self.boto(script, &[definition, input])).unwrap()
     }
 
+    /// Makes the fixture's `faastune-configurator` function run the handler binary `bin` (the test
+    /// server runs it per invocation) serving workflow file `wf` with the oracle model.
+    fn run_configurator(&self, bin: &std::path::Path, wf: &str) {
+        self.boto(
+            r#"
+import boto3, json, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
+l = boto3.client("lambda", **kw)
+l.update_function_configuration(FunctionName="faastune-configurator", Environment={"Variables": {
+    "FAASTUNE_TEST_CONFIGURATOR_BIN": sys.argv[5], "FAASTUNE_WORKFLOW": sys.argv[6], "FAASTUNE_MODEL": "oracle"}})
+print("{}")
+"#,
+            &[bin.to_str().unwrap(), wf],
+        );
+    }
+
     /// Runs a boto3 script with `endpoint machine key secret extra...` as its arguments; its stdout
     /// as JSON.
     fn boto(&self, script: &str, extra: &[&str]) -> serde_json::Value {
@@ -832,17 +848,7 @@ fn deploy_dynamic_runs_stepconf_end_to_end_with_the_lambda_configurator() {
     );
 
     // The configurator function runs the real handler binary with the imported workflow.
-    m.boto(
-        r#"
-import boto3, json, sys
-kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
-l = boto3.client("lambda", **kw)
-l.update_function_configuration(FunctionName="faastune-configurator", Environment={"Variables": {
-    "FAASTUNE_TEST_CONFIGURATOR_BIN": sys.argv[5], "FAASTUNE_WORKFLOW": sys.argv[6], "FAASTUNE_MODEL": "oracle"}})
-print("{}")
-"#,
-        &[bin.to_str().unwrap(), &wf],
-    );
+    m.run_configurator(&bin, &wf);
     let deployed = m.path("deployed.json");
     write(
         &deployed,
@@ -876,17 +882,7 @@ print("{}")
     }
 
     // A refusal of the configurator fails the execution with its error type.
-    m.boto(
-        r#"
-import boto3, json, sys
-kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])
-l = boto3.client("lambda", **kw)
-l.update_function_configuration(FunctionName="faastune-configurator", Environment={"Variables": {
-    "FAASTUNE_TEST_CONFIGURATOR_BIN": sys.argv[5], "FAASTUNE_WORKFLOW": sys.argv[6], "FAASTUNE_MODEL": "oracle"}})
-print("{}")
-"#,
-        &[bin.to_str().unwrap(), "crates/aws/tests/moto/no-such-workflow.yaml"],
-    );
+    m.run_configurator(&bin, "crates/aws/tests/moto/no-such-workflow.yaml");
     let (status, output, _) = m.run_definition(&deployed, input);
     assert_eq!(status, "FAILED", "{output}");
     has(&output, &["no-such-workflow.yaml"]);

@@ -8,11 +8,9 @@ use cluster::{
 use des::SimTime;
 use workload::Invocation;
 
-/// A function invoked every 30.5 minutes, 100 times: with a fixed 10-minute TTL every invocation after the
-/// first is cold; the histogram learns the period (after its 10 samples) and pre-warms.
-#[test]
-fn histogram_prewarms_a_periodic_function() {
-    let settings = ServerlessSettings {
+/// One machine of 1 vCPU and 1 GB.
+fn one_machine() -> ServerlessSettings {
+    ServerlessSettings {
         machines: vec![MachineSpec {
             name: "m".into(),
             cpu_millicores: 1000.0,
@@ -20,9 +18,13 @@ fn histogram_prewarms_a_periodic_function() {
             speed: 1.0,
         }],
         ..ServerlessSettings::default()
-    };
-    let f = FunctionSpec {
-        name: "periodic".into(),
+    }
+}
+
+/// A 256 MB function of 1 s with a constant 0.5 s cold start.
+fn small_function(name: &str) -> FunctionSpec {
+    FunctionSpec {
+        name: name.into(),
         memory_mb: 256.0,
         cpu_millicores: 100.0,
         cold_start: ColdStartSpec {
@@ -31,7 +33,15 @@ fn histogram_prewarms_a_periodic_function() {
         },
         slo_s: 2.0,
         duration_s_p50: 1.0,
-    };
+    }
+}
+
+/// A function invoked every 30.5 minutes, 100 times: with a fixed 10-minute TTL every invocation after the
+/// first is cold; the histogram learns the period (after its 10 samples) and pre-warms.
+#[test]
+fn histogram_prewarms_a_periodic_function() {
+    let settings = one_machine();
+    let f = small_function("periodic");
     let invs: Vec<Invocation> = (0..100)
         .map(|i| Invocation {
             id: i,
@@ -85,26 +95,8 @@ fn histogram_prewarms_a_periodic_function() {
 /// instance go at 8.05 h, so every invocation after the first few is cold.
 #[test]
 fn arima_forecasts_alternating_long_idle_times_that_the_mean_misses() {
-    let settings = ServerlessSettings {
-        machines: vec![MachineSpec {
-            name: "m".into(),
-            cpu_millicores: 1000.0,
-            memory_mb: 1024.0,
-            speed: 1.0,
-        }],
-        ..ServerlessSettings::default()
-    };
-    let f = FunctionSpec {
-        name: "nightly".into(),
-        memory_mb: 256.0,
-        cpu_millicores: 100.0,
-        cold_start: ColdStartSpec {
-            median_s: 0.5,
-            sigma: 0.0,
-        },
-        slo_s: 2.0,
-        duration_s_p50: 1.0,
-    };
+    let settings = one_machine();
+    let f = small_function("nightly");
     let hour = 3_600_000;
     let mut at = 0;
     let invs: Vec<Invocation> = (0..60)

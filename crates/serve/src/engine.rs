@@ -414,6 +414,26 @@ impl Engine {
             })
     }
 
+    /// The context a policy sees for step `v` of request `request_idx` at `elapsed_s`, as the simulator
+    /// builds it.
+    fn context<'a>(
+        &'a self,
+        v: StepId,
+        request_idx: u64,
+        elapsed_s: f64,
+        outcomes: &'a [Option<platform::StepOutcome>],
+    ) -> StepContext<'a> {
+        StepContext {
+            workflow: &self.workflow,
+            platform: &self.platform,
+            step: v,
+            request_idx,
+            elapsed_s,
+            slo_s: Some(self.slo_s),
+            outcomes,
+        }
+    }
+
     /// The configuration of step `step` of execution `id`, which started `elapsed_s` seconds ago.
     pub async fn decide(
         &self,
@@ -442,15 +462,7 @@ impl Engine {
                     )));
                 }
                 let outcomes = state.outcomes();
-                let ctx = StepContext {
-                    workflow: &self.workflow,
-                    platform: &self.platform,
-                    step: v,
-                    request_idx: state.request_idx,
-                    elapsed_s,
-                    slo_s: Some(self.slo_s),
-                    outcomes: &outcomes,
-                };
+                let ctx = self.context(v, state.request_idx, elapsed_s, &outcomes);
                 let config = policy.choose(&ctx);
                 let explain = policy.last_explain().ok_or_else(|| {
                     Error::Internal(format!("policy {} explained nothing", self.config.policy))
@@ -533,15 +545,7 @@ impl Engine {
                     n_cold_starts: report.n_cold_starts,
                 });
                 let outcomes = state.outcomes();
-                let ctx = StepContext {
-                    workflow: &self.workflow,
-                    platform: &self.platform,
-                    step: v,
-                    request_idx: state.request_idx,
-                    elapsed_s: start_s + duration_s,
-                    slo_s: Some(self.slo_s),
-                    outcomes: &outcomes,
-                };
+                let ctx = self.context(v, state.request_idx, start_s + duration_s, &outcomes);
                 if let Some(o) = outcomes[v.idx()] {
                     policy.observe(&ctx, &o);
                 }
